@@ -1,0 +1,405 @@
+// Package chain owns the block chain: block, header and transaction types and
+// their encoding, proof of work, network parameters, validation in layers,
+// account state, and fork choice by cumulative work.
+package chain
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Store persists blocks, the block index, the main chain and account state.
+// Connect and Disconnect are each one atomic transaction, so a crash leaves
+// the store at a block boundary.
+type Store interface {
+	AccountReader
+	LoadIndex(fn func(IndexEntry) error) error
+	Tip() (Hash, error) // the zero hash when the store is empty
+	PutBlock(e IndexEntry, raw []byte) error
+	SetStatus(h Hash, s Status) error
+	Block(h Hash) (*Block, error)
+	Undo(h Hash) ([]AccountChange, error)
+	Connect(u Update) error
+	Disconnect(u Update) error
+}
+
+// Update moves the main chain by one block: Connect adds block Hash at Height
+// and writes every change's New; Disconnect removes it and writes every Old.
+// Tip is the main chain's tip afterwards.
+type Update struct {
+	Hash    Hash
+	Height  uint64
+	Tip     Hash
+	Changes []AccountChange
+}
+
+// Tip describes the main chain's last block.
+type Tip struct {
+	Hash   Hash
+	Height uint64
+	Header Header
+	Work   *big.Int // cumulative
+}
+
+// Chain is the block tree of one network with its most-work main chain. It is
+// safe for concurrent use; blocks are processed one at a time.
+type Chain struct {
+	params *Params
+	store  Store
+	log    *slog.Logger
+
+	mu        sync.RWMutex
+	index     map[Hash]*blockNode
+	main      []*blockNode // main[h] is the main-chain block at height h
+	best      *blockNode   // most-work block not known invalid: where the main chain heads
+	connected time.Time    // when the tip was last connected, for the log's interval
+
+	subMu sync.Mutex
+	subs  map[chan Tip]struct{}
+}
+
+// New loads the chain from s, writing the genesis block into an empty store,
+// and finishes any reorganisation a crash interrupted.
+func New(p *Params, s Store, log *slog.Logger) (*Chain, error) {
+	c := &Chain{
+		params:    p,
+		store:     s,
+		log:       log,
+		index:     make(map[Hash]*blockNode),
+		connected: time.Now(),
+		subs:      make(map[chan Tip]struct{}),
+	}
+	var entries []IndexEntry
+	if err := s.LoadIndex(func(e IndexEntry) error {
+		entries = append(entries, e)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("load block index: %w", err)
+	}
+	if len(entries) == 0 {
+		if err := c.writeGenesis(); err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+	if err := c.loadIndex(entries); err != nil {
+		return nil, err
+	}
+	if _, err := c.activateBest(nil); err != nil {
+		return nil, fmt.Errorf("resume main chain: %w", err)
+	}
+	return c, nil
+}
+
+func (c *Chain) writeGenesis() error {
+	g := c.params.Genesis
+	n := newBlockNode(g.Header, nil)
+	if err := c.store.PutBlock(n.entry(), g.Bytes()); err != nil {
+		return fmt.Errorf("store genesis: %w", err)
+	}
+	c.index[n.hash] = n
+	c.best = n
+	return c.connect(n, g)
+}
+
+func (c *Chain) loadIndex(entries []IndexEntry) error {
+	// Parents sort before children by height.
+	slices.SortStableFunc(entries, func(a, b IndexEntry) int { return int(a.Height) - int(b.Height) })
+	genesis := c.params.GenesisHash()
+	for _, e := range entries {
+		var parent *blockNode
+		if e.Height == 0 {
+			if h := e.Header.Hash(); h != genesis {
+				return fmt.Errorf("store holds genesis %s, network %s has %s: wrong --network or --datadir?", h, c.params.Name, genesis)
+			}
+		} else if parent = c.index[e.Header.PrevBlock]; parent == nil {
+			return fmt.Errorf("block index: block at height %d has unknown parent %s", e.Height, e.Header.PrevBlock)
+		}
+		n := newBlockNode(e.Header, parent)
+		n.status = e.Status
+		if parent != nil && parent.status&StatusInvalid != 0 {
+			n.status |= StatusInvalid
+		}
+		c.index[n.hash] = n
+	}
+	tipHash, err := c.store.Tip()
+	if err != nil {
+		return fmt.Errorf("read tip: %w", err)
+	}
+	tip := c.index[tipHash]
+	if tip == nil {
+		return fmt.Errorf("stored tip %s is not in the block index", tipHash)
+	}
+	c.main = make([]*blockNode, tip.height+1)
+	for n := tip; n != nil; n = n.parent {
+		c.main[n.height] = n
+	}
+	c.best = c.findBest()
+	return nil
+}
+
+// Params returns the network's consensus parameters.
+func (c *Chain) Params() *Params { return c.params }
+
+// Tip returns the main chain's last block.
+func (c *Chain) Tip() Tip {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.tipLocked()
+}
+
+func (c *Chain) tipLocked() Tip {
+	n := c.tip()
+	return Tip{Hash: n.hash, Height: n.height, Header: n.header, Work: new(big.Int).Set(n.work)}
+}
+
+func (c *Chain) tip() *blockNode { return c.main[len(c.main)-1] }
+
+// BlockByHeight returns the main-chain block at height.
+func (c *Chain) BlockByHeight(height uint64) (*Block, error) {
+	c.mu.RLock()
+	if height >= uint64(len(c.main)) {
+		c.mu.RUnlock()
+		return nil, fmt.Errorf("no block at height %d", height)
+	}
+	h := c.main[height].hash
+	c.mu.RUnlock()
+	return c.store.Block(h)
+}
+
+// NextBlock is what a block built on the tip must satisfy.
+type NextBlock struct {
+	Parent  Hash
+	Height  uint64
+	Bits    uint32
+	MinTime uint32 // earliest timestamp: one second past the median time past
+	Subsidy uint64
+}
+
+// NextBlock returns the rules for a block that extends the tip.
+func (c *Chain) NextBlock() NextBlock {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	t := c.tip()
+	return NextBlock{
+		Parent:  t.hash,
+		Height:  t.height + 1,
+		Bits:    c.params.nextBits(t),
+		MinTime: t.medianTimePast() + 1,
+		Subsidy: c.params.SubsidyAt(t.height + 1),
+	}
+}
+
+// Subscribe returns a channel that receives the tip after every change of the
+// main chain. Only the latest tip is kept for a slow reader; cancel ends the
+// subscription.
+func (c *Chain) Subscribe() (tips <-chan Tip, cancel func()) {
+	ch := make(chan Tip, 1)
+	c.subMu.Lock()
+	c.subs[ch] = struct{}{}
+	c.subMu.Unlock()
+	return ch, func() {
+		c.subMu.Lock()
+		delete(c.subs, ch)
+		c.subMu.Unlock()
+	}
+}
+
+func (c *Chain) notify(t Tip) {
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
+	for ch := range c.subs {
+		select {
+		case <-ch: // drop the stale tip the reader has not taken yet
+		default:
+		}
+		ch <- t
+	}
+}
+
+// ProcessBlock validates a block from any source (the miner, a peer, an RPC),
+// stores it, and moves the main chain to the most-work valid branch. Every
+// block enters the chain through here. Broken rules return a *RuleError.
+func (c *Chain) ProcessBlock(ctx context.Context, b *Block) error {
+	hash := b.Hash()
+	// Peers relay what we have; answer a known block before checking signatures.
+	c.mu.RLock()
+	_, known := c.index[hash]
+	c.mu.RUnlock()
+	if known {
+		return ruleErrorf(ErrDuplicateBlock, "block %s is already known", hash)
+	}
+	raw := b.Bytes()
+	if err := checkBlockSanity(b, len(raw), c.params, time.Now()); err != nil {
+		return err
+	}
+
+	c.mu.Lock()
+	oldTip := c.tip()
+	n, err := c.acceptBlock(ctx, b, hash, raw)
+	newTip := c.tipLocked()
+	c.mu.Unlock()
+
+	if newTip.Hash != oldTip.hash {
+		c.notify(newTip)
+	}
+	if err != nil {
+		return err
+	}
+	if n.status&StatusInvalid != 0 {
+		return ruleErrorf(ErrInvalidAncestor, "block %s is on a branch with an invalid block", hash)
+	}
+	return nil
+}
+
+func (c *Chain) acceptBlock(ctx context.Context, b *Block, hash Hash, raw []byte) (*blockNode, error) {
+	if _, ok := c.index[hash]; ok {
+		return nil, ruleErrorf(ErrDuplicateBlock, "block %s is already known", hash)
+	}
+	parent := c.index[b.Header.PrevBlock]
+	if parent == nil {
+		return nil, ruleErrorf(ErrOrphan, "block %s: parent %s is unknown", hash, b.Header.PrevBlock)
+	}
+	if parent.status&StatusInvalid != 0 {
+		return nil, ruleErrorf(ErrInvalidAncestor, "block %s builds on invalid block %s", hash, parent.hash)
+	}
+	if err := checkBlockContext(b, parent, c.params); err != nil {
+		return nil, err
+	}
+	n := newBlockNode(b.Header, parent)
+	if err := c.store.PutBlock(n.entry(), raw); err != nil {
+		return nil, fmt.Errorf("store block %s: %w", hash, err)
+	}
+	c.index[hash] = n
+	// Strictly more work: on a tie the branch seen first stays.
+	if n.work.Cmp(c.best.work) > 0 {
+		c.best = n
+	}
+	ruleErr, err := c.activateBest(b)
+	if err != nil {
+		return n, err
+	}
+	if n.status&StatusInvalid != 0 && ruleErr != nil {
+		return n, ruleErr
+	}
+	return n, nil
+}
+
+// activateBest moves the main chain to c.best one block at a time. A block
+// that breaks a stateful rule is marked invalid with its descendants, c.best is
+// chosen again, and the loop goes on, so the chain ends on the most-work valid
+// branch. pending is a block not yet read back from the store, if any. The
+// first rule error met is returned beside any store error.
+func (c *Chain) activateBest(pending *Block) (ruleErr, err error) {
+	for c.tip() != c.best {
+		fork := findFork(c.tip(), c.best)
+		detached := c.tip().height - fork.height
+		for c.tip() != fork {
+			if err := c.disconnectTip(); err != nil {
+				return ruleErr, err
+			}
+		}
+		var path []*blockNode
+		for n := c.best; n != fork; n = n.parent {
+			path = append(path, n)
+		}
+		slices.Reverse(path)
+		if detached > 0 {
+			c.log.Warn("reorganize", "fork_height", fork.height, "detached", detached, "attached", len(path), "new_tip", c.best.hash)
+		}
+		for _, n := range path {
+			blk := pending
+			if blk == nil || n.hash != blk.Hash() {
+				if blk, err = c.store.Block(n.hash); err != nil {
+					return ruleErr, fmt.Errorf("read block %s: %w", n.hash, err)
+				}
+			}
+			if err := c.connect(n, blk); err != nil {
+				if Code(err) == "" {
+					return ruleErr, err
+				}
+				if ruleErr == nil {
+					ruleErr = err
+				}
+				c.log.Warn("invalid block", "hash", n.hash, "height", n.height, "err", err)
+				c.markInvalid(n)
+				break
+			}
+		}
+	}
+	return ruleErr, nil
+}
+
+// connect applies n's block to the account state and makes it the tip.
+func (c *Chain) connect(n *blockNode, b *Block) error {
+	changes, err := applyBlock(c.store, b, n.height, c.params)
+	if err != nil {
+		return err
+	}
+	if err := c.store.Connect(Update{Hash: n.hash, Height: n.height, Tip: n.hash, Changes: changes}); err != nil {
+		return fmt.Errorf("connect block %s: %w", n.hash, err)
+	}
+	c.main = append(c.main, n)
+	now := time.Now()
+	c.log.Info("block connected", "height", n.height, "hash", n.hash, "txs", len(b.Txs),
+		"interval", now.Sub(c.connected).Round(time.Millisecond))
+	c.connected = now
+	return nil
+}
+
+func (c *Chain) disconnectTip() error {
+	n := c.tip()
+	changes, err := c.store.Undo(n.hash)
+	if err != nil {
+		return fmt.Errorf("read undo data of %s: %w", n.hash, err)
+	}
+	if err := c.store.Disconnect(Update{Hash: n.hash, Height: n.height, Tip: n.parent.hash, Changes: changes}); err != nil {
+		return fmt.Errorf("disconnect block %s: %w", n.hash, err)
+	}
+	c.main = c.main[:len(c.main)-1]
+	return nil
+}
+
+// markInvalid records that n broke a rule; its descendants are invalid too.
+func (c *Chain) markInvalid(n *blockNode) {
+	n.status |= StatusInvalid
+	if err := c.store.SetStatus(n.hash, n.status); err != nil {
+		c.log.Error("store block status", "hash", n.hash, "err", err)
+	}
+	for _, d := range c.index {
+		if d.height > n.height && d.ancestor(n.height) == n {
+			d.status |= StatusInvalid
+		}
+	}
+	c.best = c.findBest()
+}
+
+// findBest returns the most-work block not known invalid, preferring the tip on a tie.
+func (c *Chain) findBest() *blockNode {
+	best := c.tip()
+	for _, n := range c.index {
+		if n.status&StatusInvalid == 0 && n.work.Cmp(best.work) > 0 {
+			best = n
+		}
+	}
+	return best
+}
+
+// findFork returns the last block a and b share.
+func findFork(a, b *blockNode) *blockNode {
+	for a.height > b.height {
+		a = a.parent
+	}
+	for b.height > a.height {
+		b = b.parent
+	}
+	for a != b {
+		a, b = a.parent, b.parent
+	}
+	return a
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/big"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/hasher"
+)
+
+// searchHit is one line of `miner search` output.
+type searchHit struct {
+	Nonce uint32     `json:"nonce"`
+	Hash  chain.Hash `json:"hash"`
+}
+
+func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("miner search", stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: miner search --header HEX [--start N] [--count N] [--bits HEX | --target HEX]\n\n"+
+			"Search nonces [start, start+count) of an 80-byte header (its own nonce is ignored) for\n"+
+			"hashes at or under the target: the header's bits unless --bits or --target is given.\n"+
+			"Prints one JSON line per hit on stdout and a summary on stderr.\n\nFlags:\n%s", fs.FlagUsages())
+	}
+	headerHex := fs.String("header", "", "80-byte block header as hex (required)")
+	start := fs.Uint64("start", 0, "first nonce")
+	count := fs.Uint64("count", 0, "nonces to search (default: up to the end of the nonce space)")
+	bitsHex := fs.String("bits", "", "target as compact bits, hex (e.g. 1d00ffff)")
+	targetHex := fs.String("target", "", "target as 64 hex digits, most significant first")
+	hash := addHashFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+
+	raw, err := hex.DecodeString(*headerHex)
+	if err != nil || len(raw) != chain.HeaderSize {
+		return usagef("--header: want %d bytes as hex, got %q", chain.HeaderSize, *headerHex)
+	}
+	var w hasher.Work
+	copy(w.Header[:], raw)
+	header, _ := chain.DecodeHeader(raw)
+	if w.Target, err = searchTarget(header.Bits, fs.Changed("bits"), *bitsHex, fs.Changed("target"), *targetHex); err != nil {
+		return err
+	}
+	if *start >= hasher.NonceSpace {
+		return usagef("--start %d: beyond the nonce space (2^32)", *start)
+	}
+	if !fs.Changed("count") {
+		*count = hasher.NonceSpace - *start
+	}
+	if *count == 0 || *start+*count > hasher.NonceSpace {
+		return usagef("--count %d: want 1 to %d from --start %d", *count, hasher.NonceSpace-*start, *start)
+	}
+	devices, err := hash.devices()
+	if err != nil {
+		return err
+	}
+
+	sched := hasher.NewScheduler(devices, discardLogger)
+	var mu sync.Mutex
+	enc := json.NewEncoder(stdout)
+	hits := 0
+	t0 := time.Now()
+	job, err := sched.Submit(w, *start, *count, func(h hasher.Hit) {
+		mu.Lock()
+		defer mu.Unlock()
+		hits++
+		enc.Encode(searchHit{Nonce: h.Nonce, Hash: h.Hash})
+	})
+	if err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { sched.Run(runCtx); close(done) }()
+	select {
+	case <-job.Done():
+	case <-ctx.Done():
+	}
+	cancel()
+	<-done
+	secs := time.Since(t0).Seconds()
+	searched := int64(0)
+	for _, s := range sched.Stats() {
+		searched += int64(s.Hashes)
+	}
+	fmt.Fprintf(stderr, "searched %d nonces in %.3f s: %s, %d hits\n", searched, secs, formatRate(float64(searched)/secs), hits)
+	if err := job.Err(); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+// searchTarget picks the target: --bits, --target or the header's own bits.
+func searchTarget(headerBits uint32, hasBits bool, bitsHex string, hasTarget bool, targetHex string) ([32]byte, error) {
+	switch {
+	case hasBits && hasTarget:
+		return [32]byte{}, usagef("give --bits or --target, not both")
+	case hasTarget:
+		b, err := hex.DecodeString(targetHex)
+		if err != nil || len(b) != 32 {
+			return [32]byte{}, usagef("--target: want 64 hex digits, got %q", targetHex)
+		}
+		return chain.BigToHash(new(big.Int).SetBytes(b)), nil
+	case hasBits:
+		v, err := strconv.ParseUint(bitsHex, 16, 32)
+		if err != nil {
+			return [32]byte{}, usagef("--bits: want 8 hex digits, got %q", bitsHex)
+		}
+		headerBits = uint32(v)
+	}
+	t := chain.CompactToBig(headerBits)
+	if t.Sign() <= 0 || t.BitLen() > 256 {
+		return [32]byte{}, usagef("bits %08x encode no target in (0, 2^256)", headerBits)
+	}
+	return chain.BigToHash(t), nil
+}
+
+// formatRate writes a hashrate with an SI prefix.
+func formatRate(hs float64) string {
+	for _, u := range []struct {
+		div  float64
+		unit string
+	}{{1e12, "TH/s"}, {1e9, "GH/s"}, {1e6, "MH/s"}, {1e3, "kH/s"}} {
+		if hs >= u.div {
+			return fmt.Sprintf("%.2f %s", hs/u.div, u.unit)
+		}
+	}
+	return fmt.Sprintf("%.0f H/s", hs)
+}

@@ -1,0 +1,74 @@
+// Package hasher searches block header nonces for hashes under a target. A
+// Backend (the CPU, later GPUs) opens Devices; the Scheduler hands every
+// device nonce ranges of the current Work and re-checks every hit on the CPU.
+// The package sees only 80-byte headers and targets, never blocks.
+package hasher
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+)
+
+// HeaderSize is the length of a block header; the nonce is its last 4 bytes.
+const HeaderSize = 80
+
+const nonceOffset = 76
+
+// Work is one header to search and the target its hash must not exceed.
+type Work struct {
+	Header [HeaderSize]byte
+	Target [32]byte // little-endian 256-bit number, compared like a hash
+}
+
+// WithNonce returns the header with nonce written in.
+func (w *Work) WithNonce(nonce uint32) [HeaderSize]byte {
+	h := w.Header
+	binary.LittleEndian.PutUint32(h[nonceOffset:], nonce)
+	return h
+}
+
+// HashHeader returns SHA-256d of a header.
+func HashHeader(h [HeaderSize]byte) [32]byte {
+	first := sha256.Sum256(h[:])
+	return sha256.Sum256(first[:])
+}
+
+// Meets reports whether hash ≤ target, both read as little-endian numbers.
+func Meets(hash, target *[32]byte) bool {
+	for i := 31; i >= 0; i-- {
+		if hash[i] != target[i] {
+			return hash[i] < target[i]
+		}
+	}
+	return true
+}
+
+// DeviceInfo describes a hashing device.
+type DeviceInfo struct {
+	Backend  string   `json:"backend"`
+	Index    int      `json:"index"`
+	Name     string   `json:"name"`
+	Threads  int      `json:"threads,omitempty"`
+	Features []string `json:"features,omitempty"`
+}
+
+// ID names the device in logs, metrics and flags: backend and index, "cpu0".
+func (d DeviceInfo) ID() string { return fmt.Sprintf("%s%d", d.Backend, d.Index) }
+
+// Device searches nonce ranges.
+type Device interface {
+	Info() DeviceInfo
+	// Lanes is how many Search calls the scheduler runs on the device at once.
+	Lanes() int
+	// Search hashes nonces [start, start+count) of w and appends each nonce
+	// whose hash meets w.Target to hits. start+count may not exceed 2^32.
+	Search(w *Work, start, count uint32, hits []uint32) ([]uint32, error)
+}
+
+// Backend is one kind of hashing hardware.
+type Backend interface {
+	Name() string
+	// Devices opens the backend's devices; the error says why there are none.
+	Devices() ([]Device, error)
+}

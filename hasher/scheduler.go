@@ -1,0 +1,236 @@
+package hasher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// NonceSpace is the number of nonces in a header.
+const NonceSpace = 1 << 32
+
+// Each lane sizes its ranges so one Search takes about batchTime: short enough
+// that newer work reaches every lane within milliseconds, long enough that the
+// per-range overhead vanishes.
+const (
+	batchTime    = 2 * time.Millisecond
+	initialBatch = 4096
+	minBatch     = 256
+	maxBatch     = 1 << 24
+)
+
+// Hit is a nonce whose hash met the target, already re-checked on the CPU.
+type Hit struct {
+	Nonce  uint32
+	Hash   [32]byte
+	Device string
+}
+
+// Job is one Work being searched over a nonce range.
+type Job struct {
+	Work  Work
+	start uint64
+	count uint64
+	onHit func(Hit)
+
+	next atomic.Uint64 // offset of the next nonce to hand out
+	done atomic.Uint64 // nonces searched
+
+	exhausted, finished chan struct{}
+	exhaustOnce         sync.Once
+
+	errMu sync.Mutex
+	err   error
+}
+
+// Exhausted is closed once every nonce of the job has been handed to a lane:
+// time to submit new work (a rolled extranonce) so no lane idles.
+func (j *Job) Exhausted() <-chan struct{} { return j.exhausted }
+
+// Done is closed once every nonce of the job has been searched.
+func (j *Job) Done() <-chan struct{} { return j.finished }
+
+// Err returns the first device error met while searching the job.
+func (j *Job) Err() error {
+	j.errMu.Lock()
+	defer j.errMu.Unlock()
+	return j.err
+}
+
+// take hands out up to n nonces.
+func (j *Job) take(n uint64) (start uint32, count uint64, ok bool) {
+	off := j.next.Add(n) - n
+	if off+n >= j.count {
+		j.exhaustOnce.Do(func() { close(j.exhausted) })
+	}
+	if off >= j.count {
+		return 0, 0, false
+	}
+	return uint32(j.start + off), min(n, j.count-off), true
+}
+
+func (j *Job) complete(n uint64, err error) {
+	if err != nil {
+		j.errMu.Lock()
+		j.err = errors.Join(j.err, err)
+		j.errMu.Unlock()
+	}
+	if j.done.Add(n) == j.count {
+		close(j.finished)
+	}
+}
+
+// DeviceStats are one device's counters.
+type DeviceStats struct {
+	Info    DeviceInfo
+	Hashes  uint64 // nonces hashed
+	Errors  uint64 // failed searches and hits that failed the CPU re-check
+	Stopped bool   // the device failed and no longer hashes
+}
+
+type deviceState struct {
+	dev     Device
+	hashes  atomic.Uint64
+	errors  atomic.Uint64
+	stopped atomic.Bool
+}
+
+// Scheduler runs the current Job on every lane of every device.
+type Scheduler struct {
+	devices []*deviceState
+	log     *slog.Logger
+
+	mu   sync.Mutex
+	job  *Job
+	wake chan struct{} // closed and replaced whenever the job changes
+}
+
+// NewScheduler returns a scheduler over devices; Run starts them.
+func NewScheduler(devices []Device, log *slog.Logger) *Scheduler {
+	s := &Scheduler{log: log, wake: make(chan struct{})}
+	for _, d := range devices {
+		s.devices = append(s.devices, &deviceState{dev: d})
+	}
+	return s
+}
+
+// Submit makes w over nonces [start, start+count) the current job; lanes leave
+// the previous job when their current range ends. onHit is called from lane
+// goroutines for every hit.
+func (s *Scheduler) Submit(w Work, start, count uint64, onHit func(Hit)) (*Job, error) {
+	if count == 0 || start+count > NonceSpace {
+		return nil, fmt.Errorf("nonce range [%d, %d) is empty or beyond 2^32", start, start+count)
+	}
+	j := &Job{Work: w, start: start, count: count, onHit: onHit,
+		exhausted: make(chan struct{}), finished: make(chan struct{})}
+	s.setJob(j)
+	return j, nil
+}
+
+// Pause stops hashing until the next Submit.
+func (s *Scheduler) Pause() { s.setJob(nil) }
+
+func (s *Scheduler) setJob(j *Job) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.job = j
+	close(s.wake)
+	s.wake = make(chan struct{})
+}
+
+func (s *Scheduler) current() (*Job, <-chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.job, s.wake
+}
+
+// Stats returns every device's counters.
+func (s *Scheduler) Stats() []DeviceStats {
+	out := make([]DeviceStats, len(s.devices))
+	for i, d := range s.devices {
+		out[i] = DeviceStats{Info: d.dev.Info(), Hashes: d.hashes.Load(), Errors: d.errors.Load(), Stopped: d.stopped.Load()}
+	}
+	return out
+}
+
+// Run hashes until ctx ends.
+func (s *Scheduler) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, d := range s.devices {
+		for range d.dev.Lanes() {
+			wg.Go(func() { s.lane(ctx, d) })
+		}
+	}
+	wg.Wait()
+}
+
+func (s *Scheduler) lane(ctx context.Context, d *deviceState) {
+	batch := uint64(initialBatch)
+	var hits []uint32
+	for ctx.Err() == nil && !d.stopped.Load() {
+		j, wake := s.current()
+		var start uint32
+		var n uint64
+		ok := false
+		if j != nil {
+			start, n, ok = j.take(batch)
+		}
+		if !ok {
+			select {
+			case <-ctx.Done():
+				return
+			case <-wake:
+				continue
+			}
+		}
+		t0 := time.Now()
+		var err error
+		hits, err = d.dev.Search(&j.Work, start, uint32(n), hits[:0])
+		if err == nil {
+			d.hashes.Add(n)
+			err = s.report(j, d, hits)
+		}
+		if err != nil {
+			s.stop(d, err)
+		}
+		j.complete(n, err)
+		batch = tune(batch, n, time.Since(t0))
+	}
+}
+
+// report re-checks every hit on the CPU before anyone uses it.
+func (s *Scheduler) report(j *Job, d *deviceState, hits []uint32) error {
+	id := d.dev.Info().ID()
+	for _, nonce := range hits {
+		hash := HashHeader(j.Work.WithNonce(nonce))
+		if !Meets(&hash, &j.Work.Target) {
+			return fmt.Errorf("device %s reported nonce %d, whose hash does not meet the target", id, nonce)
+		}
+		if j.onHit != nil {
+			j.onHit(Hit{Nonce: nonce, Hash: hash, Device: id})
+		}
+	}
+	return nil
+}
+
+// stop takes a failing device out of service; the other devices go on.
+func (s *Scheduler) stop(d *deviceState, err error) {
+	d.errors.Add(1)
+	if !d.stopped.Swap(true) {
+		s.log.Error("device stopped", "device", d.dev.Info().ID(), "err", err)
+	}
+}
+
+// tune scales a lane's range size toward batchTime, at most doubling or
+// halving per step so one slow range (a descheduled thread) cannot swing it.
+func tune(batch, n uint64, took time.Duration) uint64 {
+	if n < batch || took <= 0 {
+		return batch // a short last range says nothing about speed
+	}
+	ideal := uint64(float64(n) * float64(batchTime) / float64(took))
+	return max(minBatch, min(maxBatch, max(batch/2, min(batch*2, ideal))))
+}

@@ -1,0 +1,177 @@
+// Package miner turns the chain tip into work for the hasher, submits solved
+// blocks through the chain's ProcessBlock like any other block, and keeps
+// hashrate windows.
+package miner
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/hasher"
+)
+
+// Chain is what the miner needs of the chain.
+type Chain interface {
+	NextBlock() chain.NextBlock
+	ProcessBlock(ctx context.Context, b *chain.Block) error
+	Subscribe() (<-chan chain.Tip, func())
+}
+
+// refreshInterval is how often work is rebuilt with a newer timestamp, so a
+// slow block does not carry a stale time into the difficulty adjustment.
+const refreshInterval = 5 * time.Second
+
+// Config sets what the miner mines for.
+type Config struct {
+	Address chain.Address // the coinbase pays here
+	// BlockInterval is the least time between two blocks this miner finds;
+	// hashing pauses in between. Zero mines as fast as the target allows.
+	BlockInterval time.Duration
+}
+
+// Miner mines blocks on the chain's tip with the scheduler's devices.
+type Miner struct {
+	chain Chain
+	sched *hasher.Scheduler
+	cfg   Config
+	log   *slog.Logger
+	meter *meter
+
+	mining atomic.Bool
+	found  atomic.Uint64
+}
+
+// New returns a miner; Run starts it.
+func New(c Chain, sched *hasher.Scheduler, cfg Config, log *slog.Logger) *Miner {
+	return &Miner{chain: c, sched: sched, cfg: cfg, log: log, meter: newMeter(Windows[len(Windows)-1])}
+}
+
+// Mining reports whether the miner is running.
+func (m *Miner) Mining() bool { return m.mining.Load() }
+
+// BlocksFound counts blocks this miner found that the chain accepted.
+func (m *Miner) BlocksFound() uint64 { return m.found.Load() }
+
+// Devices returns every device's counters.
+func (m *Miner) Devices() []hasher.DeviceStats { return m.sched.Stats() }
+
+// Hashrate returns the hashes per second of every device together over
+// window, and false until the window has filled.
+func (m *Miner) Hashrate(window time.Duration) (float64, bool) { return m.meter.rate(window, -1) }
+
+// DeviceHashrate is Hashrate for the i-th device of Devices.
+func (m *Miner) DeviceHashrate(i int, window time.Duration) (float64, bool) {
+	return m.meter.rate(window, i)
+}
+
+// Run mines until ctx ends.
+func (m *Miner) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	wg.Go(func() { m.sched.Run(ctx) })
+	wg.Go(func() { m.sample(ctx) })
+	m.mining.Store(true)
+	m.loop(ctx)
+	m.mining.Store(false)
+	m.sched.Pause()
+	wg.Wait()
+}
+
+func (m *Miner) sample(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		stats := m.sched.Stats()
+		hashes := make([]uint64, len(stats))
+		for i, s := range stats {
+			hashes[i] = s.Hashes
+		}
+		m.meter.add(time.Now(), hashes)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (m *Miner) loop(ctx context.Context) {
+	tips, cancel := m.chain.Subscribe()
+	defer cancel()
+	refresh := time.NewTicker(refreshInterval)
+	defer refresh.Stop()
+
+	// A random extranonce start keeps two miners paying one address off each
+	// other's nonce space.
+	var seed [8]byte
+	rand.Read(seed[:])
+	extraNonce := binary.LittleEndian.Uint64(seed[:])
+	var lastFound time.Time
+	for {
+		if wait := time.Until(lastFound.Add(m.cfg.BlockInterval)); wait > 0 {
+			m.sched.Pause()
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+		}
+		block, work := m.template(extraNonce)
+		hits := make(chan hasher.Hit, 1)
+		job, err := m.sched.Submit(work, 0, hasher.NonceSpace, func(h hasher.Hit) {
+			select {
+			case hits <- h:
+			default: // one solution per job is enough
+			}
+		})
+		if err != nil {
+			m.log.Error("submit work", "err", err)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tips: // a new tip: stale work stops at once
+		case <-refresh.C:
+		case <-job.Exhausted():
+			extraNonce++
+		case hit := <-hits:
+			block.Header.Nonce = hit.Nonce
+			if err := m.chain.ProcessBlock(ctx, block); err != nil {
+				m.log.Warn("mined block rejected", "hash", block.Hash(), "err", err)
+				continue
+			}
+			m.found.Add(1)
+			lastFound = time.Now()
+			m.log.Debug("block found", "hash", block.Hash(), "device", hit.Device)
+			// Our own block is the tip we would be told about next.
+			select {
+			case <-tips:
+			default:
+			}
+		}
+	}
+}
+
+// template builds a block on the tip paying the subsidy to the miner, and the
+// work that solves it.
+func (m *Miner) template(extraNonce uint64) (*chain.Block, hasher.Work) {
+	next := m.chain.NextBlock()
+	cb := chain.NewCoinbase(next.Height, m.cfg.Address, next.Subsidy, extraNonce)
+	b := &chain.Block{
+		Header: chain.Header{
+			Version:    1,
+			PrevBlock:  next.Parent,
+			MerkleRoot: chain.MerkleRoot([]chain.Hash{cb.Hash()}),
+			Timestamp:  max(uint32(time.Now().Unix()), next.MinTime),
+			Bits:       next.Bits,
+		},
+		Txs: []*chain.Tx{cb},
+	}
+	return b, hasher.Work{Header: b.Header.Bytes(), Target: chain.BigToHash(chain.CompactToBig(next.Bits))}
+}

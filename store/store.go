@@ -1,0 +1,277 @@
+// Package store keeps a node's chain on disk in a bbolt database: blocks, the
+// block index, main-chain heights, account state and undo data. Each change of
+// the main chain is one bbolt transaction, so a crash at any moment leaves the
+// store at a block boundary.
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/hashforge/hashforge/chain"
+)
+
+var (
+	bucketBlocks   = []byte("blocks")   // hash → encoded block
+	bucketIndex    = []byte("index")    // hash → chain.IndexEntry
+	bucketMain     = []byte("main")     // height (8, big-endian) → hash
+	bucketAccounts = []byte("accounts") // address → chain.Account
+	bucketUndo     = []byte("undo")     // hash → account changes of the block
+	bucketMeta     = []byte("meta")     // keyTip → hash
+
+	keyTip = []byte("tip")
+)
+
+// ErrNotFound reports a block or record the store does not hold.
+var ErrNotFound = errors.New("not found")
+
+// ErrLocked reports a datadir held by another process.
+var ErrLocked = errors.New("datadir is in use by another process")
+
+// Store is the on-disk chain of one network.
+type Store struct {
+	db *bolt.DB
+}
+
+// FileName is the database file inside a datadir.
+const FileName = "chain.db"
+
+// Open opens or creates the store in dir. readOnly opens an existing store
+// without writing, as `miner verify` does.
+func Open(dir string, readOnly bool) (*Store, error) {
+	path := filepath.Join(dir, FileName)
+	if readOnly {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+	} else if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create datadir: %w", err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: readOnly})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	s := &Store{db: db}
+	if !readOnly {
+		err = db.Update(func(tx *bolt.Tx) error {
+			for _, name := range [][]byte{bucketBlocks, bucketIndex, bucketMain, bucketAccounts, bucketUndo, bucketMeta} {
+				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("create buckets: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// get reads key from bucket; a missing bucket (a read-only store that was
+// never written) reads as empty.
+func get(tx *bolt.Tx, bucket, key []byte) []byte {
+	b := tx.Bucket(bucket)
+	if b == nil {
+		return nil
+	}
+	return b.Get(key)
+}
+
+func heightKey(h uint64) []byte { return binary.BigEndian.AppendUint64(nil, h) }
+
+// LoadIndex calls fn for every stored block's index entry.
+func (s *Store) LoadIndex(fn func(chain.IndexEntry) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketIndex)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			e, err := chain.DecodeIndexEntry(v)
+			if err != nil {
+				return fmt.Errorf("index entry %x: %w", k, err)
+			}
+			return fn(e)
+		})
+	})
+}
+
+// Tip returns the main chain's tip, or the zero hash for an empty store.
+func (s *Store) Tip() (chain.Hash, error) {
+	var h chain.Hash
+	err := s.db.View(func(tx *bolt.Tx) error {
+		copy(h[:], get(tx, bucketMeta, keyTip))
+		return nil
+	})
+	return h, err
+}
+
+// PutBlock stores a block and its index entry.
+func (s *Store) PutBlock(e chain.IndexEntry, raw []byte) error {
+	hash := e.Header.Hash()
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketBlocks).Put(hash[:], raw); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketIndex).Put(hash[:], e.Bytes())
+	})
+}
+
+// SetStatus records a block's validation status.
+func (s *Store) SetStatus(h chain.Hash, st chain.Status) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketIndex)
+		v := b.Get(h[:])
+		if v == nil {
+			return fmt.Errorf("index entry %s: %w", h, ErrNotFound)
+		}
+		e, err := chain.DecodeIndexEntry(v)
+		if err != nil {
+			return err
+		}
+		e.Status = st
+		return b.Put(h[:], e.Bytes())
+	})
+}
+
+// Block returns a stored block.
+func (s *Store) Block(h chain.Hash) (*chain.Block, error) {
+	var blk *chain.Block
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := get(tx, bucketBlocks, h[:])
+		if v == nil {
+			return fmt.Errorf("block %s: %w", h, ErrNotFound)
+		}
+		var err error
+		blk, err = chain.DecodeBlock(v)
+		return err
+	})
+	return blk, err
+}
+
+// MainHash returns the main-chain block at height, if there is one.
+func (s *Store) MainHash(height uint64) (chain.Hash, bool, error) {
+	var h chain.Hash
+	var ok bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := get(tx, bucketMain, heightKey(height))
+		ok = v != nil
+		copy(h[:], v)
+		return nil
+	})
+	return h, ok, err
+}
+
+// Account returns an account's state at the tip.
+func (s *Store) Account(a chain.Address) (chain.Account, error) {
+	var acc chain.Account
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := get(tx, bucketAccounts, a[:])
+		if v == nil {
+			return nil
+		}
+		var err error
+		acc, err = chain.DecodeAccount(v)
+		return err
+	})
+	return acc, err
+}
+
+// ForEachAccount calls fn for every account with state.
+func (s *Store) ForEachAccount(fn func(chain.Address, chain.Account) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketAccounts)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			acc, err := chain.DecodeAccount(v)
+			if err != nil {
+				return fmt.Errorf("account %x: %w", k, err)
+			}
+			var a chain.Address
+			copy(a[:], k)
+			return fn(a, acc)
+		})
+	})
+}
+
+// Undo returns the account changes a main-chain block made.
+func (s *Store) Undo(h chain.Hash) ([]chain.AccountChange, error) {
+	var cs []chain.AccountChange
+	err := s.db.View(func(tx *bolt.Tx) error {
+		v := get(tx, bucketUndo, h[:])
+		if v == nil {
+			return fmt.Errorf("undo data of %s: %w", h, ErrNotFound)
+		}
+		var err error
+		cs, err = chain.DecodeChanges(v)
+		return err
+	})
+	return cs, err
+}
+
+// Connect makes u.Hash the main chain's block at u.Height, in one transaction.
+func (s *Store) Connect(u chain.Update) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := putAccounts(tx, u.Changes, func(c chain.AccountChange) chain.Account { return c.New }); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketUndo).Put(u.Hash[:], chain.EncodeChanges(u.Changes)); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketMain).Put(heightKey(u.Height), u.Hash[:]); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(keyTip, u.Tip[:])
+	})
+}
+
+// Disconnect removes the main chain's tip block u.Hash, in one transaction.
+func (s *Store) Disconnect(u chain.Update) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := putAccounts(tx, u.Changes, func(c chain.AccountChange) chain.Account { return c.Old }); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketUndo).Delete(u.Hash[:]); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketMain).Delete(heightKey(u.Height)); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(keyTip, u.Tip[:])
+	})
+}
+
+// putAccounts writes the side of each change that pick selects; an untouched
+// (zero) account is deleted rather than stored.
+func putAccounts(tx *bolt.Tx, cs []chain.AccountChange, pick func(chain.AccountChange) chain.Account) error {
+	b := tx.Bucket(bucketAccounts)
+	for _, c := range cs {
+		acc := pick(c)
+		var err error
+		if acc == (chain.Account{}) {
+			err = b.Delete(c.Address[:])
+		} else {
+			err = b.Put(c.Address[:], acc.Bytes())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
