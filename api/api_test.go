@@ -1,0 +1,103 @@
+package api_test
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/hashforge/hashforge/api"
+	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/hasher"
+	"github.com/hashforge/hashforge/miner"
+	"github.com/hashforge/hashforge/store"
+)
+
+func newServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	st, err := store.Open(t.TempDir(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	log := slog.New(slog.DiscardHandler)
+	ch, err := chain.New(chain.Regtest, st, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	devs, _ := hasher.NewCPU(1).Devices()
+	m := miner.New(ch, hasher.NewScheduler(devs, log), miner.Config{}, log)
+	srv := httptest.NewServer(api.New(ch, m))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func get(t *testing.T, url string) (int, string, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header.Get("Content-Type"), string(body)
+}
+
+func TestStatus(t *testing.T) {
+	srv := newServer(t)
+	code, ctype, body := get(t, srv.URL+"/api/status")
+	if code != http.StatusOK || ctype != "application/json" {
+		t.Fatalf("status %d, content type %q", code, ctype)
+	}
+	var got map[string]any
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"network":  "regtest",
+		"height":   float64(0),
+		"tip":      chain.Regtest.GenesisHash().String(),
+		"mining":   false,
+		"hashrate": nil, // no window has filled
+		"peers":    float64(0),
+	}
+	for k, v := range want {
+		if gv, ok := got[k]; !ok || gv != v {
+			t.Errorf("%s = %v (present %v), want %v", k, gv, ok, v)
+		}
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	srv := newServer(t)
+	code, _, body := get(t, srv.URL+"/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	for _, line := range []string{
+		`miner_hashes_total{backend="cpu",device="cpu0"} 0`,
+		`miner_device_errors_total{backend="cpu",device="cpu0"} 0`,
+		"miner_blocks_mined_total 0",
+		"miner_chain_height 0",
+		"# TYPE miner_hashes_total counter",
+		"go_goroutines",
+	} {
+		if !strings.Contains(body, line) {
+			t.Errorf("metrics lack %q", line)
+		}
+	}
+}
+
+func TestUnknownEndpoint(t *testing.T) {
+	srv := newServer(t)
+	code, ctype, body := get(t, srv.URL+"/api/nope")
+	if code != http.StatusNotFound || ctype != "application/json" || !strings.Contains(body, `"error"`) {
+		t.Fatalf("got %d %q %s, want a 404 JSON error", code, ctype, body)
+	}
+}
