@@ -142,12 +142,14 @@ func (m *Miner) loop(ctx context.Context) {
 			extraNonce++
 		case hit := <-hits:
 			block.Header.Nonce = hit.Nonce
+			// Pace failures too: a store that cannot write (a full disk) must
+			// not turn the loop into a busy retry.
+			lastFound = time.Now()
 			if err := m.chain.ProcessBlock(ctx, block); err != nil {
 				m.log.Warn("mined block rejected", "hash", block.Hash(), "err", err)
 				continue
 			}
 			m.found.Add(1)
-			lastFound = time.Now()
 			m.log.Debug("block found", "hash", block.Hash(), "device", hit.Device)
 			// Our own block is the tip we would be told about next.
 			select {

@@ -93,30 +93,31 @@ func get(tx *bolt.Tx, bucket, key []byte) []byte {
 
 func heightKey(h uint64) []byte { return binary.BigEndian.AppendUint64(nil, h) }
 
-// LoadIndex calls fn for every stored block's index entry.
-func (s *Store) LoadIndex(fn func(chain.IndexEntry) error) error {
+// each decodes every value of bucket and calls fn with its key.
+func each[T any](s *Store, bucket []byte, decode func([]byte) (T, error), fn func(k []byte, v T) error) error {
 	return s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketIndex)
+		b := tx.Bucket(bucket)
 		if b == nil {
 			return nil
 		}
-		return b.ForEach(func(k, v []byte) error {
-			e, err := chain.DecodeIndexEntry(v)
+		return b.ForEach(func(k, raw []byte) error {
+			v, err := decode(raw)
 			if err != nil {
-				return fmt.Errorf("index entry %x: %w", k, err)
+				return fmt.Errorf("%s %x: %w", bucket, k, err)
 			}
-			return fn(e)
+			return fn(k, v)
 		})
 	})
 }
 
+// LoadIndex calls fn for every stored block's index entry.
+func (s *Store) LoadIndex(fn func(chain.IndexEntry) error) error {
+	return each(s, bucketIndex, chain.DecodeIndexEntry, func(_ []byte, e chain.IndexEntry) error { return fn(e) })
+}
+
 // Tip returns the main chain's tip, or the zero hash for an empty store.
 func (s *Store) Tip() (chain.Hash, error) {
-	var h chain.Hash
-	err := s.db.View(func(tx *bolt.Tx) error {
-		copy(h[:], get(tx, bucketMeta, keyTip))
-		return nil
-	})
+	h, _, err := read(s, bucketMeta, keyTip, decodeHash)
 	return h, err
 }
 
@@ -148,81 +149,66 @@ func (s *Store) SetStatus(h chain.Hash, st chain.Status) error {
 	})
 }
 
-// Block returns a stored block.
-func (s *Store) Block(h chain.Hash) (*chain.Block, error) {
-	var blk *chain.Block
-	err := s.db.View(func(tx *bolt.Tx) error {
-		v := get(tx, bucketBlocks, h[:])
-		if v == nil {
-			return fmt.Errorf("block %s: %w", h, ErrNotFound)
+// read decodes the value at key in bucket; found is false when it is absent.
+// The decoder runs inside the transaction because bbolt's bytes are only
+// valid there.
+func read[T any](s *Store, bucket, key []byte, decode func([]byte) (T, error)) (v T, found bool, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		b := get(tx, bucket, key)
+		if b == nil {
+			return nil
 		}
-		var err error
-		blk, err = chain.DecodeBlock(v)
+		found = true
+		v, err = decode(b)
 		return err
 	})
-	return blk, err
+	return v, found, err
+}
+
+// Block returns a stored block.
+func (s *Store) Block(h chain.Hash) (*chain.Block, error) {
+	b, found, err := read(s, bucketBlocks, h[:], chain.DecodeBlock)
+	if err == nil && !found {
+		err = fmt.Errorf("block %s: %w", h, ErrNotFound)
+	}
+	return b, err
 }
 
 // MainHash returns the main-chain block at height, if there is one.
 func (s *Store) MainHash(height uint64) (chain.Hash, bool, error) {
-	var h chain.Hash
-	var ok bool
-	err := s.db.View(func(tx *bolt.Tx) error {
-		v := get(tx, bucketMain, heightKey(height))
-		ok = v != nil
-		copy(h[:], v)
-		return nil
-	})
-	return h, ok, err
+	return read(s, bucketMain, heightKey(height), decodeHash)
 }
 
-// Account returns an account's state at the tip.
+// Account returns an account's state at the tip; an account never touched is
+// the zero Account.
 func (s *Store) Account(a chain.Address) (chain.Account, error) {
-	var acc chain.Account
-	err := s.db.View(func(tx *bolt.Tx) error {
-		v := get(tx, bucketAccounts, a[:])
-		if v == nil {
-			return nil
-		}
-		var err error
-		acc, err = chain.DecodeAccount(v)
-		return err
-	})
+	acc, _, err := read(s, bucketAccounts, a[:], chain.DecodeAccount)
 	return acc, err
-}
-
-// ForEachAccount calls fn for every account with state.
-func (s *Store) ForEachAccount(fn func(chain.Address, chain.Account) error) error {
-	return s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketAccounts)
-		if b == nil {
-			return nil
-		}
-		return b.ForEach(func(k, v []byte) error {
-			acc, err := chain.DecodeAccount(v)
-			if err != nil {
-				return fmt.Errorf("account %x: %w", k, err)
-			}
-			var a chain.Address
-			copy(a[:], k)
-			return fn(a, acc)
-		})
-	})
 }
 
 // Undo returns the account changes a main-chain block made.
 func (s *Store) Undo(h chain.Hash) ([]chain.AccountChange, error) {
-	var cs []chain.AccountChange
-	err := s.db.View(func(tx *bolt.Tx) error {
-		v := get(tx, bucketUndo, h[:])
-		if v == nil {
-			return fmt.Errorf("undo data of %s: %w", h, ErrNotFound)
-		}
-		var err error
-		cs, err = chain.DecodeChanges(v)
-		return err
-	})
+	cs, found, err := read(s, bucketUndo, h[:], chain.DecodeChanges)
+	if err == nil && !found {
+		err = fmt.Errorf("undo data of %s: %w", h, ErrNotFound)
+	}
 	return cs, err
+}
+
+func decodeHash(b []byte) (chain.Hash, error) {
+	var h chain.Hash
+	if len(b) != chain.HashSize {
+		return h, fmt.Errorf("stored hash of %d bytes", len(b))
+	}
+	copy(h[:], b)
+	return h, nil
+}
+
+// ForEachAccount calls fn for every account with state.
+func (s *Store) ForEachAccount(fn func(chain.Address, chain.Account) error) error {
+	return each(s, bucketAccounts, chain.DecodeAccount, func(k []byte, acc chain.Account) error {
+		return fn(chain.Address(k), acc)
+	})
 }
 
 // Connect makes u.Hash the main chain's block at u.Height, in one transaction.
