@@ -81,7 +81,14 @@ func New(p *Params, s Store, log *slog.Logger) (*Chain, error) {
 	}); err != nil {
 		return nil, fmt.Errorf("load block index: %w", err)
 	}
-	if len(entries) == 0 {
+	tip, err := s.Tip()
+	if err != nil {
+		return nil, fmt.Errorf("read tip: %w", err)
+	}
+	// Genesis is stored, then connected, in two transactions: a crash between
+	// them leaves it alone in the index with no tip, and writing it again
+	// finishes the first start.
+	if len(entries) == 0 || len(entries) == 1 && tip.IsZero() && entries[0].Header.Hash() == p.GenesisHash() {
 		if err := c.writeGenesis(); err != nil {
 			return nil, err
 		}
@@ -139,7 +146,7 @@ func (c *Chain) loadIndex(entries []IndexEntry) error {
 	for n := tip; n != nil; n = n.parent {
 		c.main[n.height] = n
 	}
-	c.best = c.findBest()
+	c.best = c.findBest(c.tip())
 	return nil
 }
 
@@ -296,6 +303,9 @@ func (c *Chain) acceptBlock(ctx context.Context, b *Block, hash Hash, raw []byte
 // branch. pending is a block not yet read back from the store, if any. The
 // first rule error met is returned beside any store error.
 func (c *Chain) activateBest(pending *Block) (ruleErr, err error) {
+	// The tip before any move: if c.best fails, ties go back to it, the
+	// branch seen first, not to whichever tied block the map yields first.
+	prev := c.tip()
 	for c.tip() != c.best {
 		fork := findFork(c.tip(), c.best)
 		detached := c.tip().height - fork.height
@@ -327,7 +337,7 @@ func (c *Chain) activateBest(pending *Block) (ruleErr, err error) {
 					ruleErr = err
 				}
 				c.log.Warn("invalid block", "hash", n.hash, "height", n.height, "err", err)
-				c.markInvalid(n)
+				c.markInvalid(n, prev)
 				break
 			}
 		}
@@ -366,7 +376,8 @@ func (c *Chain) disconnectTip() error {
 }
 
 // markInvalid records that n broke a rule; its descendants are invalid too.
-func (c *Chain) markInvalid(n *blockNode) {
+// c.best is chosen again, preferring prefer (a valid block) on a tie.
+func (c *Chain) markInvalid(n *blockNode, prefer *blockNode) {
 	n.status |= StatusInvalid
 	if err := c.store.SetStatus(n.hash, n.status); err != nil {
 		c.log.Error("store block status", "hash", n.hash, "err", err)
@@ -376,12 +387,13 @@ func (c *Chain) markInvalid(n *blockNode) {
 			d.status |= StatusInvalid
 		}
 	}
-	c.best = c.findBest()
+	c.best = c.findBest(prefer)
 }
 
-// findBest returns the most-work block not known invalid, preferring the tip on a tie.
-func (c *Chain) findBest() *blockNode {
-	best := c.tip()
+// findBest returns the most-work block not known invalid, preferring prefer
+// (a valid block) on a tie.
+func (c *Chain) findBest(prefer *blockNode) *blockNode {
+	best := prefer
 	for _, n := range c.index {
 		if n.status&StatusInvalid == 0 && n.work.Cmp(best.work) > 0 {
 			best = n
