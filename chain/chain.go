@@ -185,6 +185,10 @@ type NextBlock struct {
 	Height  uint64
 	Bits    uint32
 	MinTime uint32 // earliest timestamp: one second past the median time past
+	// MaxTime is the latest timestamp the network accepts now. Blocks faster
+	// than one a second push MinTime ahead of the clock; past MaxTime no block
+	// can be valid until the clock catches up.
+	MaxTime uint32
 	Subsidy uint64
 }
 
@@ -198,6 +202,7 @@ func (c *Chain) NextBlock() NextBlock {
 		Height:  t.height + 1,
 		Bits:    c.params.nextBits(t),
 		MinTime: t.medianTimePast() + 1,
+		MaxTime: uint32(time.Now().Add(c.params.MaxFutureTime).Unix()),
 		Subsidy: c.params.SubsidyAt(t.height + 1),
 	}
 }

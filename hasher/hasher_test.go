@@ -168,7 +168,7 @@ func TestSchedulerHitsEqualBruteForce(t *testing.T) {
 
 func TestSubmitRejectsBadRange(t *testing.T) {
 	s := NewScheduler(nil, quiet)
-	for _, r := range [][2]uint64{{0, 0}, {NonceSpace - 1, 2}, {NonceSpace, 1}} {
+	for _, r := range [][2]uint64{{0, 0}, {NonceSpace - 1, 2}, {NonceSpace, 1}, {1, 1<<64 - 1}} {
 		if _, err := s.Submit(Work{}, r[0], r[1], nil); err == nil {
 			t.Errorf("Submit(start %d, count %d) accepted", r[0], r[1])
 		}

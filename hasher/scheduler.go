@@ -122,7 +122,7 @@ func NewScheduler(devices []Device, log *slog.Logger) *Scheduler {
 // the previous job when their current range ends. onHit is called from lane
 // goroutines for every hit.
 func (s *Scheduler) Submit(w Work, start, count uint64, onHit func(Hit)) (*Job, error) {
-	if count == 0 || start+count > NonceSpace {
+	if count == 0 || start >= NonceSpace || count > NonceSpace-start {
 		return nil, fmt.Errorf("nonce range [%d, %d) is empty or beyond 2^32", start, start+count)
 	}
 	j := &Job{Work: w, start: start, count: count, onHit: onHit,

@@ -121,7 +121,20 @@ func (m *Miner) loop(ctx context.Context) {
 			case <-time.After(wait):
 			}
 		}
-		block, work := m.template(extraNonce)
+		next := m.chain.NextBlock()
+		if next.MinTime > next.MaxTime {
+			// Unpaced regtest mining outran the clock by the network's
+			// future limit: any block now would be rejected as too new.
+			m.sched.Pause()
+			select {
+			case <-ctx.Done():
+				return
+			case <-tips:
+			case <-time.After(time.Duration(next.MinTime-next.MaxTime) * time.Second):
+			}
+			continue
+		}
+		block, work := m.template(next, extraNonce)
 		hits := make(chan hasher.Hit, 1)
 		job, err := m.sched.Submit(work, 0, hasher.NonceSpace, func(h hasher.Hit) {
 			select {
@@ -162,8 +175,7 @@ func (m *Miner) loop(ctx context.Context) {
 
 // template builds a block on the tip paying the subsidy to the miner, and the
 // work that solves it.
-func (m *Miner) template(extraNonce uint64) (*chain.Block, hasher.Work) {
-	next := m.chain.NextBlock()
+func (m *Miner) template(next chain.NextBlock, extraNonce uint64) (*chain.Block, hasher.Work) {
 	cb := chain.NewCoinbase(next.Height, m.cfg.Address, next.Subsidy, extraNonce)
 	b := &chain.Block{
 		Header: chain.Header{

@@ -12,23 +12,33 @@ import (
 	"github.com/hashforge/hashforge/store"
 )
 
-// A paced regtest miner on a real chain mines blocks paying its address, no
-// faster than its block interval, and every block passes Verify.
-func TestMinerMinesPacedBlocks(t *testing.T) {
+func newChain(t *testing.T) (*chain.Chain, *store.Store) {
+	t.Helper()
 	st, err := store.Open(t.TempDir(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	log := slog.New(slog.DiscardHandler)
-	ch, err := chain.New(chain.Regtest, st, log)
+	t.Cleanup(func() { st.Close() })
+	ch, err := chain.New(chain.Regtest, st, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return ch, st
+}
+
+func newMiner(ch *chain.Chain, cfg miner.Config) *miner.Miner {
+	log := slog.New(slog.DiscardHandler)
 	devs, _ := hasher.NewCPU(1).Devices()
+	return miner.New(ch, hasher.NewScheduler(devs, log), cfg, log)
+}
+
+// A paced regtest miner on a real chain mines blocks paying its address, no
+// faster than its block interval, and every block passes Verify.
+func TestMinerMinesPacedBlocks(t *testing.T) {
+	ch, st := newChain(t)
 	addr := chain.Address{1, 2, 3}
 	const interval = 100 * time.Millisecond
-	m := miner.New(ch, hasher.NewScheduler(devs, log), miner.Config{Address: addr, BlockInterval: interval}, log)
+	m := newMiner(ch, miner.Config{Address: addr, BlockInterval: interval})
 
 	tips, cancel := ch.Subscribe()
 	defer cancel()
@@ -74,5 +84,50 @@ func TestMinerMinesPacedBlocks(t *testing.T) {
 	}
 	if hashes := m.Devices()[0].Hashes; hashes == 0 {
 		t.Error("device counted no hashes")
+	}
+}
+
+// Blocks faster than one a second push the earliest valid timestamp ahead of
+// the clock. Once it passes the network's future limit no block can be valid
+// until the clock moves, so an unpaced miner must wait, not spin on blocks the
+// chain rejects: in steady state it mines about six blocks per clock second
+// (the median time past advances one second per six blocks) and hashes little.
+func TestMinerWaitsWhenAheadOfClock(t *testing.T) {
+	ch, _ := newChain(t)
+	// Eleven blocks stamped up to the future limit.
+	limit := uint32(time.Now().Add(chain.Regtest.MaxFutureTime).Unix()) - 1
+	for i := range uint32(11) {
+		next := ch.NextBlock()
+		cb := chain.NewCoinbase(next.Height, chain.Address{}, next.Subsidy, 0)
+		b := &chain.Block{Header: chain.Header{Version: 1, PrevBlock: next.Parent,
+			MerkleRoot: chain.MerkleRoot([]chain.Hash{cb.Hash()}), Timestamp: limit - 10 + i, Bits: next.Bits}, Txs: []*chain.Tx{cb}}
+		for chain.HashToBig(b.Hash()).Cmp(chain.CompactToBig(next.Bits)) > 0 {
+			b.Header.Nonce++
+		}
+		if err := ch.ProcessBlock(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := newMiner(ch, miner.Config{})
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { m.Run(ctx); close(done) }()
+	defer func() { stop(); <-done }()
+
+	// Let the miner use up the few seconds of room left, then watch it.
+	time.Sleep(time.Second)
+	hashes, found := m.Devices()[0].Hashes, m.BlocksFound()
+	time.Sleep(2 * time.Second)
+	hashes, found = m.Devices()[0].Hashes-hashes, m.BlocksFound()-found
+	t.Logf("in 2 s at the limit: %d blocks, %d hashes", found, hashes)
+	if found > 20 {
+		t.Errorf("%d blocks in 2 s at the future limit: the timestamps cannot allow more than about 12", found)
+	}
+	// A spinning miner hashes millions of times a second.
+	if hashes > 1_000_000 {
+		t.Errorf("%d hashes in 2 s while blocks wait for the clock", hashes)
+	}
+	if tip := ch.Tip(); tip.Header.Timestamp > uint32(time.Now().Add(chain.Regtest.MaxFutureTime).Unix()) {
+		t.Errorf("tip time %d is beyond the future limit", tip.Header.Timestamp)
 	}
 }

@@ -57,10 +57,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	tip := ch.Tip()
 	log.Info("chain loaded", "network", cfg.Params.Name, "datadir", cfg.DataDir, "height", tip.Height, "tip", tip.Hash)
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// Deferred calls run last first: cancel must run before wg.Wait, or an
+	// error return after the miner started (an HTTP port in use) waits forever.
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 
 	var m *miner.Miner
 	if cfg.Mine {
@@ -131,8 +133,14 @@ func LoadOrCreateKey(path string) (ed25519.PrivateKey, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Write a synced temporary file and rename it into place: a crash
+		// mid-write must not leave an empty key file that fails every later start.
 		seed := hex.EncodeToString(key.Seed()) + "\n"
-		if err := os.WriteFile(path, []byte(seed), 0o600); err != nil {
+		tmp := path + ".tmp"
+		if err := writeFileSync(tmp, []byte(seed), 0o600); err != nil {
+			return nil, fmt.Errorf("write key: %w", err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
 			return nil, fmt.Errorf("write key: %w", err)
 		}
 		return key, nil
@@ -145,4 +153,20 @@ func LoadOrCreateKey(path string) (ed25519.PrivateKey, error) {
 		return nil, fmt.Errorf("key file %s: want %d bytes of hex seed", path, ed25519.SeedSize)
 	}
 	return ed25519.NewKeyFromSeed(seed), nil
+}
+
+// writeFileSync writes a file and flushes it to disk before returning.
+func writeFileSync(path string, b []byte, perm os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

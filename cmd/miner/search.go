@@ -55,7 +55,8 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if !fs.Changed("count") {
 		*count = hasher.NonceSpace - *start
 	}
-	if *count == 0 || *start+*count > hasher.NonceSpace {
+	// Compare against the room left, not *start+*count, which a huge --count wraps.
+	if *count == 0 || *count > hasher.NonceSpace-*start {
 		return usagef("--count %d: want 1 to %d from --start %d", *count, hasher.NonceSpace-*start, *start)
 	}
 	devices, err := hash.devices()

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"math"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBadInput checks that every malformed request exits 2 before doing
+// anything, with a message that names what was wrong.
+func TestBadInput(t *testing.T) {
+	header := zeroNonce(t, genesisHeader)
+	tests := []struct {
+		name string
+		args []string
+		want []string // substrings of stderr
+	}{
+		{"non-hex header", []string{"search", "--header", strings.Repeat("zz", 80)}, []string{"--header", "80 bytes"}},
+		{"short header", []string{"search", "--header", header[:158]}, []string{"--header", "80 bytes"}},
+		{"no header", []string{"search"}, []string{"--header"}},
+		{"count beyond nonce space", []string{"search", "--header", header, "--start", "4294967000", "--count", "1000"}, []string{"--count 1000", "296"}},
+		// start+count wraps around 2^64 here; the check must not.
+		{"count wraps uint64", []string{"search", "--header", header, "--start", "1", "--count", "18446744073709551615"}, []string{"--count"}},
+		{"zero count", []string{"search", "--header", header, "--count", "0"}, []string{"--count 0"}},
+		{"start beyond nonce space", []string{"search", "--header", header, "--start", "4294967296"}, []string{"--start"}},
+		{"bits and target", []string{"search", "--header", header, "--bits", "1d00ffff", "--target", genesisHash}, []string{"--bits", "--target"}},
+		{"bad bits", []string{"search", "--header", header, "--bits", "xyz"}, []string{"--bits", "xyz"}},
+		{"bits with no target", []string{"search", "--header", header, "--bits", "00000000"}, []string{"bits 00000000"}},
+		{"short target", []string{"search", "--header", header, "--target", "00ff"}, []string{"--target", "64 hex"}},
+		{"negative threads", []string{"search", "--header", header, "-t", "-1"}, []string{"--threads -1"}},
+		{"stray argument", []string{"search", "--header", header, "extra"}, []string{`"extra"`}},
+		{"unknown subcommand", []string{"frobnicate"}, []string{`unknown command "frobnicate"`, "search", "verify"}},
+		{"unknown flag", []string{"--frobnicate"}, []string{"unknown flag: --frobnicate"}},
+		{"unknown search flag", []string{"search", "--frobnicate"}, []string{"unknown flag: --frobnicate"}},
+		{"gpu mining", []string{"-c"}, []string{"GPU"}},
+		{"cuda backend", []string{"--backend", "cuda"}, []string{"cuda", "GPU"}},
+		{"search on opencl", []string{"search", "--header", header, "--backend", "opencl"}, []string{"opencl", "GPU"}},
+		{"unknown backend", []string{"--backend", "fpga"}, []string{`"fpga"`}},
+		{"unknown network", []string{"--network", "foo"}, []string{`"foo"`, "regtest", "devnet"}},
+		{"unknown log format", []string{"--log-format", "xml"}, []string{`"xml"`, "text", "json"}},
+		{"unknown log level", []string{"--log-level", "loud"}, []string{`"loud"`}},
+		{"bad address", []string{"--address", "nothex"}, []string{"--address", "nothex"}},
+		{"bad peer", []string{"-k", "nohostport"}, []string{"--peer", "host:port"}},
+		{"negative block interval", []string{"--block-interval", "-1s"}, []string{"--block-interval"}},
+		{"zero bench duration", []string{"bench", "--duration", "0"}, []string{"--duration"}},
+		{"bench with cuda", []string{"bench", "--backend", "cuda"}, []string{"cuda"}},
+		{"verify unknown network", []string{"verify", "--network", "foo"}, []string{`"foo"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runMiner(t, 10*time.Second, tt.args...)
+			if r.code != exitUsage {
+				t.Errorf("exit %d, want %d", r.code, exitUsage)
+			}
+			if r.stdout != "" {
+				t.Errorf("stdout %q, want nothing", r.stdout)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr %q: want it to mention %q", r.stderr, w)
+				}
+			}
+		})
+	}
+}
+
+// TestHelp checks that asking for help is a success, not a usage error.
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"search", "--help"}, {"bench", "--help"}, {"devices", "--help"}, {"verify", "--help"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			r := runMiner(t, 10*time.Second, args...)
+			if r.code != 0 || !strings.Contains(r.stderr, "Usage") {
+				t.Errorf("exit %d, stderr %q: want 0 and a usage text", r.code, r.stderr)
+			}
+		})
+	}
+}
+
+// TestBench runs a short benchmark and checks its one JSON record.
+func TestBench(t *testing.T) {
+	r := runMiner(t, 30*time.Second, "bench", "--duration", "1s", "-t", "1", "--json")
+	if r.code != 0 {
+		t.Fatalf("exit %d, want 0\nstderr: %s", r.code, r.stderr)
+	}
+	// Pointers tell a missing field from a zero one.
+	var got struct {
+		Backend  *string  `json:"backend"`
+		Device   *string  `json:"device"`
+		Threads  *int     `json:"threads"`
+		Hashes   *uint64  `json:"hashes"`
+		Seconds  *float64 `json:"seconds"`
+		Hashrate *float64 `json:"hashrate"`
+	}
+	dec := json.NewDecoder(strings.NewReader(r.stdout))
+	if err := dec.Decode(&got); err != nil {
+		t.Fatalf("stdout %q: want a JSON object: %v", r.stdout, err)
+	}
+	if err := dec.Decode(new(any)); err != io.EOF {
+		t.Fatalf("stdout %q: want exactly one JSON object (the CPU), got more", r.stdout)
+	}
+	if got.Backend == nil || got.Device == nil || got.Threads == nil || got.Hashes == nil || got.Seconds == nil || got.Hashrate == nil {
+		t.Fatalf("stdout %q: want backend, device, threads, hashes, seconds and hashrate", r.stdout)
+	}
+	if *got.Backend != "cpu" || *got.Device != "cpu0" || *got.Threads != 1 {
+		t.Errorf("backend %q, device %q, threads %d: want cpu, cpu0, 1", *got.Backend, *got.Device, *got.Threads)
+	}
+	if *got.Seconds < 1 || *got.Seconds > 10 {
+		t.Errorf("seconds %v: want about the 1 s asked for", *got.Seconds)
+	}
+	if *got.Hashes == 0 || *got.Hashrate <= 0 {
+		t.Fatalf("hashes %d, hashrate %v: want both positive", *got.Hashes, *got.Hashrate)
+	}
+	if want := float64(*got.Hashes) / *got.Seconds; math.Abs(*got.Hashrate-want) > want*1e-6 {
+		t.Errorf("hashrate %v, want hashes/seconds = %v", *got.Hashrate, want)
+	}
+}
+
+// TestDevices checks that the CPU is listed, as text and as JSON.
+func TestDevices(t *testing.T) {
+	r := runMiner(t, 10*time.Second, "devices")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "cpu0 ") {
+		t.Errorf("devices: exit %d, stdout %q: want 0 and a cpu0 line first", r.code, r.stdout)
+	}
+	r = runMiner(t, 10*time.Second, "devices", "--json")
+	var d struct {
+		Backend string `json:"backend"`
+		Index   int    `json:"index"`
+		Threads int    `json:"threads"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &d); r.code != 0 || err != nil {
+		t.Fatalf("devices --json: exit %d, stdout %q: want 0 and one JSON object (%v)", r.code, r.stdout, err)
+	}
+	if d.Backend != "cpu" || d.Index != 0 || d.Threads < 1 {
+		t.Errorf("devices --json: %+v, want the cpu at index 0 with its threads", d)
+	}
+}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// searchCount is the range every search test hashes: a few milliseconds.
+const searchCount = 100_000
+
+// hit is one JSON line of `miner search` output.
+type hit struct {
+	Nonce uint32 `json:"nonce"`
+	Hash  string `json:"hash"`
+}
+
+// vector is one entry of the Bitcoin mainnet header vectors.
+type vector struct {
+	Height    uint64 `json:"height"`
+	HeaderHex string `json:"header_hex"`
+	Nonce     uint32 `json:"nonce"`
+	BitsHex   string `json:"bits_hex"`
+	HashHex   string `json:"hash_hex"`
+}
+
+const (
+	genesisHeader = "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c"
+	genesisNonce  = 2083236893
+	genesisHash   = "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
+)
+
+// zeroNonce clears the header's nonce (its last 4 bytes), so a search can
+// only find the nonce by hashing.
+func zeroNonce(t *testing.T, headerHex string) string {
+	t.Helper()
+	raw, err := hex.DecodeString(headerHex)
+	if err != nil || len(raw) != 80 {
+		t.Fatalf("header %q: want 80 bytes of hex", headerHex)
+	}
+	clear(raw[76:])
+	return hex.EncodeToString(raw)
+}
+
+// search runs `miner search` over [start, start+count), requires a clean exit
+// with a summary that counts every nonce, and returns the hits it printed.
+func search(t *testing.T, header string, start, count uint64, extra ...string) []hit {
+	t.Helper()
+	args := append([]string{"search", "--header", header,
+		"--start", strconv.FormatUint(start, 10), "--count", strconv.FormatUint(count, 10)}, extra...)
+	r := runMiner(t, 30*time.Second, args...)
+	if r.code != 0 {
+		t.Fatalf("miner %v: exit %d, want 0\nstderr: %s", args, r.code, r.stderr)
+	}
+	summary := regexp.MustCompile(`searched ` + strconv.FormatUint(count, 10) + ` nonces in [0-9.]+ s: [0-9.]+ ([kMGT])?H/s, \d+ hits`)
+	if !summary.MatchString(r.stderr) {
+		t.Errorf("stderr %q: want a summary like %q", r.stderr, summary)
+	}
+	var hits []hit
+	dec := json.NewDecoder(bytes.NewReader([]byte(r.stdout)))
+	dec.DisallowUnknownFields()
+	for {
+		var h hit
+		if err := dec.Decode(&h); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("stdout %q: want JSON lines {nonce, hash}: %v", r.stdout, err)
+		}
+		hits = append(hits, h)
+	}
+	if hits == nil && r.stdout != "" {
+		t.Errorf("stdout %q: want nothing when there are no hits", r.stdout)
+	}
+	return hits
+}
+
+// TestSearchVectors re-mines real Bitcoin headers: their nonce must come
+// back with their known hash, which ties the hasher's byte order, midstate
+// and target comparison to the real network.
+func TestSearchVectors(t *testing.T) {
+	raw, err := os.ReadFile("../../chain/testdata/bitcoin-mainnet-headers.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vectors []vector
+	if err := json.Unmarshal(raw, &vectors); err != nil {
+		t.Fatal(err)
+	}
+	if len(vectors) < 10 {
+		t.Fatalf("%d vectors, want at least 10", len(vectors))
+	}
+	for i, v := range vectors {
+		t.Run(strconv.FormatUint(v.Height, 10), func(t *testing.T) {
+			// The vector must agree with itself, or the search below tests nothing.
+			if b, _ := hex.DecodeString(v.HeaderHex); len(b) != 80 || binary.LittleEndian.Uint32(b[76:]) != v.Nonce || hex.EncodeToString(b[72:76]) != reverseHex(v.BitsHex) {
+				t.Fatalf("vector: header %s does not carry nonce %d and bits %s", v.HeaderHex, v.Nonce, v.BitsHex)
+			}
+			// Put the nonce at a different place in each range, clipped to the nonce space.
+			offset := uint64(i) * 9973 % searchCount
+			start := min(uint64(v.Nonce)-min(offset, uint64(v.Nonce)), 1<<32-searchCount)
+			if n := uint64(v.Nonce); n < start || n >= start+searchCount {
+				t.Fatalf("range [%d, +%d) misses nonce %d", start, searchCount, n)
+			}
+			hits := search(t, zeroNonce(t, v.HeaderHex), start, searchCount)
+			if want := (hit{v.Nonce, v.HashHex}); !slices.Contains(hits, want) {
+				t.Errorf("hits %+v: want %+v among them", hits, want)
+			}
+		})
+	}
+}
+
+// reverseHex turns big-endian display hex into the little-endian byte order
+// the header stores.
+func reverseHex(s string) string {
+	b, _ := hex.DecodeString(s)
+	slices.Reverse(b)
+	return hex.EncodeToString(b)
+}
+
+// TestSearchGenesis searches around the Bitcoin genesis nonce: the project's
+// acceptance check, and the range and target edges where off-by-ones hide.
+// The hits are compared exactly: no other nonce in these ranges meets the target.
+func TestSearchGenesis(t *testing.T) {
+	want := []hit{{genesisNonce, genesisHash}}
+	zeroed := zeroNonce(t, genesisHeader)
+	tests := []struct {
+		name   string
+		header string
+		start  uint64
+		count  uint64
+		extra  []string
+		want   []hit
+	}{
+		{"acceptance", zeroed, 2083200000, searchCount, nil, want},
+		{"own nonce ignored", genesisHeader, 2083200000, searchCount, nil, want},
+		{"nonce first of one", zeroed, genesisNonce, 1, nil, want},
+		{"nonce last in range", zeroed, genesisNonce - searchCount + 1, searchCount, nil, want},
+		{"range ends before nonce", zeroed, genesisNonce - searchCount, searchCount, nil, nil},
+		{"range starts after nonce", zeroed, genesisNonce + 1, searchCount, nil, nil},
+		{"end of nonce space", zeroed, 1<<32 - searchCount, searchCount, nil, nil},
+		// A hash equal to the target meets it; one below does not.
+		{"target equals hash", zeroed, 2083200000, searchCount, []string{"--target", genesisHash}, want},
+		{"target just below hash", zeroed, 2083200000, searchCount,
+			[]string{"--target", genesisHash[:63] + "e"}, nil},
+		// Bits far harder than the header's: the genesis hash no longer meets them.
+		{"harder bits", zeroed, 2083200000, searchCount, []string{"--bits", "1b04864c"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := search(t, tt.header, tt.start, tt.count, tt.extra...)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("hits %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
