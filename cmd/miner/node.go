@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -26,8 +25,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	peers := fs.StringArrayP("peer", "k", nil, "peer to join, host:port (repeatable)")
 	httpPort := fs.Uint16P("http", "i", 0, "HTTP port for the API and metrics, 0 = off (default 8001 on devnet, 18001 on regtest)")
 	httpAddr := fs.String("http-addr", "127.0.0.1", "address the HTTP server binds to")
-	network := fs.String("network", chain.Devnet.Name, "network: devnet or regtest")
-	dataDir := fs.String("datadir", "", "data directory (default ./data/<network>)")
+	network := addNetworkFlags(fs)
 	address := fs.String("address", "", "address the coinbase pays (default: the node's own key in the datadir)")
 	interval := fs.Duration("block-interval", 0, "least time between mined blocks, 0 = unpaced (default 200ms on regtest, 0 on devnet)")
 	logs := addLogFlags(fs)
@@ -39,9 +37,9 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	params, err := chain.NetworkByName(*network)
+	params, dataDir, err := network.resolve()
 	if err != nil {
-		return usageError{err}
+		return err
 	}
 	if *gpu {
 		return usagef("-c/--gpu: no GPU backend is built in yet; mine on the CPU with -m")
@@ -64,9 +62,6 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if !fs.Changed("http") {
 		*httpPort = params.HTTPPort
 	}
-	if *dataDir == "" {
-		*dataDir = filepath.Join("data", params.Name)
-	}
 	if !fs.Changed("block-interval") && params == chain.Regtest {
 		*interval = 200 * time.Millisecond
 	}
@@ -75,7 +70,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	cfg := node.Config{
 		Params:        params,
-		DataDir:       *dataDir,
+		DataDir:       dataDir,
 		Mine:          *mine,
 		Backend:       backend,
 		BlockInterval: *interval,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/store"
@@ -17,26 +16,22 @@ func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			"Re-validate every block of a stored main chain from genesis, replaying account\n"+
 			"state, and check the stored state against the replay. Exits 1 on any fault.\n\nFlags:\n%s", fs.FlagUsages())
 	}
-	network := fs.String("network", chain.Devnet.Name, "network: devnet or regtest")
-	dataDir := fs.String("datadir", "", "data directory (default ./data/<network>)")
+	network := addNetworkFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	params, err := chain.NetworkByName(*network)
+	params, dataDir, err := network.resolve()
 	if err != nil {
-		return usageError{err}
+		return err
 	}
-	if *dataDir == "" {
-		*dataDir = filepath.Join("data", params.Name)
-	}
-	st, err := store.Open(*dataDir, true)
+	st, err := store.Open(dataDir, true)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 	tip, err := chain.Verify(ctx, params, st, nil)
 	if err != nil {
-		return fmt.Errorf("verify %s: %w", *dataDir, err)
+		return fmt.Errorf("verify %s: %w", dataDir, err)
 	}
 	fmt.Fprintf(stdout, "ok: %s chain verified, height %d, tip %s\n", params.Name, tip.Height, tip.Hash)
 	return nil
