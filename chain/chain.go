@@ -167,18 +167,6 @@ func (c *Chain) tipLocked() Tip {
 
 func (c *Chain) tip() *blockNode { return c.main[len(c.main)-1] }
 
-// BlockByHeight returns the main-chain block at height.
-func (c *Chain) BlockByHeight(height uint64) (*Block, error) {
-	c.mu.RLock()
-	if height >= uint64(len(c.main)) {
-		c.mu.RUnlock()
-		return nil, fmt.Errorf("no block at height %d", height)
-	}
-	h := c.main[height].hash
-	c.mu.RUnlock()
-	return c.store.Block(h)
-}
-
 // NextBlock is what a block built on the tip must satisfy.
 type NextBlock struct {
 	Parent  Hash
@@ -253,7 +241,7 @@ func (c *Chain) ProcessBlock(ctx context.Context, b *Block) error {
 
 	c.mu.Lock()
 	oldTip := c.tip()
-	n, err := c.acceptBlock(ctx, b, hash, raw)
+	n, err := c.acceptBlock(b, hash, raw)
 	newTip := c.tipLocked()
 	c.mu.Unlock()
 
@@ -269,7 +257,7 @@ func (c *Chain) ProcessBlock(ctx context.Context, b *Block) error {
 	return nil
 }
 
-func (c *Chain) acceptBlock(ctx context.Context, b *Block, hash Hash, raw []byte) (*blockNode, error) {
+func (c *Chain) acceptBlock(b *Block, hash Hash, raw []byte) (*blockNode, error) {
 	if _, ok := c.index[hash]; ok {
 		return nil, ruleErrorf(ErrDuplicateBlock, "block %s is already known", hash)
 	}

@@ -65,11 +65,6 @@ func (m *Miner) Devices() []hasher.DeviceStats { return m.sched.Stats() }
 // window, and false until the window has filled.
 func (m *Miner) Hashrate(window time.Duration) (float64, bool) { return m.meter.rate(window, -1) }
 
-// DeviceHashrate is Hashrate for the i-th device of Devices.
-func (m *Miner) DeviceHashrate(i int, window time.Duration) (float64, bool) {
-	return m.meter.rate(window, i)
-}
-
 // Run mines until ctx ends.
 func (m *Miner) Run(ctx context.Context) {
 	var wg sync.WaitGroup
