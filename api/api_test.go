@@ -28,7 +28,7 @@ func newServer(t *testing.T) *httptest.Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	devs, _ := hasher.NewCPU(1).Devices()
+	devs, _ := hasher.OpenAll(hasher.NewCPU(1))
 	m := miner.New(ch, hasher.NewScheduler(devs, log), miner.Config{}, log)
 	srv := httptest.NewServer(api.New(ch, m))
 	t.Cleanup(srv.Close)

@@ -32,7 +32,7 @@ func BenchmarkSHA256dBaseline(b *testing.B) {
 // BenchmarkCPUSearch is the CPU backend on one core: the midstate path.
 func BenchmarkCPUSearch(b *testing.B) {
 	w := genesisWork(b)
-	devs, _ := NewCPU(1).Devices()
+	devs, _ := OpenAll(NewCPU(1))
 	const batch = 1 << 14
 	var hits []uint32
 	n := uint64(0)
@@ -46,7 +46,7 @@ func BenchmarkCPUSearch(b *testing.B) {
 // BenchmarkScheduler is the CPU backend on every core through the scheduler,
 // as the miner runs it.
 func BenchmarkScheduler(b *testing.B) {
-	devs, _ := NewCPU(runtime.NumCPU()).Devices()
+	devs, _ := OpenAll(NewCPU(runtime.NumCPU()))
 	s := NewScheduler(devs, quiet)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

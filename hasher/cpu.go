@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"time"
 )
 
 // CPU hashes on the host's cores: one device with one lane per thread.
@@ -26,12 +27,15 @@ func NewCPU(threads int) *CPU {
 // Name returns "cpu".
 func (c *CPU) Name() string { return "cpu" }
 
-// Devices returns the one CPU device.
-func (c *CPU) Devices() ([]Device, error) {
+// List returns the one CPU device.
+func (c *CPU) List() ([]DeviceInfo, error) {
 	info := CPUInfo()
 	info.Threads = c.threads
-	return []Device{&cpuDevice{info: info}}, nil
+	return []DeviceInfo{info}, nil
 }
+
+// Open returns the CPU device.
+func (c *CPU) Open(info DeviceInfo) (Device, error) { return &cpuDevice{info: info}, nil }
 
 // CPUInfo describes the host processor: model, cores, and the instruction
 // set extensions that matter for SHA-256, as the kernel reports them.
@@ -72,6 +76,9 @@ type cpuDevice struct {
 
 func (d *cpuDevice) Info() DeviceInfo { return d.info }
 func (d *cpuDevice) Lanes() int       { return d.info.Threads }
+
+// Batch sizes CPU ranges to about 2 ms: a thread sees new work that soon.
+func (d *cpuDevice) Batch() (uint64, time.Duration) { return 4096, 2 * time.Millisecond }
 
 // Search saves the SHA-256 state after the header's first 64 bytes (the
 // midstate) once per call, so each nonce costs the compression of the

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"time"
 )
 
 // HeaderSize is the length of a block header; the nonce is its last 4 bytes.
@@ -46,11 +47,19 @@ func Meets(hash, target *[32]byte) bool {
 
 // DeviceInfo describes a hashing device.
 type DeviceInfo struct {
-	Backend  string   `json:"backend"`
-	Index    int      `json:"index"`
-	Name     string   `json:"name"`
+	Backend string `json:"backend"`
+	Index   int    `json:"index"` // within the backend
+	Name    string `json:"name"`
+	// CPU: hashing threads and instruction set extensions.
 	Threads  int      `json:"threads,omitempty"`
 	Features []string `json:"features,omitempty"`
+	// GPUs: multiprocessors or compute units, memory, CUDA compute
+	// capability, OpenCL platform and device type.
+	ComputeUnits int    `json:"compute_units,omitempty"`
+	MemoryBytes  uint64 `json:"memory_bytes,omitempty"`
+	Capability   string `json:"capability,omitempty"`
+	Platform     string `json:"platform,omitempty"`
+	Type         string `json:"type,omitempty"` // "GPU", "CPU", "accelerator"
 }
 
 // ID names the device in logs, metrics and flags: backend and index, "cpu0".
@@ -61,6 +70,10 @@ type Device interface {
 	Info() DeviceInfo
 	// Lanes is how many Search calls the scheduler runs on the device at once.
 	Lanes() int
+	// Batch gives the nonces of a lane's first range and how long one Search
+	// should take; the scheduler resizes ranges toward that time, so new work
+	// reaches the device within one range. A zero time keeps the size fixed.
+	Batch() (nonces uint64, took time.Duration)
 	// Search hashes nonces [start, start+count) of w and appends each nonce
 	// whose hash meets w.Target to hits. start+count may not exceed 2^32.
 	Search(w *Work, start, count uint32, hits []uint32) ([]uint32, error)
@@ -69,6 +82,9 @@ type Device interface {
 // Backend is one kind of hashing hardware.
 type Backend interface {
 	Name() string
-	// Devices opens the backend's devices; the error says why there are none.
-	Devices() ([]Device, error)
+	// List describes the backend's devices without opening them; the error
+	// says why there are none (no driver, no platform).
+	List() ([]DeviceInfo, error)
+	// Open prepares a listed device for hashing.
+	Open(info DeviceInfo) (Device, error)
 }

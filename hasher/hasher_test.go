@@ -72,7 +72,7 @@ func TestMeets(t *testing.T) {
 
 func TestCPUSearchFindsBitcoinGenesis(t *testing.T) {
 	w := genesisWork(t)
-	devs, _ := NewCPU(1).Devices()
+	devs, _ := OpenAll(NewCPU(1))
 	hits, err := devs[0].Search(&w, 2083236893-5000, 10000, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -150,7 +150,7 @@ func TestSchedulerHitsEqualBruteForce(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			w := easyWork(rng, 6)
-			devs, _ := NewCPU(2).Devices()
+			devs, _ := OpenAll(NewCPU(2))
 			got, s, err := search(t, devs, w, tc.start, tc.count)
 			if err != nil {
 				t.Fatal(err)
@@ -194,7 +194,7 @@ func (d *timedDevice) Search(w *Work, start, count uint32, hits []uint32) ([]uin
 // New work must reach every lane within 10 ms: lanes check for it between
 // ranges, and ranges are sized to take about batchTime.
 func TestStaleWorkDroppedWithin10ms(t *testing.T) {
-	cpu, _ := NewCPU(2).Devices()
+	cpu, _ := OpenAll(NewCPU(2))
 	dev := &timedDevice{Device: cpu[0], last: map[byte]time.Time{}}
 	s := NewScheduler([]Device{dev}, quiet)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -259,8 +259,8 @@ func TestFailingDeviceIsStopped(t *testing.T) {
 		{"hit fails CPU re-check", &faultyDevice{wrongHit: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			healthy, _ := NewCPU(1).Devices()
-			broken, _ := NewCPU(1).Devices()
+			healthy, _ := OpenAll(NewCPU(1))
+			broken, _ := OpenAll(NewCPU(1))
 			tc.faulty.Device = broken[0]
 			w := easyWork(rand.New(rand.NewPCG(3, 4)), 30) // hits are rare: a wrong one stands out
 			_, s, err := search(t, []Device{healthy[0], tc.faulty}, w, 0, 200000)

@@ -13,14 +13,16 @@ import (
 // NonceSpace is the number of nonces in a header.
 const NonceSpace = 1 << 32
 
-// Each lane sizes its ranges so one Search takes about batchTime: short enough
-// that newer work reaches every lane within milliseconds, long enough that the
-// per-range overhead vanishes.
+// Bounds on a lane's range size, as powers of two (a GPU's --intensity);
+// within them each lane sizes its ranges so one Search takes the device's
+// batch time: short enough that new work reaches it quickly, long enough that
+// per-range overhead vanishes. Search takes its count as a uint32, so no
+// range may hold all 2^32 nonces.
 const (
-	batchTime    = 2 * time.Millisecond
-	initialBatch = 4096
-	minBatch     = 256
-	maxBatch     = 1 << 24
+	MinIntensity = 8
+	MaxIntensity = 31
+	minBatch     = 1 << MinIntensity
+	maxBatch     = 1 << MaxIntensity
 )
 
 // Hit is a nonce whose hash met the target, already re-checked on the CPU.
@@ -169,7 +171,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 }
 
 func (s *Scheduler) lane(ctx context.Context, d *deviceState) {
-	batch := uint64(initialBatch)
+	batch, target := d.dev.Batch()
 	var hits []uint32
 	for ctx.Err() == nil && !d.stopped.Load() {
 		j, wake := s.current()
@@ -198,7 +200,9 @@ func (s *Scheduler) lane(ctx context.Context, d *deviceState) {
 			s.stop(d, err)
 		}
 		j.complete(n, err)
-		batch = tune(batch, n, time.Since(t0))
+		if target > 0 {
+			batch = tune(batch, n, time.Since(t0), target)
+		}
 	}
 }
 
@@ -225,12 +229,12 @@ func (s *Scheduler) stop(d *deviceState, err error) {
 	}
 }
 
-// tune scales a lane's range size toward batchTime, at most doubling or
-// halving per step so one slow range (a descheduled thread) cannot swing it.
-func tune(batch, n uint64, took time.Duration) uint64 {
+// tune scales a lane's range size toward the target time, at most doubling
+// or halving per step so one slow range (a descheduled thread) cannot swing it.
+func tune(batch, n uint64, took, target time.Duration) uint64 {
 	if n < batch || took <= 0 {
 		return batch // a short last range says nothing about speed
 	}
-	ideal := uint64(float64(n) * float64(batchTime) / float64(took))
+	ideal := uint64(float64(n) * float64(target) / float64(took))
 	return max(minBatch, min(maxBatch, max(batch/2, min(batch*2, ideal))))
 }

@@ -28,7 +28,7 @@ func newChain(t *testing.T) (*chain.Chain, *store.Store) {
 
 func newMiner(ch *chain.Chain, cfg miner.Config) *miner.Miner {
 	log := slog.New(slog.DiscardHandler)
-	devs, _ := hasher.NewCPU(1).Devices()
+	devs, _ := hasher.OpenAll(hasher.NewCPU(1))
 	return miner.New(ch, hasher.NewScheduler(devs, log), cfg, log)
 }
 

@@ -30,8 +30,8 @@ type Config struct {
 	DataDir string
 
 	Mine          bool
-	Backend       hasher.Backend
-	Address       *chain.Address // coinbase address; nil uses the node's own key
+	Devices       []hasher.Device // opened hashing devices, when mining
+	Address       *chain.Address  // coinbase address; nil uses the node's own key
 	BlockInterval time.Duration
 
 	HTTPAddr string // host:port of the HTTP server; empty for none
@@ -57,8 +57,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	tip := ch.Tip()
 	log.Info("chain loaded", "network", cfg.Params.Name, "datadir", cfg.DataDir, "height", tip.Height, "tip", tip.Hash)
 
-	// Deferred calls run last first: cancel must run before wg.Wait, or an
-	// error return after the miner started (an HTTP port in use) waits forever.
+	// Deferred calls run last first: cancel before wg.Wait, or an error
+	// return after the miner started (an HTTP port in use) waits forever;
+	// devices close after wg.Wait, once no lane searches on them.
+	defer hasher.CloseAll(cfg.Devices)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
@@ -111,16 +113,15 @@ func newMiner(cfg Config, ch *chain.Chain, log *slog.Logger) (*miner.Miner, erro
 		a := chain.AddressOf(key.Public().(ed25519.PublicKey))
 		addr = &a
 	}
-	devices, err := cfg.Backend.Devices()
-	if err != nil {
-		return nil, fmt.Errorf("%s backend: %w", cfg.Backend.Name(), err)
+	if len(cfg.Devices) == 0 {
+		return nil, fmt.Errorf("mining needs at least one hashing device")
 	}
-	for _, d := range devices {
+	for _, d := range cfg.Devices {
 		info := d.Info()
 		log.Info("hashing device", "device", info.ID(), "name", info.Name, "threads", info.Threads)
 	}
 	log.Info("mining", "address", addr.String(), "block_interval", cfg.BlockInterval)
-	sched := hasher.NewScheduler(devices, log)
+	sched := hasher.NewScheduler(cfg.Devices, log)
 	return miner.New(ch, sched, miner.Config{Address: *addr, BlockInterval: cfg.BlockInterval}, log), nil
 }
 

@@ -1,41 +1,83 @@
 package main
 
 import (
+	"errors"
+	"slices"
+	"strings"
+
 	"github.com/hashforge/hashforge/hasher"
+	"github.com/hashforge/hashforge/hasher/cuda"
+	"github.com/hashforge/hashforge/hasher/opencl"
 	flag "github.com/spf13/pflag"
 )
 
-// hashFlags choose the hashing backend; the node, search and bench share them.
+// hashFlags choose the hashing devices; the node, search and bench share them.
 type hashFlags struct {
-	backend string
-	threads int
+	fs        *flag.FlagSet
+	backend   string
+	threads   int
+	devices   []string
+	intensity int
 }
 
 func addHashFlags(fs *flag.FlagSet) *hashFlags {
-	h := &hashFlags{}
-	fs.StringVar(&h.backend, "backend", "cpu", "hashing backend: cpu")
+	h := &hashFlags{fs: fs}
+	fs.StringVar(&h.backend, "backend", "cpu", "hashing backend: cpu, cuda or opencl (opencl also drives CPU devices such as PoCL)")
 	fs.IntVarP(&h.threads, "threads", "t", 0, "CPU hashing threads (default: one per core)")
+	fs.StringSliceVar(&h.devices, "devices", nil, "devices to use, by ID as `miner devices` lists them (e.g. cuda0,opencl1; default: all)")
+	fs.IntVar(&h.intensity, "intensity", 0, "GPU launch size as a power of two, 8 to 31 (default: tuned to ~100 ms a launch)")
 	return h
 }
 
-func (h *hashFlags) open() (hasher.Backend, error) {
-	if h.threads < 0 {
-		return nil, usagef("--threads %d: want 0 (all cores) or more", h.threads)
-	}
-	switch h.backend {
-	case "cpu":
-		return hasher.NewCPU(h.threads), nil
-	case "cuda", "opencl":
-		return nil, usagef("--backend %s: this build has no GPU backends yet; use --backend cpu", h.backend)
-	}
-	return nil, usagef("--backend %q: want cpu", h.backend)
+// backends returns the three backends, in the order devices are listed.
+func (h *hashFlags) backends() (cpu, cu, cl hasher.Backend) {
+	return hasher.NewCPU(h.threads), cuda.New(h.intensity), opencl.New(h.intensity)
 }
 
-// devices opens the chosen backend's devices.
-func (h *hashFlags) devices() ([]hasher.Device, error) {
-	b, err := h.open()
-	if err != nil {
+// validate checks the flags without touching any device, so a node that
+// does not mine still refuses bad ones.
+func (h *hashFlags) validate(gpu bool) error {
+	switch {
+	case h.threads < 0:
+		return usagef("--threads %d: want 0 (all cores) or more", h.threads)
+	case h.intensity != 0 && (h.intensity < hasher.MinIntensity || h.intensity > hasher.MaxIntensity):
+		return usagef("--intensity %d: want %d to %d", h.intensity, hasher.MinIntensity, hasher.MaxIntensity)
+	case gpu && h.fs.Changed("backend"):
+		return usagef("give -c/--gpu or --backend, not both")
+	case !slices.Contains([]string{"cpu", "cuda", "opencl"}, h.backend):
+		return usagef("--backend %q: want cpu, cuda or opencl", h.backend)
+	}
+	return nil
+}
+
+// open opens the devices to hash on. gpu (-c) means every GPU, and the CPU
+// too when -t was given; otherwise --backend names one backend.
+func (h *hashFlags) open(gpu bool) ([]hasher.Device, error) {
+	if err := h.validate(gpu); err != nil {
 		return nil, err
 	}
-	return b.Devices()
+	cpu, cu, cl := h.backends()
+	var cands []hasher.Candidate
+	if gpu {
+		gpus, notes := hasher.ListGPUs(cu, cl)
+		if len(gpus) == 0 {
+			return nil, usagef("-c/--gpu: no GPU found (%s)", strings.Join(notes, "; "))
+		}
+		cands = gpus
+		if h.fs.Changed("threads") {
+			cpus, _ := hasher.ListAll(cpu)
+			cands = append(cands, cpus...)
+		}
+	} else {
+		b := map[string]hasher.Backend{"cpu": cpu, "cuda": cu, "opencl": cl}[h.backend]
+		var err error
+		if cands, err = hasher.ListAll(b); err != nil {
+			return nil, usagef("--backend %s: %v", h.backend, err)
+		}
+	}
+	devs, err := hasher.Open(cands, h.devices)
+	if errors.Is(err, hasher.ErrUnknownDevice) {
+		return nil, usagef("--devices: %v", err)
+	}
+	return devs, err
 }

@@ -27,7 +27,7 @@ type benchResult struct {
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("miner bench", stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: miner bench [--backend cpu] [-t N] [--duration 10s] [--json]\n\n"+
+		fmt.Fprintf(stderr, "Usage: miner bench [--backend cpu|cuda|opencl] [--devices IDS] [-t N] [--duration 10s] [--json]\n\n"+
 			"Hash random work for the duration and print each device's hashrate.\n\nFlags:\n%s", fs.FlagUsages())
 	}
 	hash := addHashFlags(fs)
@@ -39,10 +39,11 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *duration <= 0 {
 		return usagef("--duration %s: must be positive", *duration)
 	}
-	devices, err := hash.devices()
+	devices, err := hash.open(false)
 	if err != nil {
 		return err
 	}
+	defer hasher.CloseAll(devices)
 
 	// A random header under a zero target: every nonce is hashed, none is a hit.
 	var w hasher.Work
@@ -77,8 +78,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			enc.Encode(r)
 			continue
 		}
-		fmt.Fprintf(stdout, "%s (%s, %d threads): %s (%d hashes in %.2f s)\n",
-			r.Device, s.Info.Name, r.Threads, formatRate(r.Hashrate), r.Hashes, r.Seconds)
+		fmt.Fprintf(stdout, "%s (%s): %s (%d hashes in %.2f s)\n",
+			r.Device, describe(s.Info), formatRate(r.Hashrate), r.Hashes, r.Seconds)
 	}
 	return nil
 }

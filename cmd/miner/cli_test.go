@@ -36,8 +36,10 @@ func TestBadInput(t *testing.T) {
 		{"unknown flag", []string{"--frobnicate"}, []string{"unknown flag: --frobnicate"}},
 		{"unknown search flag", []string{"search", "--frobnicate"}, []string{"unknown flag: --frobnicate"}},
 		{"gpu mining", []string{"-c"}, []string{"GPU"}},
-		{"cuda backend", []string{"--backend", "cuda"}, []string{"cuda", "GPU"}},
-		{"search on opencl", []string{"search", "--header", header, "--backend", "opencl"}, []string{"opencl", "GPU"}},
+		{"cuda backend", []string{"-m", "--backend", "cuda"}, []string{"--backend cuda", "CUDA"}},
+		{"gpu and backend", []string{"-c", "--backend", "cpu"}, []string{"-c", "--backend"}},
+		{"unknown device", []string{"search", "--header", header, "--devices", "cpu7"}, []string{`"cpu7"`, "cpu0"}},
+		{"intensity too small", []string{"bench", "--intensity", "3"}, []string{"--intensity 3"}},
 		{"unknown backend", []string{"--backend", "fpga"}, []string{`"fpga"`}},
 		{"unknown network", []string{"--network", "foo"}, []string{`"foo"`, "regtest", "devnet"}},
 		{"unknown log format", []string{"--log-format", "xml"}, []string{`"xml"`, "text", "json"}},
@@ -118,22 +120,51 @@ func TestBench(t *testing.T) {
 	}
 }
 
-// TestDevices checks that the CPU is listed, as text and as JSON.
+// TestDevices checks the listing: the CPU first, then each GPU backend with
+// its devices or the reason it has none, as text and as JSON.
 func TestDevices(t *testing.T) {
-	r := runMiner(t, 10*time.Second, "devices")
+	r := runMiner(t, 30*time.Second, "devices")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "cpu0 ") {
 		t.Errorf("devices: exit %d, stdout %q: want 0 and a cpu0 line first", r.code, r.stdout)
 	}
-	r = runMiner(t, 10*time.Second, "devices", "--json")
-	var d struct {
+	text := r.stdout
+	r = runMiner(t, 30*time.Second, "devices", "--json")
+	if r.code != 0 {
+		t.Fatalf("devices --json: exit %d: %s", r.code, r.stderr)
+	}
+	type entry struct {
 		Backend string `json:"backend"`
-		Index   int    `json:"index"`
-		Threads int    `json:"threads"`
+		Devices []struct {
+			Backend string `json:"backend"`
+			Index   int    `json:"index"`
+			Threads int    `json:"threads"`
+		} `json:"devices"`
+		Absent string `json:"absent"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &d); r.code != 0 || err != nil {
-		t.Fatalf("devices --json: exit %d, stdout %q: want 0 and one JSON object (%v)", r.code, r.stdout, err)
+	var got []entry
+	dec := json.NewDecoder(strings.NewReader(r.stdout))
+	for {
+		var e entry
+		if err := dec.Decode(&e); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("devices --json: stdout %q: %v", r.stdout, err)
+		}
+		got = append(got, e)
 	}
-	if d.Backend != "cpu" || d.Index != 0 || d.Threads < 1 {
-		t.Errorf("devices --json: %+v, want the cpu at index 0 with its threads", d)
+	if len(got) != 3 || got[0].Backend != "cpu" || got[1].Backend != "cuda" || got[2].Backend != "opencl" {
+		t.Fatalf("devices --json: %+v, want cpu, cuda and opencl entries", got)
+	}
+	if cpu := got[0].Devices; len(cpu) != 1 || cpu[0].Index != 0 || cpu[0].Threads < 1 {
+		t.Errorf("cpu entry %+v, want one device at index 0 with its threads", got[0])
+	}
+	for _, e := range got[1:] {
+		// A backend either lists devices or says why it has none, in the text listing too.
+		if (len(e.Devices) == 0) == (e.Absent == "") {
+			t.Errorf("%s entry %+v: want devices or a reason, not both or neither", e.Backend, e)
+		}
+		if e.Absent != "" && !strings.Contains(text, e.Absent) {
+			t.Errorf("text listing %q lacks %q", text, e.Absent)
+		}
 	}
 }

@@ -19,7 +19,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		printCommands(stderr)
 	}
 	mine := fs.BoolP("mine", "m", false, "mine blocks")
-	gpu := fs.BoolP("gpu", "c", false, "mine on every GPU")
+	gpu := fs.BoolP("gpu", "c", false, "mine on every GPU (CUDA, then OpenCL GPUs); with -t, on the CPU too")
 	hash := addHashFlags(fs)
 	port := fs.Uint16P("port", "p", 0, "P2P port (default 8999 on devnet, 18999 on regtest)")
 	peers := fs.StringArrayP("peer", "k", nil, "peer to join, host:port (repeatable)")
@@ -38,13 +38,6 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	params, dataDir, err := network.resolve()
-	if err != nil {
-		return err
-	}
-	if *gpu {
-		return usagef("-c/--gpu: no GPU backend is built in yet; mine on the CPU with -m")
-	}
-	backend, err := hash.open()
 	if err != nil {
 		return err
 	}
@@ -71,9 +64,17 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg := node.Config{
 		Params:        params,
 		DataDir:       dataDir,
-		Mine:          *mine,
-		Backend:       backend,
+		Mine:          *mine || *gpu,
 		BlockInterval: *interval,
+	}
+	if err := hash.validate(*gpu); err != nil {
+		return err
+	}
+	if cfg.Mine {
+		// Devices open last: a GPU program build takes seconds, flags take none.
+		if cfg.Devices, err = hash.open(*gpu); err != nil {
+			return err
+		}
 	}
 	if *address != "" {
 		a, err := chain.ParseAddress(*address)

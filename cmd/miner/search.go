@@ -59,10 +59,11 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *count == 0 || *count > hasher.NonceSpace-*start {
 		return usagef("--count %d: want 1 to %d from --start %d", *count, hasher.NonceSpace-*start, *start)
 	}
-	devices, err := hash.devices()
+	devices, err := hash.open(false)
 	if err != nil {
 		return err
 	}
+	defer hasher.CloseAll(devices)
 
 	sched := hasher.NewScheduler(devices, discardLogger)
 	var mu sync.Mutex

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -82,10 +83,46 @@ func search(t *testing.T, header string, start, count uint64, extra ...string) [
 	return hits
 }
 
-// TestSearchVectors re-mines real Bitcoin headers: their nonce must come
-// back with their known hash, which ties the hasher's byte order, midstate
-// and target comparison to the real network.
+// TestSearchVectors re-mines real Bitcoin headers on every backend this
+// machine has: their nonce must come back with their known hash, which ties
+// each backend's byte order, midstate and target comparison to the real
+// network. CI has the CPU and OpenCL on PoCL; a GPU machine adds CUDA.
 func TestSearchVectors(t *testing.T) {
+	for _, backend := range presentBackends(t) {
+		t.Run(backend, func(t *testing.T) { searchVectors(t, backend) })
+	}
+}
+
+// presentBackends asks `miner devices` which backends have a device here.
+func presentBackends(t *testing.T) []string {
+	t.Helper()
+	r := runMiner(t, 30*time.Second, "devices", "--json")
+	if r.code != 0 {
+		t.Fatalf("miner devices: exit %d: %s", r.code, r.stderr)
+	}
+	var present []string
+	dec := json.NewDecoder(strings.NewReader(r.stdout))
+	for {
+		var entry struct {
+			Backend string
+			Devices []json.RawMessage
+			Absent  string
+		}
+		if err := dec.Decode(&entry); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("miner devices --json: %v", err)
+		}
+		if len(entry.Devices) > 0 {
+			present = append(present, entry.Backend)
+		} else {
+			t.Logf("%s: %s", entry.Backend, entry.Absent)
+		}
+	}
+	return present
+}
+
+func searchVectors(t *testing.T, backend string) {
 	raw, err := os.ReadFile("../../chain/testdata/bitcoin-mainnet-headers.json")
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +146,7 @@ func TestSearchVectors(t *testing.T) {
 			if n := uint64(v.Nonce); n < start || n >= start+searchCount {
 				t.Fatalf("range [%d, +%d) misses nonce %d", start, searchCount, n)
 			}
-			hits := search(t, zeroNonce(t, v.HeaderHex), start, searchCount)
+			hits := search(t, zeroNonce(t, v.HeaderHex), start, searchCount, "--backend", backend)
 			if want := (hit{v.Nonce, v.HashHex}); !slices.Contains(hits, want) {
 				t.Errorf("hits %+v: want %+v among them", hits, want)
 			}

@@ -1,0 +1,352 @@
+// Package cuda is the hasher backend for NVIDIA GPUs. It drives the CUDA
+// driver API in libcuda.so.1, loaded at run time, so it builds without the
+// CUDA toolkit or cgo and, on a machine without the driver, lists no devices
+// and says why. The kernel is the PTX in package kernels, which the driver
+// compiles for each device when it is opened.
+//
+// A CUDA context is current per OS thread and Go moves goroutines between
+// threads, so every operation locks its goroutine to its thread and makes
+// the device's context current first.
+package cuda
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/hashforge/hashforge/hasher"
+	"github.com/hashforge/hashforge/kernels"
+)
+
+const (
+	// blockSize is the threads per block of every launch.
+	blockSize = 256
+	// autoBatch and autoBatchTime are the first launch size and the time the
+	// scheduler tunes launches toward when no intensity is set.
+	autoBatch     = 1 << 26
+	autoBatchTime = 100 * time.Millisecond
+)
+
+// Backend is the CUDA backend.
+type Backend struct {
+	intensity int
+}
+
+// New returns the CUDA backend. intensity 0 lets the scheduler size launches
+// toward 100 ms; otherwise every launch searches 2^intensity nonces, with
+// intensity held within hasher.MinIntensity and hasher.MaxIntensity.
+func New(intensity int) *Backend {
+	if intensity > 0 {
+		intensity = max(hasher.MinIntensity, min(hasher.MaxIntensity, intensity))
+	} else {
+		intensity = 0
+	}
+	return &Backend{intensity: intensity}
+}
+
+// Name returns "cuda".
+func (b *Backend) Name() string { return "cuda" }
+
+// List describes every CUDA device. With none, the error says why: no
+// driver, cuInit failing (CUDA_ERROR_NO_DEVICE), or no device found.
+func (b *Backend) List() ([]hasher.DeviceInfo, error) {
+	if err := driver(); err != nil {
+		return nil, err
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	n, err := deviceCount()
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, errors.New("CUDA: no device found")
+	}
+	infos := make([]hasher.DeviceInfo, 0, n)
+	for i := range n {
+		info, err := describe(i)
+		if err != nil {
+			return nil, fmt.Errorf("CUDA: device %d: %w", i, err)
+		}
+		infos = append(infos, info)
+	}
+	return infos, nil
+}
+
+func deviceCount() (int, error) {
+	var n int32
+	if err := check("cuDeviceGetCount", cuDeviceGetCount(&n)); err != nil {
+		return 0, fmt.Errorf("CUDA: %w", err)
+	}
+	return int(n), nil
+}
+
+// describe reads device index's name, multiprocessors, compute capability
+// and memory.
+func describe(index int) (hasher.DeviceInfo, error) {
+	info := hasher.DeviceInfo{Backend: "cuda", Index: index, Type: "GPU"}
+	var dev cuDevice
+	if err := check("cuDeviceGet", cuDeviceGet(&dev, int32(index))); err != nil {
+		return info, err
+	}
+	name := make([]byte, 256)
+	if err := check("cuDeviceGetName", cuDeviceGetName(&name[0], int32(len(name)), dev)); err != nil {
+		return info, err
+	}
+	info.Name = strings.TrimSpace(goString(name))
+	var sms, major, minor int32
+	for _, a := range []struct {
+		attr int32
+		v    *int32
+	}{
+		{attrMultiprocessorCount, &sms},
+		{attrComputeCapabilityMajor, &major},
+		{attrComputeCapabilityMinor, &minor},
+	} {
+		if err := check("cuDeviceGetAttribute", cuDeviceGetAttribute(a.v, a.attr, dev)); err != nil {
+			return info, err
+		}
+	}
+	info.ComputeUnits = int(sms)
+	info.Capability = fmt.Sprintf("%d.%d", major, minor)
+	var mem uintptr
+	if err := check("cuDeviceTotalMem", cuDeviceTotalMem(&mem, dev)); err != nil {
+		return info, err
+	}
+	info.MemoryBytes = uint64(mem)
+	return info, nil
+}
+
+// Open prepares a listed device: its primary context, the kernel compiled
+// for it, and device buffers for the job and the results. The returned
+// device also has Close, which frees them.
+func (b *Backend) Open(info hasher.DeviceInfo) (hasher.Device, error) {
+	if err := driver(); err != nil {
+		return nil, err
+	}
+	if info.Backend != "cuda" {
+		return nil, fmt.Errorf("CUDA: %s is not a CUDA device", info.ID())
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	n, err := deviceCount()
+	if err != nil {
+		return nil, err
+	}
+	if info.Index < 0 || info.Index >= n {
+		return nil, fmt.Errorf("CUDA: no device %d (%d found)", info.Index, n)
+	}
+	d := &device{info: info, intensity: b.intensity}
+	if err := d.open(); err != nil {
+		if rerr := d.release(); rerr != nil {
+			err = fmt.Errorf("%w (and releasing: %v)", err, rerr)
+		}
+		return nil, fmt.Errorf("CUDA: %w", err)
+	}
+	return d, nil
+}
+
+// device is one opened GPU. Its methods lock mu: the scheduler runs one
+// Search at a time (one lane) but Close may come from elsewhere.
+type device struct {
+	info      hasher.DeviceInfo
+	intensity int
+
+	mu       sync.Mutex
+	dev      cuDevice
+	ctx      cuContext
+	retained bool // the primary context is retained
+	ptx      []byte
+	mod      cuModule
+	fn       cuFunc
+	job, out devPtr
+	closed   bool
+
+	// args holds the kernel's arguments (job, out) and params points at
+	// each, as cuLaunchKernel reads them. args is pinned for each launch:
+	// the driver reads it through a pointer held in Go memory. (Pinned only
+	// per launch: a runtime.Pinner that is collected while pinning
+	// panics, and a device may be dropped without Close.)
+	args   *[2]devPtr
+	params *[2]unsafe.Pointer
+}
+
+// open does Open's work on a locked thread; what it did before an error is
+// undone by release.
+func (d *device) open() error {
+	if err := check("cuDeviceGet", cuDeviceGet(&d.dev, int32(d.info.Index))); err != nil {
+		return err
+	}
+	// Sleep rather than spin while waiting for a launch: a spinning wait
+	// takes a CPU core from the CPU hashers for the whole launch. Best
+	// effort: a driver without it, or refusing, keeps its default.
+	if cuDevicePrimaryCtxSetFlags != nil {
+		_ = cuDevicePrimaryCtxSetFlags(d.dev, ctxSchedBlockingSync)
+	}
+	if err := check("cuDevicePrimaryCtxRetain", cuDevicePrimaryCtxRetain(&d.ctx, d.dev)); err != nil {
+		return err
+	}
+	d.retained = true
+	if err := check("cuCtxSetCurrent", cuCtxSetCurrent(d.ctx)); err != nil {
+		return err
+	}
+	if err := d.loadModule(); err != nil {
+		return fmt.Errorf("load kernel: %w", err)
+	}
+	name := append([]byte(kernels.KernelName), 0)
+	if err := check("cuModuleGetFunction", cuModuleGetFunction(&d.fn, d.mod, &name[0])); err != nil {
+		return fmt.Errorf("kernel %s: %w", kernels.KernelName, err)
+	}
+	if err := check("cuMemAlloc", cuMemAlloc(&d.job, kernels.JobWords*4)); err != nil {
+		return fmt.Errorf("job buffer: %w", err)
+	}
+	if err := check("cuMemAlloc", cuMemAlloc(&d.out, kernels.ResultWords*4)); err != nil {
+		return fmt.Errorf("result buffer: %w", err)
+	}
+	d.args = &[2]devPtr{d.job, d.out}
+	d.params = &[2]unsafe.Pointer{unsafe.Pointer(&d.args[0]), unsafe.Pointer(&d.args[1])}
+	return nil
+}
+
+// loadModule has the driver compile the PTX for the device, with the JIT
+// compiler's error log in the error when it fails.
+func (d *device) loadModule() error {
+	d.ptx = append([]byte(kernels.PTX), 0)
+	log := make([]byte, 16<<10)
+	var pin runtime.Pinner
+	pin.Pin(&log[0])
+	defer pin.Unpin()
+	opts := [2]int32{jitErrorLogBuffer, jitErrorLogBufferSizeBytes}
+	vals := [2]uintptr{uintptr(unsafe.Pointer(&log[0])), uintptr(len(log))}
+	r := cuModuleLoadDataEx(&d.mod, &d.ptx[0], uint32(len(opts)), &opts[0], &vals[0])
+	runtime.KeepAlive(log)
+	runtime.KeepAlive(d.ptx)
+	if err := check("cuModuleLoadDataEx", r); err != nil {
+		err.(*Error).Log = strings.TrimSpace(goString(log))
+		d.mod = 0
+		return err
+	}
+	return nil
+}
+
+// release frees what open made, in reverse order, and collects the errors.
+func (d *device) release() error {
+	var errs []error
+	if d.retained {
+		errs = append(errs, check("cuCtxSetCurrent", cuCtxSetCurrent(d.ctx)))
+	}
+	if d.out != 0 {
+		errs = append(errs, check("cuMemFree", cuMemFree(d.out)))
+		d.out = 0
+	}
+	if d.job != 0 {
+		errs = append(errs, check("cuMemFree", cuMemFree(d.job)))
+		d.job = 0
+	}
+	if d.mod != 0 {
+		errs = append(errs, check("cuModuleUnload", cuModuleUnload(d.mod)))
+		d.mod, d.fn = 0, 0
+	}
+	if d.retained {
+		cuCtxSetCurrent(0)
+		errs = append(errs, check("cuDevicePrimaryCtxRelease", cuDevicePrimaryCtxRelease(d.dev)))
+		d.retained, d.ctx = false, 0
+	}
+	d.args, d.params = nil, nil
+	return errors.Join(errs...)
+}
+
+// Close frees the device's buffers and kernel and releases its primary
+// context. Searching a closed device fails; closing it again does nothing.
+func (d *device) Close() error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return nil
+	}
+	d.closed = true
+	if err := d.release(); err != nil {
+		return fmt.Errorf("CUDA: close %s: %w", d.info.ID(), err)
+	}
+	return nil
+}
+
+func (d *device) Info() hasher.DeviceInfo { return d.info }
+
+// Lanes is 1: one launch at a time keeps the whole GPU busy.
+func (d *device) Lanes() int { return 1 }
+
+// Batch is 2^intensity nonces per launch, fixed, when an intensity is set;
+// otherwise 2^26 to start, tuned toward 100 ms per launch.
+func (d *device) Batch() (uint64, time.Duration) {
+	if d.intensity > 0 {
+		return 1 << d.intensity, 0
+	}
+	return autoBatch, autoBatchTime
+}
+
+// Search runs the kernel over the range and re-checks its survivors on the
+// CPU (hasher.SearchGPU).
+func (d *device) Search(w *hasher.Work, start, count uint32, hits []uint32) ([]uint32, error) {
+	return hasher.SearchGPU(d.launch, w, start, count, hits)
+}
+
+// gridFor returns the blocks that cover count nonces: each thread searches
+// kernels.NoncesPerThread of them, and threads past the count return at once.
+func gridFor(count uint32) uint32 {
+	threads := (uint64(count) + kernels.NoncesPerThread - 1) / kernels.NoncesPerThread
+	return uint32((threads + blockSize - 1) / blockSize)
+}
+
+// launch is the hasher.Launch of the device: job in, survivor count
+// cleared, kernel run to completion, result words out.
+func (d *device) launch(job *kernels.Job, out []uint32) error {
+	if len(out) < kernels.ResultWords {
+		return fmt.Errorf("CUDA: result buffer of %d words, need %d", len(out), kernels.ResultWords)
+	}
+	count := job.Count()
+	if count == 0 {
+		out[0] = 0
+		return nil
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return fmt.Errorf("CUDA: %s is closed", d.info.ID())
+	}
+	if err := d.run(job, count, out); err != nil {
+		return fmt.Errorf("CUDA: %s: %w", d.info.ID(), err)
+	}
+	return nil
+}
+
+func (d *device) run(job *kernels.Job, count uint32, out []uint32) error {
+	if err := check("cuCtxSetCurrent", cuCtxSetCurrent(d.ctx)); err != nil {
+		return err
+	}
+	if err := check("cuMemcpyHtoD", cuMemcpyHtoD(d.job, unsafe.Pointer(&job[0]), kernels.JobWords*4)); err != nil {
+		return err
+	}
+	if err := check("cuMemsetD32", cuMemsetD32(d.out, 0, 1)); err != nil {
+		return err
+	}
+	var pin runtime.Pinner
+	pin.Pin(d.args)
+	r := cuLaunchKernel(d.fn, gridFor(count), 1, 1, blockSize, 1, 1, 0, 0, &d.params[0], nil)
+	pin.Unpin()
+	if err := check("cuLaunchKernel", r); err != nil {
+		return err
+	}
+	if err := check("cuCtxSynchronize", cuCtxSynchronize()); err != nil {
+		return err
+	}
+	return check("cuMemcpyDtoH", cuMemcpyDtoH(unsafe.Pointer(&out[0]), d.out, kernels.ResultWords*4))
+}

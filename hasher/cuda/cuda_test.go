@@ -1,0 +1,122 @@
+package cuda
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/hashforge/hashforge/hasher"
+	"github.com/hashforge/hashforge/kernels"
+)
+
+// Without libcuda.so.1 (machines without an NVIDIA driver, CI) the backend
+// lists nothing, says why, and refuses to open anything.
+func TestNoDriver(t *testing.T) {
+	if err := driver(); !errors.Is(err, errNoDriver) {
+		t.Skipf("libcuda.so.1 loads (driver: %v): the GPU tests run instead", err)
+	}
+	b := New(0)
+	if b.Name() != "cuda" {
+		t.Errorf("Name() = %q, want cuda", b.Name())
+	}
+	infos, err := b.List()
+	if err == nil || err.Error() != "CUDA: no driver (libcuda.so.1 not found)" {
+		t.Errorf("List() error = %v, want CUDA: no driver (libcuda.so.1 not found)", err)
+	}
+	if len(infos) != 0 {
+		t.Errorf("List() = %v, want no devices", infos)
+	}
+	for _, info := range []hasher.DeviceInfo{
+		{Backend: "cuda", Index: 0, Name: "NVIDIA H100 80GB HBM3", Type: "GPU"},
+		{Backend: "cuda", Index: -1},
+		{},
+	} {
+		dev, err := b.Open(info)
+		if err == nil || dev != nil {
+			t.Errorf("Open(%+v) = %v, %v; want an error and no device", info, dev, err)
+		}
+	}
+	if _, err := hasher.ListAll(b); err == nil {
+		t.Error("hasher.ListAll found CUDA devices without a driver")
+	}
+}
+
+func TestNewIntensity(t *testing.T) {
+	for _, tc := range []struct {
+		intensity int
+		nonces    uint64
+		took      time.Duration
+	}{
+		{0, 1 << 26, 100 * time.Millisecond},
+		{-3, 1 << 26, 100 * time.Millisecond},
+		{1, 1 << 8, 0},
+		{8, 1 << 8, 0},
+		{24, 1 << 24, 0},
+		{31, 1 << 31, 0},
+		{32, 1 << 31, 0},
+		{40, 1 << 31, 0},
+	} {
+		d := &device{intensity: New(tc.intensity).intensity}
+		nonces, took := d.Batch()
+		if nonces != tc.nonces || took != tc.took {
+			t.Errorf("New(%d): Batch() = %d, %v; want %d, %v", tc.intensity, nonces, took, tc.nonces, tc.took)
+		}
+		if d.Lanes() != 1 {
+			t.Errorf("Lanes() = %d, want 1", d.Lanes())
+		}
+	}
+}
+
+func TestGridFor(t *testing.T) {
+	per := uint32(kernels.NoncesPerThread * blockSize)
+	for _, tc := range []struct{ count, blocks uint32 }{
+		{1, 1},
+		{kernels.NoncesPerThread, 1},
+		{per, 1},
+		{per + 1, 2},
+		{1 << 20, (1 << 20) / per},
+		{1<<32 - 1, 1 << 32 / (kernels.NoncesPerThread * blockSize)},
+	} {
+		if got := gridFor(tc.count); got != tc.blocks {
+			t.Errorf("gridFor(%d) = %d, want %d", tc.count, got, tc.blocks)
+		}
+		// Every nonce has a thread, and no block is all idle threads.
+		blocks := uint64(gridFor(tc.count))
+		if threads := blocks * blockSize; threads*kernels.NoncesPerThread < uint64(tc.count) ||
+			(blocks-1)*blockSize*kernels.NoncesPerThread >= uint64(tc.count) {
+			t.Errorf("gridFor(%d) = %d blocks: wrong cover", tc.count, blocks)
+		}
+	}
+}
+
+func TestErrorText(t *testing.T) {
+	if check("cuInit", cudaSuccess) != nil {
+		t.Fatal("check(CUDA_SUCCESS) is an error")
+	}
+	err := check("cuInit", 100)
+	var e *Error
+	if !errors.As(err, &e) || e.Code != 100 || e.Call != "cuInit" {
+		t.Fatalf("check(100) = %#v", err)
+	}
+	// Without a driver the code has no name from cuGetErrorName.
+	driver()
+	want := "cuInit: CUresult(100)"
+	if cuGetErrorName != nil {
+		want = "cuInit: CUDA_ERROR_NO_DEVICE"
+	}
+	if err.Error() != want {
+		t.Errorf("Error() = %q, want %q", err, want)
+	}
+	e.Log = "ptxas fatal"
+	if got := e.Error(); got != want+": ptxas fatal" {
+		t.Errorf("Error() with log = %q", got)
+	}
+}
+
+func TestGoString(t *testing.T) {
+	for in, want := range map[string]string{"": "", "abc": "abc", "abc\x00def": "abc", "\x00": ""} {
+		if got := goString([]byte(in)); got != want {
+			t.Errorf("goString(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

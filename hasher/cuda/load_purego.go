@@ -1,0 +1,81 @@
+//go:build linux && !android && (amd64 || arm64)
+
+package cuda
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+
+	"github.com/ebitengine/purego"
+)
+
+// libName is the CUDA driver library that the NVIDIA driver installs.
+const libName = "libcuda.so.1"
+
+// load opens libcuda.so.1 and binds the driver functions. A missing library
+// is errNoDriver; a library that lacks a function is a driver too old.
+func load() error {
+	// dlerror's message belongs to the thread that called dlopen; pinned, the
+	// goroutine reads the reason from the same thread.
+	runtime.LockOSThread()
+	lib, err := purego.Dlopen(libName, purego.RTLD_NOW|purego.RTLD_GLOBAL)
+	runtime.UnlockOSThread()
+	if err != nil {
+		if msg := err.Error(); msg == "" || strings.Contains(msg, "No such file or directory") {
+			return errNoDriver
+		}
+		return fmt.Errorf("CUDA: cannot load %s: %w", libName, err)
+	}
+	// The names cuda.h's macros expand to: cuMemAlloc is cuMemAlloc_v2.
+	syms := []struct {
+		fn    any
+		names []string
+	}{
+		{&cuInit, []string{"cuInit"}},
+		{&cuDeviceGetCount, []string{"cuDeviceGetCount"}},
+		{&cuDeviceGet, []string{"cuDeviceGet"}},
+		{&cuDeviceGetName, []string{"cuDeviceGetName"}},
+		{&cuDeviceGetAttribute, []string{"cuDeviceGetAttribute"}},
+		{&cuDeviceTotalMem, []string{"cuDeviceTotalMem_v2"}},
+		{&cuDevicePrimaryCtxRetain, []string{"cuDevicePrimaryCtxRetain"}},
+		{&cuDevicePrimaryCtxRelease, []string{"cuDevicePrimaryCtxRelease_v2", "cuDevicePrimaryCtxRelease"}},
+		{&cuCtxSetCurrent, []string{"cuCtxSetCurrent"}},
+		{&cuCtxSynchronize, []string{"cuCtxSynchronize"}},
+		{&cuModuleLoadDataEx, []string{"cuModuleLoadDataEx"}},
+		{&cuModuleGetFunction, []string{"cuModuleGetFunction"}},
+		{&cuModuleUnload, []string{"cuModuleUnload"}},
+		{&cuMemAlloc, []string{"cuMemAlloc_v2"}},
+		{&cuMemFree, []string{"cuMemFree_v2"}},
+		{&cuMemcpyHtoD, []string{"cuMemcpyHtoD_v2"}},
+		{&cuMemcpyDtoH, []string{"cuMemcpyDtoH_v2"}},
+		{&cuMemsetD32, []string{"cuMemsetD32_v2"}},
+		{&cuLaunchKernel, []string{"cuLaunchKernel"}},
+		{&cuGetErrorName, []string{"cuGetErrorName"}},
+	}
+	for _, s := range syms {
+		sym, err := lookup(lib, s.names)
+		if err != nil {
+			return fmt.Errorf("CUDA: driver too old: %s lacks %s", libName, s.names[0])
+		}
+		purego.RegisterFunc(s.fn, sym)
+	}
+	// Optional: without it the driver's default scheduling applies.
+	if sym, err := lookup(lib, []string{"cuDevicePrimaryCtxSetFlags_v2", "cuDevicePrimaryCtxSetFlags"}); err == nil {
+		purego.RegisterFunc(&cuDevicePrimaryCtxSetFlags, sym)
+	}
+	return nil
+}
+
+// lookup returns the first of names that lib defines.
+func lookup(lib uintptr, names []string) (uintptr, error) {
+	err := errors.New("no names")
+	for _, name := range names {
+		var sym uintptr
+		if sym, err = purego.Dlsym(lib, name); err == nil {
+			return sym, nil
+		}
+	}
+	return 0, err
+}

@@ -1,0 +1,495 @@
+package opencl
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/hasher"
+	"github.com/hashforge/hashforge/kernels"
+)
+
+// The tests share one device: building the kernel takes PoCL seconds.
+var (
+	sharedOnce sync.Once
+	sharedDev  *Device
+	sharedSkip string // why there is no device: List's error
+	sharedErr  error  // Open failed although List found a device
+	testCache  string // XDG_CACHE_HOME of the test binary
+)
+
+func TestMain(m *testing.M) {
+	// Keep the program cache (ours and PoCL's own) out of the user's.
+	dir, err := os.MkdirTemp("", "hashforge-opencl-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	testCache = dir
+	os.Setenv("XDG_CACHE_HOME", dir)
+	os.Setenv("POCL_CACHE_DIR", filepath.Join(dir, "pocl"))
+	code := m.Run()
+	if sharedDev != nil {
+		if err := sharedDev.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// device returns the shared device: the first one listed. Without an
+// OpenCL platform the test is skipped, with List's error as the reason.
+func device(t testing.TB) *Device {
+	t.Helper()
+	sharedOnce.Do(func() {
+		infos, err := New(0).List()
+		if err != nil {
+			sharedSkip = err.Error()
+			return
+		}
+		t0 := time.Now()
+		sharedDev, sharedErr = New(0).open(infos[0])
+		if sharedErr == nil {
+			t.Logf("opened %s: %s (%s, %s) in %v", infos[0].ID(), infos[0].Name, infos[0].Platform, infos[0].Type, time.Since(t0).Round(time.Millisecond))
+		}
+	})
+	if sharedSkip != "" {
+		t.Skip(sharedSkip)
+	}
+	if sharedErr != nil {
+		t.Fatal(sharedErr)
+	}
+	return sharedDev
+}
+
+// cpuHits searches the range with the CPU backend.
+func cpuHits(t *testing.T, w *hasher.Work, start, count uint32) []uint32 {
+	t.Helper()
+	cpu := hasher.NewCPU(1)
+	infos, err := cpu.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, err := cpu.Open(infos[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	hits, err := dev.Search(w, start, count, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hits
+}
+
+func clHits(t *testing.T, d *Device, w *hasher.Work, start, count uint32) []uint32 {
+	t.Helper()
+	hits, err := d.Search(w, start, count, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(hits)
+	return hits
+}
+
+func TestList(t *testing.T) {
+	infos, err := New(0).List()
+	if err != nil {
+		if !strings.HasPrefix(err.Error(), "OpenCL: ") {
+			t.Errorf("List error %q does not start with \"OpenCL: \"", err)
+		}
+		t.Skip(err)
+	}
+	for i, info := range infos {
+		t.Logf("%s: %+v", info.ID(), info)
+		if info.Backend != "opencl" || info.Index != i || info.Name == "" || info.Platform == "" {
+			t.Errorf("device %d: %+v", i, info)
+		}
+		if !slices.Contains([]string{"GPU", "CPU", "accelerator", "custom"}, info.Type) {
+			t.Errorf("device %d: type %q", i, info.Type)
+		}
+		if info.ComputeUnits <= 0 || info.MemoryBytes == 0 {
+			t.Errorf("device %d: %d compute units, %d bytes of memory", i, info.ComputeUnits, info.MemoryBytes)
+		}
+	}
+}
+
+func TestNoLoader(t *testing.T) {
+	if err := bind("libOpenCL-hashforge-test-missing.so.1"); err == nil || err.Error() != errNoLoader {
+		t.Errorf("bind of a missing library: %v, want %q", err, errNoLoader)
+	}
+}
+
+// TestNoPlatform runs the test binary again with the ICD loader pointed at
+// an empty vendor directory (ocl-icd's OCL_ICD_VENDORS).
+func TestNoPlatform(t *testing.T) {
+	if os.Getenv("HASHFORGE_TEST_NO_PLATFORM") == "1" {
+		_, err := New(0).List()
+		if err == nil || err.Error() != errNoPlatform {
+			t.Fatalf("List: %v, want %q", err, errNoPlatform)
+		}
+		return
+	}
+	if _, err := New(0).List(); err != nil {
+		t.Skip(err) // needs the loader, and a platform to hide
+	}
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestNoPlatform$", "-test.v")
+	cmd.Env = append(os.Environ(), "HASHFORGE_TEST_NO_PLATFORM=1", "OCL_ICD_VENDORS="+t.TempDir(), "OPENCL_VENDOR_PATH="+t.TempDir())
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestNoPlatform") {
+		t.Errorf("with no ICD: %v\n%s", err, out)
+	}
+}
+
+func TestOpenUnknownDevice(t *testing.T) {
+	device(t)
+	if _, err := New(0).Open(hasher.DeviceInfo{Backend: "opencl", Index: 1 << 20}); err == nil {
+		t.Fatal("Open of a device that does not exist succeeded")
+	}
+}
+
+type mainnetHeader struct {
+	Height    int    `json:"height"`
+	HeaderHex string `json:"header_hex"`
+	Nonce     uint32 `json:"nonce"`
+	BitsHex   string `json:"bits_hex"`
+}
+
+// TestMainnetNonces searches 2^16 nonces around each real block's nonce,
+// with the target of its bits: exactly that nonce comes back.
+func TestMainnetNonces(t *testing.T) {
+	d := device(t)
+	raw, err := os.ReadFile("../../chain/testdata/bitcoin-mainnet-headers.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var headers []mainnetHeader
+	if err := json.Unmarshal(raw, &headers); err != nil {
+		t.Fatal(err)
+	}
+	if len(headers) == 0 {
+		t.Fatal("no headers")
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	const count = 1 << 16
+	for _, h := range headers {
+		header, err := hex.DecodeString(h.HeaderHex)
+		if err != nil || len(header) != hasher.HeaderSize {
+			t.Fatalf("height %d: header %q: %v", h.Height, h.HeaderHex, err)
+		}
+		bits, err := strconv.ParseUint(h.BitsHex, 16, 32)
+		if err != nil {
+			t.Fatalf("height %d: bits %q: %v", h.Height, h.BitsHex, err)
+		}
+		var w hasher.Work
+		copy(w.Header[:], header)
+		w = hasher.Work{Header: w.WithNonce(0), Target: chain.BigToHash(chain.CompactToBig(uint32(bits)))}
+		start := h.Nonce - min(h.Nonce, rng.Uint32N(count))
+		start = min(start, 1<<32-count)
+		if got := clHits(t, d, &w, start, count); !slices.Equal(got, []uint32{h.Nonce}) {
+			t.Errorf("height %d: nonces [%d, %d): hits %v, want [%d]", h.Height, start, uint64(start)+count, got, h.Nonce)
+		}
+	}
+}
+
+// genesisWork is Bitcoin's genesis header, nonce zeroed (the real one is
+// 2083236893), and the target of its bits, 1d00ffff.
+func genesisWork() hasher.Work {
+	raw, _ := hex.DecodeString("0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d00000000")
+	var w hasher.Work
+	copy(w.Header[:], raw)
+	w.Target = chain.BigToHash(chain.CompactToBig(0x1d00ffff))
+	return w
+}
+
+// randomWork is a random header with a random target whose top zeroBits bits
+// are clear: about one nonce in 2^(zeroBits+1) meets it.
+func randomWork(rng *rand.Rand, zeroBits int) hasher.Work {
+	var w hasher.Work
+	for i := range w.Header {
+		w.Header[i] = byte(rng.Uint32())
+	}
+	for i := range w.Target {
+		w.Target[i] = byte(rng.Uint32())
+	}
+	for b := range zeroBits {
+		w.Target[31-b/8] &^= 0x80 >> (b % 8)
+	}
+	return w
+}
+
+// TestMatchesCPU compares the device's hits with the CPU backend's on random
+// headers and easy targets, the last range ending at 2^32.
+func TestMatchesCPU(t *testing.T) {
+	d := device(t)
+	rng := rand.New(rand.NewPCG(3, 4))
+	const ranges = 24
+	total := 0
+	for i := range ranges {
+		w := randomWork(rng, 7+rng.IntN(5))
+		count := 40000 + rng.Uint32N(20000)
+		start := uint32(rng.Uint64N(1<<32 - uint64(count) + 1))
+		if i == ranges-1 {
+			start = uint32(1<<32 - uint64(count))
+		}
+		want := cpuHits(t, &w, start, count)
+		got := clHits(t, d, &w, start, count)
+		if !slices.Equal(got, want) {
+			t.Errorf("range %d, nonces [%d, %d): device found %d hits, CPU %d\ndevice %v\nCPU    %v",
+				i, start, uint64(start)+uint64(count), len(got), len(want), got, want)
+		}
+		total += len(want)
+	}
+	if total == 0 {
+		t.Error("no hits in any range: the targets are too hard to test anything")
+	}
+}
+
+// TestOverflow uses a target that half of all nonces meet, so a launch has
+// more survivors than the result list holds and SearchGPU splits it.
+func TestOverflow(t *testing.T) {
+	d := device(t)
+	rng := rand.New(rand.NewPCG(5, 6))
+	w := randomWork(rng, 0)
+	for i := range w.Target {
+		w.Target[i] = 0xff
+	}
+	w.Target[31] = 0x7f
+	const count = 20000
+	start := rng.Uint32N(1<<32 - count)
+	want := cpuHits(t, &w, start, count)
+	if len(want) <= kernels.ResultCap {
+		t.Fatalf("only %d hits: the test needs more than %d", len(want), kernels.ResultCap)
+	}
+	if got := clHits(t, d, &w, start, count); !slices.Equal(got, want) {
+		t.Errorf("device found %d hits, CPU %d", len(got), len(want))
+	}
+}
+
+func TestSmallRanges(t *testing.T) {
+	d := device(t)
+	rng := rand.New(rand.NewPCG(7, 8))
+	w := randomWork(rng, 2)
+	for _, r := range []struct{ start, count uint32 }{
+		{0, 0}, {0, 1}, {12345, 7}, {1<<32 - 1, 1}, {1<<32 - 9, 9}, {99, 257},
+	} {
+		want := cpuHits(t, &w, r.start, r.count)
+		if got := clHits(t, d, &w, r.start, r.count); !slices.Equal(got, want) {
+			t.Errorf("nonces [%d, +%d): device %v, CPU %v", r.start, r.count, got, want)
+		}
+	}
+}
+
+// TestProgramCache opens a device twice in a fresh cache directory: the first
+// Open builds from source and stores the binary, the second loads it. A
+// damaged cache file is rebuilt.
+func TestProgramCache(t *testing.T) {
+	shared := device(t)
+	home := t.TempDir()
+	t.Setenv("XDG_CACHE_HOME", home)
+	b := New(0)
+
+	search := func(d *Device) {
+		t.Helper()
+		w := genesisWork()
+		if got := clHits(t, d, &w, 2083236893-1000, 2000); !slices.Equal(got, []uint32{2083236893}) {
+			t.Errorf("genesis: hits %v", got)
+		}
+	}
+
+	first, err := b.open(shared.info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	if first.fromCache {
+		t.Error("first Open in an empty cache directory claims the cached binary")
+	}
+	want := filepath.Join(home, "hashforge", "opencl")
+	if filepath.Dir(first.cachePath) != want || !strings.HasSuffix(first.cachePath, ".bin") {
+		t.Fatalf("cache file %q, want one in %s", first.cachePath, want)
+	}
+	bin, err := os.ReadFile(first.cachePath)
+	if err != nil || len(bin) == 0 {
+		t.Fatalf("cache file after the first Open: %d bytes, %v", len(bin), err)
+	}
+
+	second, err := b.open(shared.info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !second.fromCache || second.cachePath != first.cachePath {
+		t.Errorf("second Open: fromCache %v, path %q; want the binary at %q", second.fromCache, second.cachePath, first.cachePath)
+	}
+	search(second)
+	if err := second.Close(); err != nil {
+		t.Error(err)
+	}
+	if err := second.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if _, err := second.Search(&hasher.Work{}, 0, 100, nil); err == nil {
+		t.Error("Search on a closed device succeeded")
+	}
+
+	if err := os.WriteFile(first.cachePath, []byte("not a program binary"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	third, err := b.open(shared.info)
+	if err != nil {
+		t.Fatalf("Open with a damaged cache file: %v", err)
+	}
+	defer third.Close()
+	if third.fromCache {
+		t.Error("a damaged cache file was used")
+	}
+	search(third)
+	if again, err := os.ReadFile(first.cachePath); err != nil || !slices.Equal(again, bin) {
+		t.Errorf("the damaged cache file was not rewritten (%d bytes, %v)", len(again), err)
+	}
+	entries, _ := os.ReadDir(want)
+	if len(entries) != 1 {
+		t.Errorf("cache directory holds %d files, want 1 (no temporary files left)", len(entries))
+	}
+}
+
+// TestScheduler runs the device beside the CPU under the scheduler, which
+// sizes its launches: the genesis nonce comes back once, from some device,
+// and the OpenCL device hashed part of the range without errors.
+func TestScheduler(t *testing.T) {
+	d := device(t)
+	cpu := hasher.NewCPU(1)
+	infos, err := cpu.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cd, err := cpu.Open(infos[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := genesisWork()
+	const nonce = 2083236893
+	s := hasher.NewScheduler([]hasher.Device{d, cd}, slog.New(slog.DiscardHandler))
+	var mu sync.Mutex
+	var hits []uint32
+	job, err := s.Submit(w, nonce-(1<<21), 1<<22, func(h hasher.Hit) {
+		mu.Lock()
+		hits = append(hits, h.Nonce)
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	select {
+	case <-job.Done():
+	case <-ctx.Done():
+		t.Fatal("job did not finish")
+	}
+	cancel()
+	<-done
+	if err := job.Err(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !slices.Equal(hits, []uint32{nonce}) {
+		t.Errorf("hits %v, want [%d]", hits, nonce)
+	}
+	for _, st := range s.Stats() {
+		t.Logf("%s: %d hashes", st.Info.ID(), st.Hashes)
+		if st.Info.Backend == "opencl" && (st.Hashes == 0 || st.Errors != 0 || st.Stopped) {
+			t.Errorf("%s: %+v", st.Info.ID(), st)
+		}
+	}
+}
+
+func TestBuildErrorHasLog(t *testing.T) {
+	d := device(t)
+	_, err := buildSource(d.context, d.device, "__kernel void broken(__global uint *p) { p[0] = undeclared_thing; }", "")
+	if err == nil {
+		t.Fatal("a broken kernel built")
+	}
+	var clErr *Error
+	if !errors.As(err, &clErr) || clErr.Name() != "CL_BUILD_PROGRAM_FAILURE" {
+		t.Errorf("error %v is not CL_BUILD_PROGRAM_FAILURE", err)
+	}
+	if !strings.Contains(err.Error(), "undeclared_thing") {
+		t.Errorf("error does not carry the build log: %v", err)
+	}
+}
+
+func TestError(t *testing.T) {
+	err := error(&Error{Op: "clBuildProgram", Code: -11})
+	if got, want := err.Error(), "clBuildProgram: CL_BUILD_PROGRAM_FAILURE (-11)"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+	if got := ErrorName(-12345); got != "CL_ERROR" {
+		t.Errorf("ErrorName(-12345) = %q", got)
+	}
+}
+
+func TestBatch(t *testing.T) {
+	for _, tt := range []struct {
+		intensity int
+		typ       string
+		nonces    uint64
+		took      time.Duration
+	}{
+		{0, "GPU", 1 << 24, 100 * time.Millisecond},
+		{0, "CPU", 1 << 20, 100 * time.Millisecond},
+		{22, "GPU", 1 << 22, 0},
+		{40, "CPU", 1 << hasher.MaxIntensity, 0},
+		{-3, "CPU", 1 << 20, 100 * time.Millisecond},
+	} {
+		d := &Device{info: hasher.DeviceInfo{Type: tt.typ}, intensity: New(tt.intensity).intensity}
+		if n, took := d.Batch(); n != tt.nonces || took != tt.took {
+			t.Errorf("intensity %d, %s: Batch() = %d, %v; want %d, %v", tt.intensity, tt.typ, n, took, tt.nonces, tt.took)
+		}
+	}
+	if d := (&Device{}); d.Lanes() != 1 {
+		t.Errorf("Lanes() = %d", d.Lanes())
+	}
+}
+
+func BenchmarkOpenCL(b *testing.B) {
+	d := device(b)
+	rng := rand.New(rand.NewPCG(9, 10))
+	w := randomWork(rng, 0)
+	w.Target = [32]byte{} // nothing meets it: the benchmark measures hashing only
+	n, _ := d.Batch()
+	count := uint32(n)
+	// PoCL compiles the kernel again for the first launch of a large grid;
+	// b.Loop starts the clock after this one.
+	if _, err := d.Search(&w, 0, count, nil); err != nil {
+		b.Fatal(err)
+	}
+	start := count
+	hashes := 0.0
+	for b.Loop() {
+		if _, err := d.Search(&w, start, count, nil); err != nil {
+			b.Fatal(err)
+		}
+		start += count
+		hashes += float64(count)
+	}
+	b.ReportMetric(hashes/b.Elapsed().Seconds(), "H/s")
+}

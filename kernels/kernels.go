@@ -1,0 +1,132 @@
+// Package kernels holds the GPU SHA-256d search kernel: one core
+// (sha256d_core.h) included by the OpenCL C and CUDA C entries, the PTX that
+// clang generates from the CUDA entry (make kernels), and the host-side
+// precomputation of each job's words.
+package kernels
+
+import (
+	_ "embed"
+	"encoding/binary"
+	"math/bits"
+	"strings"
+)
+
+//go:embed sha256d_core.h
+var core string
+
+//go:embed sha256d.cl
+var openCL string
+
+// PTX is sha256d.cu compiled for the oldest GPUs supported; the CUDA driver
+// compiles it for the device at load time, so no CUDA toolkit is needed.
+//
+//go:embed sha256d.ptx
+var PTX string
+
+// KernelName is the entry point in both kernels.
+const KernelName = "sha256d_search"
+
+// Sizes shared with sha256d_core.h.
+const (
+	JobWords    = 24   // words in a job
+	ResultCap   = 4095 // nonces a launch can report; out[0] counts all survivors
+	ResultWords = 1 + ResultCap
+	// NoncesPerThread is how many nonces each GPU thread searches.
+	NoncesPerThread = 8
+)
+
+// OpenCLSource returns the OpenCL program: the entry with the core inlined,
+// since an embedded program has no include path.
+func OpenCLSource() string {
+	return strings.Replace(openCL, `#include "sha256d_core.h"`, core, 1)
+}
+
+// Job is the words one launch reads, in the layout of sha256d_core.h.
+type Job [JobWords]uint32
+
+const (
+	jobMid    = 0
+	jobState3 = 8
+	jobW      = 16
+	jobW16    = 19
+	jobW17    = 20
+	jobTarget = 21
+	jobStart  = 22
+	jobCount  = 23
+)
+
+// Count is the number of nonces the job's launch searches.
+func (j *Job) Count() uint32 { return j[jobCount] }
+
+// NewJob precomputes what no nonce changes: the SHA-256 state after the
+// header's first 64 bytes, rounds 0-2 of the second block (they see only the
+// merkle tail, time and bits), and schedule words 16 and 17. target is a
+// little-endian 256-bit number; the kernel compares its top 32 bits only.
+func NewJob(header *[80]byte, target *[32]byte, start, count uint32) Job {
+	var j Job
+	mid := iv
+	var w [16]uint32
+	for i := range w {
+		w[i] = binary.BigEndian.Uint32(header[4*i:])
+	}
+	compress(&mid, &w)
+	copy(j[jobMid:], mid[:])
+
+	w0 := binary.BigEndian.Uint32(header[64:])
+	w1 := binary.BigEndian.Uint32(header[68:])
+	w2 := binary.BigEndian.Uint32(header[72:])
+	st := mid
+	for i, wi := range []uint32{w0, w1, w2} {
+		round(&st, k[i], wi)
+	}
+	copy(j[jobState3:], st[:])
+	j[jobW], j[jobW+1], j[jobW+2] = w0, w1, w2
+	// w16 = s1(w14) + w9 + s0(w1) + w0 and w17 = s1(w15) + w10 + s0(w2) + w1,
+	// with w9, w10, w14 zero padding and w15 the length, 640 bits.
+	j[jobW16] = sigma0(w1) + w0
+	j[jobW17] = sigma1(640) + sigma0(w2) + w1
+	j[jobTarget] = binary.LittleEndian.Uint32(target[28:])
+	j[jobStart] = start
+	j[jobCount] = count
+	return j
+}
+
+var iv = [8]uint32{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19}
+
+var k = [64]uint32{
+	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+	0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+	0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+	0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+	0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+	0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+}
+
+func sigma0(x uint32) uint32 { return bits.RotateLeft32(x, -7) ^ bits.RotateLeft32(x, -18) ^ x>>3 }
+func sigma1(x uint32) uint32 { return bits.RotateLeft32(x, -17) ^ bits.RotateLeft32(x, -19) ^ x>>10 }
+
+// round runs one SHA-256 round on s with round constant kt and schedule word wt.
+func round(s *[8]uint32, kt, wt uint32) {
+	a, b, c, d, e, f, g, h := s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]
+	t1 := h + (bits.RotateLeft32(e, -6) ^ bits.RotateLeft32(e, -11) ^ bits.RotateLeft32(e, -25)) + (e&f ^ ^e&g) + kt + wt
+	t2 := (bits.RotateLeft32(a, -2) ^ bits.RotateLeft32(a, -13) ^ bits.RotateLeft32(a, -22)) + (a&b ^ a&c ^ b&c)
+	*s = [8]uint32{t1 + t2, a, b, c, d + t1, e, f, g}
+}
+
+// compress runs the SHA-256 compression of one block into state.
+func compress(state *[8]uint32, block *[16]uint32) {
+	var w [64]uint32
+	copy(w[:], block[:])
+	for i := 16; i < 64; i++ {
+		w[i] = sigma1(w[i-2]) + w[i-7] + sigma0(w[i-15]) + w[i-16]
+	}
+	s := *state
+	for i := range w {
+		round(&s, k[i], w[i])
+	}
+	for i := range s {
+		state[i] += s[i]
+	}
+}

@@ -1,0 +1,88 @@
+package kernels
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"math/bits"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// kernelTop mirrors sha256d_core.h on the job words: rounds 3-63 of the
+// header's second block from the precomputed state, then rounds 0-60 of the
+// second hash. It returns the first hash and the value the kernel compares
+// with the target's top word.
+func kernelTop(j *Job, nonce uint32) (first [8]uint32, top uint32) {
+	var w [64]uint32
+	w[0], w[1], w[2] = j[jobW], j[jobW+1], j[jobW+2]
+	w[3] = bits.ReverseBytes32(nonce)
+	w[4] = 0x80000000
+	w[15] = 640
+	w[16], w[17] = j[jobW16], j[jobW17]
+	for i := 18; i < 64; i++ {
+		w[i] = sigma1(w[i-2]) + w[i-7] + sigma0(w[i-15]) + w[i-16]
+	}
+	var s [8]uint32
+	copy(s[:], j[jobState3:jobState3+8])
+	for i := 3; i < 64; i++ {
+		round(&s, k[i], w[i])
+	}
+	for i := range first {
+		first[i] = j[jobMid+i] + s[i]
+	}
+
+	w = [64]uint32{}
+	copy(w[:], first[:])
+	w[8], w[15] = 0x80000000, 256
+	for i := 16; i < 61; i++ {
+		w[i] = sigma1(w[i-2]) + w[i-7] + sigma0(w[i-15]) + w[i-16]
+	}
+	s = iv
+	for i := 0; i < 61; i++ {
+		round(&s, k[i], w[i])
+	}
+	// After round 60 the word that ends as h is e; rounds 61-63 only move it.
+	return first, bits.ReverseBytes32(s[4] + iv[7])
+}
+
+func TestJobReproducesSHA256d(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 200 {
+		var header [80]byte
+		for i := range header {
+			header[i] = byte(rng.Uint32())
+		}
+		var target [32]byte
+		target[29] = 0x12
+		start := rng.Uint32()
+		j := NewJob(&header, &target, start, 1000)
+		if j[jobTarget] != 0x1200 || j[jobStart] != start || j.Count() != 1000 {
+			t.Fatalf("job target/start/count = %#x %d %d", j[jobTarget], j[jobStart], j.Count())
+		}
+		nonce := start + uint32(rng.IntN(1000))
+		binary.LittleEndian.PutUint32(header[76:], nonce)
+		h1 := sha256.Sum256(header[:])
+		h2 := sha256.Sum256(h1[:])
+
+		first, top := kernelTop(&j, nonce)
+		for i := range first {
+			if got := binary.BigEndian.Uint32(h1[4*i:]); got != first[i] {
+				t.Fatalf("first hash word %d = %08x, want %08x", i, first[i], got)
+			}
+		}
+		if want := binary.LittleEndian.Uint32(h2[28:]); top != want {
+			t.Fatalf("top word %08x, want %08x", top, want)
+		}
+	}
+}
+
+func TestOpenCLSourceInlinesCore(t *testing.T) {
+	src := OpenCLSource()
+	if strings.Contains(src, "#include") || !strings.Contains(src, KernelName) {
+		t.Fatal("OpenCL source does not carry the core inline")
+	}
+	if !strings.Contains(PTX, ".entry "+KernelName) {
+		t.Fatalf("PTX has no entry %s", KernelName)
+	}
+}
