@@ -118,7 +118,11 @@ func newMiner(cfg Config, ch *chain.Chain, log *slog.Logger) (*miner.Miner, erro
 	}
 	for _, d := range cfg.Devices {
 		info := d.Info()
-		log.Info("hashing device", "device", info.ID(), "name", info.Name, "threads", info.Threads)
+		attrs := []any{"device", info.ID(), "name", info.Name}
+		if info.Threads > 0 {
+			attrs = append(attrs, "threads", info.Threads)
+		}
+		log.Info("hashing device", attrs...)
 	}
 	log.Info("mining", "address", addr.String(), "block_interval", cfg.BlockInterval)
 	sched := hasher.NewScheduler(cfg.Devices, log)
