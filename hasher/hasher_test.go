@@ -111,27 +111,18 @@ func search(t *testing.T, devs []Device, w Work, start, count uint64) ([]uint32,
 	s := NewScheduler(devs, quiet)
 	var mu sync.Mutex
 	var hits []uint32
-	job, err := s.Submit(w, start, count, func(h Hit) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := s.SearchRange(ctx, w, start, count, func(h Hit) {
 		mu.Lock()
 		hits = append(hits, h.Nonce)
 		mu.Unlock()
 	})
-	if err != nil {
-		t.Fatal(err)
+	if ctx.Err() != nil {
+		t.Fatal("search did not finish")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	done := make(chan struct{})
-	go func() { s.Run(ctx); close(done) }()
-	select {
-	case <-job.Done():
-	case <-ctx.Done():
-		t.Fatal("job did not finish")
-	}
-	cancel()
-	<-done
 	slices.Sort(hits)
-	return hits, s, job.Err()
+	return hits, s, err
 }
 
 // The scheduler splits a range over lanes in batches; together they must find

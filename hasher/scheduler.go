@@ -238,3 +238,26 @@ func tune(batch, n uint64, took, target time.Duration) uint64 {
 	ideal := uint64(float64(n) * float64(target) / float64(took))
 	return max(minBatch, min(maxBatch, max(batch/2, min(batch*2, ideal))))
 }
+
+// SearchRange runs the devices until every nonce of [start, start+count) of
+// w has been searched, calling onHit for each hit, or until ctx ends. It is
+// for one-off searches; a miner submits jobs to a running scheduler instead.
+func (s *Scheduler) SearchRange(ctx context.Context, w Work, start, count uint64, onHit func(Hit)) error {
+	job, err := s.Submit(w, start, count, onHit)
+	if err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { s.Run(runCtx); close(done) }()
+	select {
+	case <-job.Done():
+	case <-ctx.Done():
+	}
+	cancel()
+	<-done
+	if err := job.Err(); err != nil {
+		return err
+	}
+	return ctx.Err()
+}

@@ -70,34 +70,19 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	enc := json.NewEncoder(stdout)
 	hits := 0
 	t0 := time.Now()
-	job, err := sched.Submit(w, *start, *count, func(h hasher.Hit) {
+	err = sched.SearchRange(ctx, w, *start, *count, func(h hasher.Hit) {
 		mu.Lock()
 		defer mu.Unlock()
 		hits++
 		enc.Encode(searchHit{Nonce: h.Nonce, Hash: h.Hash})
 	})
-	if err != nil {
-		return err
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { sched.Run(runCtx); close(done) }()
-	select {
-	case <-job.Done():
-	case <-ctx.Done():
-	}
-	cancel()
-	<-done
 	secs := time.Since(t0).Seconds()
 	searched := int64(0)
 	for _, s := range sched.Stats() {
 		searched += int64(s.Hashes)
 	}
 	fmt.Fprintf(stderr, "searched %d nonces in %.3f s: %s, %d hits\n", searched, secs, formatRate(float64(searched)/secs), hits)
-	if err := job.Err(); err != nil {
-		return err
-	}
-	return ctx.Err()
+	return err
 }
 
 // searchTarget picks the target: --bits, --target or the header's own bits.
