@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/hasher"
+	"github.com/hashforge/hashforge/p2p"
 )
 
 // Chain is what the API reads of the chain.
@@ -29,16 +30,23 @@ type Miner interface {
 	Hashrate(window time.Duration) (float64, bool)
 }
 
+// Peers is what the API reads of the peer layer.
+type Peers interface {
+	Peers() []p2p.PeerInfo
+	Agreement() (agree, total int)
+}
+
 // Server answers HTTP requests for one node.
 type Server struct {
 	chain Chain
 	miner Miner // nil when the node does not mine
+	peers Peers
 	mux   *http.ServeMux
 }
 
 // New returns the node's HTTP handler; miner may be nil.
-func New(c Chain, m Miner) *Server {
-	s := &Server{chain: c, miner: m, mux: http.NewServeMux()}
+func New(c Chain, m Miner, p Peers) *Server {
+	s := &Server{chain: c, miner: m, peers: p, mux: http.NewServeMux()}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
@@ -47,6 +55,7 @@ func New(c Chain, m Miner) *Server {
 	)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("GET /api/status", s.status)
+	s.mux.HandleFunc("GET /api/peers", s.listPeers)
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint")
 	})
@@ -64,6 +73,10 @@ type Status struct {
 	// Hashrate is H/s over the last 60 s, null until the window has filled.
 	Hashrate *float64 `json:"hashrate"`
 	Peers    int      `json:"peers"`
+	// Agreement is the share of peers whose tip is ours, null without peers;
+	// PeersAgreeing counts them.
+	Agreement     *float64 `json:"agreement"`
+	PeersAgreeing int      `json:"peers_agreeing"`
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
@@ -75,7 +88,21 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 			st.Hashrate = &rate
 		}
 	}
+	agree, total := s.peers.Agreement()
+	st.Peers, st.PeersAgreeing = total, agree
+	if total > 0 {
+		share := float64(agree) / float64(total)
+		st.Agreement = &share
+	}
 	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Server) listPeers(w http.ResponseWriter, r *http.Request) {
+	peers := s.peers.Peers()
+	if peers == nil {
+		peers = []p2p.PeerInfo{}
+	}
+	writeJSON(w, http.StatusOK, peers)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -13,6 +13,7 @@ import (
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/hasher"
 	"github.com/hashforge/hashforge/miner"
+	"github.com/hashforge/hashforge/p2p"
 	"github.com/hashforge/hashforge/store"
 )
 
@@ -30,7 +31,7 @@ func newServer(t *testing.T) *httptest.Server {
 	}
 	devs, _ := hasher.OpenAll(hasher.NewCPU(1))
 	m := miner.New(ch, hasher.NewScheduler(devs, log), miner.Config{}, log)
-	srv := httptest.NewServer(api.New(ch, m))
+	srv := httptest.NewServer(api.New(ch, m, p2p.New(p2p.DefaultConfig(), ch, nil, log)))
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -60,12 +61,14 @@ func TestStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]any{
-		"network":  "regtest",
-		"height":   float64(0),
-		"tip":      chain.Regtest.GenesisHash().String(),
-		"mining":   false,
-		"hashrate": nil, // no window has filled
-		"peers":    float64(0),
+		"network":        "regtest",
+		"height":         float64(0),
+		"tip":            chain.Regtest.GenesisHash().String(),
+		"mining":         false,
+		"hashrate":       nil, // no window has filled
+		"peers":          float64(0),
+		"agreement":      nil, // no peers to agree with
+		"peers_agreeing": float64(0),
 	}
 	for k, v := range want {
 		if gv, ok := got[k]; !ok || gv != v {

@@ -21,6 +21,7 @@ import (
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/hasher"
 	"github.com/hashforge/hashforge/miner"
+	"github.com/hashforge/hashforge/p2p"
 	"github.com/hashforge/hashforge/store"
 )
 
@@ -35,6 +36,8 @@ type Config struct {
 	BlockInterval time.Duration
 
 	HTTPAddr string // host:port of the HTTP server; empty for none
+
+	P2P p2p.Config
 }
 
 // KeyFile holds the node's own ed25519 key inside its datadir: the seed as hex.
@@ -74,6 +77,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		wg.Go(func() { m.Run(ctx) })
 	}
 
+	peers := p2p.New(cfg.P2P, ch, st, log)
+	ln, err := peers.Listen()
+	if err != nil {
+		return err
+	}
+	wg.Go(func() { peers.Run(ctx, ln) })
+
 	if cfg.HTTPAddr != "" {
 		var apiMiner api.Miner
 		if m != nil {
@@ -83,7 +93,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if err != nil {
 			return fmt.Errorf("http: %w", err)
 		}
-		srv := &http.Server{Handler: api.New(ch, apiMiner), ReadHeaderTimeout: 10 * time.Second}
+		srv := &http.Server{Handler: api.New(ch, apiMiner, peers), ReadHeaderTimeout: 10 * time.Second}
 		log.Info("http listening", "addr", "http://"+ln.Addr().String())
 		wg.Go(func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

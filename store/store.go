@@ -24,6 +24,7 @@ var (
 	bucketAccounts = []byte("accounts") // address → chain.Account
 	bucketUndo     = []byte("undo")     // hash → account changes of the block
 	bucketMeta     = []byte("meta")     // keyTip → hash
+	bucketPeers    = []byte("peers")    // host:port → last seen (Unix seconds, 8 bytes)
 
 	keyTip = []byte("tip")
 )
@@ -63,7 +64,7 @@ func Open(dir string, readOnly bool) (*Store, error) {
 	s := &Store{db: db}
 	if !readOnly {
 		err = db.Update(func(tx *bolt.Tx) error {
-			for _, name := range [][]byte{bucketBlocks, bucketIndex, bucketMain, bucketAccounts, bucketUndo, bucketMeta} {
+			for _, name := range [][]byte{bucketBlocks, bucketIndex, bucketMain, bucketAccounts, bucketUndo, bucketMeta, bucketPeers} {
 				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 					return err
 				}
@@ -241,6 +242,40 @@ func (s *Store) Disconnect(u chain.Update) error {
 		}
 		return tx.Bucket(bucketMeta).Put(keyTip, u.Tip[:])
 	})
+}
+
+// maxPeers bounds the peer book; the least recently seen make room.
+const maxPeers = 1000
+
+// PutPeer records that a peer was reachable at addr.
+func (s *Store) PutPeer(addr string, seen time.Time) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketPeers)
+		if b.Get([]byte(addr)) == nil && b.Stats().KeyN >= maxPeers {
+			var oldest []byte
+			oldestSeen := uint64(1<<64 - 1)
+			b.ForEach(func(k, v []byte) error {
+				if t := binary.BigEndian.Uint64(v); t < oldestSeen {
+					oldest, oldestSeen = append([]byte(nil), k...), t
+				}
+				return nil
+			})
+			if err := b.Delete(oldest); err != nil {
+				return err
+			}
+		}
+		return b.Put([]byte(addr), binary.BigEndian.AppendUint64(nil, uint64(seen.Unix())))
+	})
+}
+
+// Peers lists the peer book's addresses.
+func (s *Store) Peers() ([]string, error) {
+	var addrs []string
+	err := each(s, bucketPeers, func(b []byte) ([]byte, error) { return b, nil }, func(k, _ []byte) error {
+		addrs = append(addrs, string(k))
+		return nil
+	})
+	return addrs, err
 }
 
 // putAccounts writes the side of each change that pick selects; an untouched

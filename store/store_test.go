@@ -4,7 +4,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/store"
@@ -107,5 +109,26 @@ func TestSetStatus(t *testing.T) {
 	s.LoadIndex(func(e chain.IndexEntry) error { got = append(got, e); return nil })
 	if len(got) != 1 || got[0].Status != chain.StatusInvalid {
 		t.Fatalf("index = %+v", got)
+	}
+}
+
+// The peer book survives a reopen, so a restarted node dials its peers.
+func TestPeerBook(t *testing.T) {
+	dir := t.TempDir()
+	s, err := store.Open(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []string{"127.0.0.1:8999", "[::1]:9000", "127.0.0.1:8999"} {
+		if err := s.PutPeer(a, time.Unix(1_800_000_000, 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	s = open(t, dir, false)
+	got, err := s.Peers()
+	slices.Sort(got)
+	if err != nil || !slices.Equal(got, []string{"127.0.0.1:8999", "[::1]:9000"}) {
+		t.Fatalf("peers = %v, %v", got, err)
 	}
 }

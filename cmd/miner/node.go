@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/node"
+	"github.com/hashforge/hashforge/p2p"
 )
 
 func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -21,8 +22,13 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	mine := fs.BoolP("mine", "m", false, "mine blocks")
 	gpu := fs.BoolP("gpu", "c", false, "mine on every GPU (CUDA, then OpenCL GPUs); with -t, on the CPU too")
 	hash := addHashFlags(fs)
-	port := fs.Uint16P("port", "p", 0, "P2P port (default 8999 on devnet, 18999 on regtest)")
+	port := fs.Uint16P("port", "p", 0, "P2P port, 0 = accept no peers (default 8999 on devnet, 18999 on regtest)")
+	p2pAddr := fs.String("p2p-addr", "0.0.0.0", "address the P2P port binds to")
 	peers := fs.StringArrayP("peer", "k", nil, "peer to join, host:port (repeatable)")
+	maxPeers := fs.Int("max-peers", 32, "most inbound peers; outbound peers are at most 8")
+	pingInterval := fs.Duration("ping-interval", 30*time.Second, "how often peers are pinged")
+	peerTimeout := fs.Duration("peer-timeout", 60*time.Second, "a peer silent this long is dropped")
+	roundInterval := fs.Duration("consensus-interval", 60*time.Second, "how often every peer's tip is compared with ours")
 	httpPort := fs.Uint16P("http", "i", 0, "HTTP port for the API and metrics, 0 = off (default 8001 on devnet, 18001 on regtest)")
 	httpAddr := fs.String("http-addr", "127.0.0.1", "address the HTTP server binds to")
 	network := addNetworkFlags(fs)
@@ -49,8 +55,8 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return usagef("--peer %q: want host:port", p)
 		}
 	}
-	if len(*peers) > 0 || fs.Changed("port") {
-		log.Warn("this build has no P2P layer yet: --port and --peer are accepted but not used", "port", *port, "peers", *peers)
+	if *maxPeers < 0 || *pingInterval <= 0 || *peerTimeout <= 0 || *roundInterval <= 0 {
+		return usagef("--max-peers must not be negative; --ping-interval, --peer-timeout and --consensus-interval must be positive")
 	}
 	if !fs.Changed("http") {
 		*httpPort = params.HTTPPort
@@ -86,5 +92,12 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *httpPort != 0 {
 		cfg.HTTPAddr = net.JoinHostPort(*httpAddr, strconv.Itoa(int(*httpPort)))
 	}
+	cfg.P2P = p2p.DefaultConfig()
+	if *port != 0 {
+		cfg.P2P.Listen = net.JoinHostPort(*p2pAddr, strconv.Itoa(int(*port)))
+	}
+	cfg.P2P.Connect = *peers
+	cfg.P2P.MaxInbound, cfg.P2P.MaxOutbound = *maxPeers, min(8, *maxPeers)
+	cfg.P2P.PingInterval, cfg.P2P.IdleTimeout, cfg.P2P.ConsensusInterval = *pingInterval, *peerTimeout, *roundInterval
 	return node.Run(ctx, cfg, log)
 }

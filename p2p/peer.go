@@ -1,0 +1,126 @@
+package p2p
+
+import (
+	"math/big"
+	"net"
+	"sync"
+	"time"
+)
+
+// outQueue bounds the messages waiting for a peer; a peer that falls this
+// far behind is dropped rather than buffered without limit.
+const outQueue = 512
+
+// peer is one connection, inbound or outbound.
+type peer struct {
+	conn     net.Conn
+	addr     string // remote address as connected
+	dialed   string // the address we dialled; "" for inbound peers
+	inbound  bool
+	out      chan Message
+	done     chan struct{}
+	closeOne sync.Once
+
+	mu         sync.Mutex
+	version    *MsgVersion
+	verAcked   bool
+	listenAddr string // host:port the peer accepts connections on, "" if none
+	tip        TipInfo
+	lastSeen   time.Time
+	pingNonce  uint64
+	pingSent   time.Time
+	rtt        time.Duration
+	banScore   int
+}
+
+func newPeer(conn net.Conn, dialed string) *peer {
+	return &peer{
+		conn:     conn,
+		addr:     conn.RemoteAddr().String(),
+		dialed:   dialed,
+		inbound:  dialed == "",
+		out:      make(chan Message, outQueue),
+		done:     make(chan struct{}),
+		lastSeen: time.Now(),
+	}
+}
+
+// send queues m; it reports false when the queue is full or the peer gone.
+func (p *peer) send(m Message) bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+	}
+	select {
+	case p.out <- m:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *peer) close() {
+	p.closeOne.Do(func() {
+		close(p.done)
+		p.conn.Close()
+	})
+}
+
+func (p *peer) ready() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.version != nil && p.verAcked
+}
+
+// identity returns the peer's node ID and listening address, once known.
+func (p *peer) identity() (nodeID uint64, listen string, ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.version == nil {
+		return 0, "", false
+	}
+	return p.version.NodeID, p.listenAddr, true
+}
+
+func (p *peer) setTip(t TipInfo) {
+	p.mu.Lock()
+	p.tip = t
+	p.mu.Unlock()
+}
+
+func (p *peer) tipInfo() TipInfo {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.tip
+}
+
+// PeerInfo describes a connected peer for the API.
+type PeerInfo struct {
+	Addr      string    `json:"addr"`
+	Direction string    `json:"direction"` // "inbound" or "outbound"
+	Height    uint64    `json:"height"`
+	Tip       string    `json:"tip"`
+	Work      string    `json:"work"` // cumulative, decimal
+	LastSeen  time.Time `json:"last_seen"`
+	PingMS    *float64  `json:"ping_ms"` // null until a pong came back
+	BanScore  int       `json:"ban_score"`
+}
+
+func (p *peer) info() PeerInfo {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	dir := "outbound"
+	if p.inbound {
+		dir = "inbound"
+	}
+	pi := PeerInfo{
+		Addr: p.addr, Direction: dir, Height: p.tip.Height, Tip: p.tip.Hash.String(),
+		Work: new(big.Int).SetBytes(p.tip.Work[:]).String(), LastSeen: p.lastSeen, BanScore: p.banScore,
+	}
+	if p.rtt > 0 {
+		ms := float64(p.rtt.Microseconds()) / 1000
+		pi.PingMS = &ms
+	}
+	return pi
+}

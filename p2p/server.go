@@ -1,0 +1,766 @@
+// Package p2p connects a node to its peers over TCP: framed messages (see
+// README.md), a version handshake, ping/pong liveness, address gossip, block
+// relay of tip announcements, sync from peers with more work, a periodic
+// consensus round, and ban scores for peers that break the protocol.
+package p2p
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashforge/hashforge/chain"
+)
+
+// Chain is what the peer layer needs of the chain.
+type Chain interface {
+	Tip() chain.Tip
+	Params() *chain.Params
+	ProcessBlock(ctx context.Context, b *chain.Block) error
+	Subscribe() (<-chan chain.Tip, func())
+	Have(h chain.Hash) bool
+	Block(h chain.Hash) (*chain.Block, error)
+	Locator() []chain.Hash
+	HeadersAfter(locator []chain.Hash, stop chain.Hash, max int) []chain.Header
+}
+
+// Book keeps the addresses of reachable peers across restarts.
+type Book interface {
+	Peers() ([]string, error)
+	PutPeer(addr string, seen time.Time) error
+}
+
+// Config sets the peer layer's addresses, limits and timers.
+type Config struct {
+	Listen            string   // host:port to accept peers on; "" accepts none
+	Connect           []string // peers to keep connected (-k)
+	MaxInbound        int
+	MaxOutbound       int
+	PingInterval      time.Duration // liveness and tip exchange
+	IdleTimeout       time.Duration // a peer silent this long is dropped
+	ConsensusInterval time.Duration // how often every peer's tip is compared with ours
+	HandshakeTimeout  time.Duration
+	BanDuration       time.Duration
+}
+
+// DefaultConfig returns the limits and timers of design.md.
+func DefaultConfig() Config {
+	return Config{
+		MaxInbound:        32,
+		MaxOutbound:       8,
+		PingInterval:      30 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		ConsensusInterval: 60 * time.Second,
+		HandshakeTimeout:  10 * time.Second,
+		BanDuration:       24 * time.Hour,
+	}
+}
+
+const (
+	banThreshold = 100
+	maxKnownAddr = 1000 // addresses remembered at most: an addr flood cannot grow memory
+	dialTimeout  = 5 * time.Second
+	writeTimeout = 30 * time.Second
+	maxBackoff   = time.Minute
+	syncStall    = 30 * time.Second // a sync peer silent this long is replaced
+)
+
+// addrState is what the server knows of a peer address.
+type addrState struct {
+	pinned    bool // from -k: always retried
+	self      bool // it is this node
+	connected bool
+	failures  int
+	nextTry   time.Time
+}
+
+// Server runs the peer layer of one node.
+type Server struct {
+	cfg     Config
+	chain   Chain
+	book    Book
+	log     *slog.Logger
+	magic   [4]byte
+	genesis chain.Hash
+	nodeID  uint64
+
+	mu         sync.Mutex
+	listenPort uint16
+	peers      map[*peer]struct{}
+	addrs      map[string]*addrState
+	bans       map[string]time.Time // host → banned until
+	syncPeer   *peer
+	syncSince  time.Time
+	wg         sync.WaitGroup
+}
+
+// New returns a peer layer for ch; book may be nil.
+func New(cfg Config, ch Chain, book Book, log *slog.Logger) *Server {
+	var id [8]byte
+	rand.Read(id[:])
+	return &Server{
+		cfg: cfg, chain: ch, book: book, log: log,
+		magic:   ch.Params().Magic,
+		genesis: ch.Params().GenesisHash(),
+		nodeID:  binary.LittleEndian.Uint64(id[:]),
+		peers:   make(map[*peer]struct{}),
+		addrs:   make(map[string]*addrState),
+		bans:    make(map[string]time.Time),
+	}
+}
+
+// Listen binds the listening socket, so a port in use fails start-up
+// instead of a background goroutine. Run serves it.
+func (s *Server) Listen() (net.Listener, error) {
+	if s.cfg.Listen == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("p2p: %w", err)
+	}
+	s.mu.Lock()
+	s.listenPort = uint16(ln.Addr().(*net.TCPAddr).Port)
+	s.mu.Unlock()
+	return ln, nil
+}
+
+// Run serves peers until ctx ends; ln may be nil.
+func (s *Server) Run(ctx context.Context, ln net.Listener) {
+	for _, a := range s.cfg.Connect {
+		s.learn(a, true)
+	}
+	if s.book != nil {
+		saved, err := s.book.Peers()
+		if err != nil {
+			s.log.Warn("read peer book", "err", err)
+		}
+		for _, a := range saved {
+			s.learn(a, false)
+		}
+	}
+	if ln != nil {
+		s.log.Info("p2p listening", "addr", ln.Addr().String())
+		s.wg.Go(func() { s.accept(ctx, ln) })
+		context.AfterFunc(ctx, func() { ln.Close() })
+	}
+	s.wg.Go(func() { s.relay(ctx) })
+	s.loop(ctx)
+
+	s.mu.Lock()
+	for p := range s.peers {
+		p.close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+}
+
+// loop dials peers, pings them and runs the consensus round.
+func (s *Server) loop(ctx context.Context) {
+	dial := time.NewTicker(500 * time.Millisecond)
+	defer dial.Stop()
+	ping := time.NewTicker(s.cfg.PingInterval)
+	defer ping.Stop()
+	round := time.NewTicker(s.cfg.ConsensusInterval)
+	defer round.Stop()
+	for {
+		s.dialMissing(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-dial.C:
+		case <-ping.C:
+			s.pingAll()
+		case <-round.C:
+			s.consensusRound()
+		}
+	}
+}
+
+func (s *Server) accept(ctx context.Context, ln net.Listener) {
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Error("p2p accept", "err", err)
+			}
+			return
+		}
+		host, _, _ := net.SplitHostPort(conn.RemoteAddr().String())
+		s.mu.Lock()
+		banned := time.Now().Before(s.bans[host])
+		full := s.count(true) >= s.cfg.MaxInbound
+		s.mu.Unlock()
+		if banned || full {
+			conn.Close()
+			continue
+		}
+		s.start(ctx, conn, "")
+	}
+}
+
+// count returns the number of inbound or outbound peers; s.mu is held.
+func (s *Server) count(inbound bool) int {
+	n := 0
+	for p := range s.peers {
+		if p.inbound == inbound {
+			n++
+		}
+	}
+	return n
+}
+
+// dialMissing connects to known addresses while outbound slots are free.
+func (s *Server) dialMissing(ctx context.Context) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	free := s.cfg.MaxOutbound - s.count(false)
+	// Peers that dialled us are connected already, under their listen address.
+	linked := make(map[string]bool)
+	for p := range s.peers {
+		if _, listen, ok := p.identity(); ok {
+			linked[listen] = true
+		}
+	}
+	for addr, st := range s.addrs {
+		if free <= 0 {
+			return
+		}
+		if st.self || st.connected || linked[addr] || now.Before(st.nextTry) {
+			continue
+		}
+		host, _, _ := net.SplitHostPort(addr)
+		if now.Before(s.bans[host]) {
+			continue
+		}
+		st.connected = true // reserved while the dial runs
+		free--
+		s.wg.Go(func() { s.dial(ctx, addr) })
+	}
+}
+
+func (s *Server) dial(ctx context.Context, addr string) {
+	d := net.Dialer{Timeout: dialTimeout}
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		s.log.Debug("dial failed", "addr", addr, "err", err)
+		s.dialDone(addr, false)
+		return
+	}
+	s.start(ctx, conn, addr)
+}
+
+// dialDone records the end of a connection to a dialled address and when to
+// try it again: soon after a good connection, with growing backoff after failures.
+func (s *Server) dialDone(addr string, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.addrs[addr]
+	if st == nil {
+		return
+	}
+	st.connected = false
+	if ok {
+		st.failures = 0
+	} else {
+		st.failures++
+	}
+	backoff := min(maxBackoff, time.Second<<min(st.failures, 6))
+	st.nextTry = time.Now().Add(backoff)
+}
+
+// learn adds a peer address; it reports whether the address is new.
+func (s *Server) learn(addr string, pinned bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, ok := s.addrs[addr]; ok {
+		st.pinned = st.pinned || pinned
+		return false
+	}
+	if len(s.addrs) >= maxKnownAddr && !pinned {
+		return false
+	}
+	s.addrs[addr] = &addrState{pinned: pinned}
+	return true
+}
+
+// start runs a connection (dialed is "" for an inbound one): a reader, a
+// writer, and our version first.
+func (s *Server) start(ctx context.Context, conn net.Conn, dialed string) {
+	p := newPeer(conn, dialed)
+	s.mu.Lock()
+	s.peers[p] = struct{}{}
+	port := s.listenPort
+	s.mu.Unlock()
+	p.send(&MsgVersion{Protocol: ProtocolVersion, Genesis: s.genesis, NodeID: s.nodeID, ListenPort: port, Tip: s.tipInfo()})
+	s.wg.Go(func() { s.writeLoop(p) })
+	s.wg.Go(func() {
+		s.readLoop(ctx, p)
+		s.drop(p)
+	})
+}
+
+func (s *Server) drop(p *peer) {
+	p.close()
+	s.mu.Lock()
+	delete(s.peers, p)
+	if s.syncPeer == p {
+		s.syncPeer = nil
+	}
+	s.mu.Unlock()
+	if p.dialed != "" {
+		s.dialDone(p.dialed, p.ready())
+	}
+	if p.ready() {
+		s.log.Info("peer disconnected", "addr", p.addr)
+	}
+}
+
+func (s *Server) writeLoop(p *peer) {
+	for {
+		select {
+		case <-p.done:
+			return
+		case m := <-p.out:
+			p.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
+			if err := WriteMessage(p.conn, s.magic, m); err != nil {
+				p.close()
+				return
+			}
+		}
+	}
+}
+
+func (s *Server) readLoop(ctx context.Context, p *peer) {
+	handshakeBy := time.Now().Add(s.cfg.HandshakeTimeout)
+	for {
+		deadline := time.Now().Add(s.cfg.IdleTimeout)
+		if !p.ready() {
+			deadline = handshakeBy
+		}
+		p.conn.SetReadDeadline(deadline)
+		m, err := ReadMessage(p.conn, s.magic)
+		if err != nil {
+			if errors.Is(err, ErrMalformed) {
+				s.misbehave(p, banThreshold, err)
+			}
+			return
+		}
+		p.mu.Lock()
+		p.lastSeen = time.Now()
+		p.mu.Unlock()
+		if err := s.handle(ctx, p, m); err != nil {
+			s.log.Debug("peer dropped", "addr", p.addr, "err", err)
+			return
+		}
+	}
+}
+
+// misbehave adds to a peer's ban score; at the threshold its host is banned
+// and the connection closed.
+func (s *Server) misbehave(p *peer, score int, why error) {
+	p.mu.Lock()
+	p.banScore += score
+	total := p.banScore
+	p.mu.Unlock()
+	if total < banThreshold {
+		return
+	}
+	host, _, _ := net.SplitHostPort(p.addr)
+	s.mu.Lock()
+	s.bans[host] = time.Now().Add(s.cfg.BanDuration)
+	s.mu.Unlock()
+	s.log.Warn("peer banned", "addr", p.addr, "score", total, "reason", why, "for", s.cfg.BanDuration)
+	p.close()
+}
+
+func (s *Server) tipInfo() TipInfo {
+	t := s.chain.Tip()
+	ti := TipInfo{Height: t.Height, Hash: t.Hash}
+	t.Work.FillBytes(ti.Work[:])
+	return ti
+}
+
+func (s *Server) handle(ctx context.Context, p *peer, m Message) error {
+	switch m := m.(type) {
+	case *MsgVersion:
+		return s.onVersion(p, m)
+	case *MsgVerAck:
+		p.mu.Lock()
+		first := p.version != nil && !p.verAcked
+		p.verAcked = true
+		p.mu.Unlock()
+		if !first {
+			return errors.New("verack out of order")
+		}
+		s.onReady(p)
+		return nil
+	}
+	if !p.ready() {
+		return fmt.Errorf("%s before the handshake", m.Command())
+	}
+	switch m := m.(type) {
+	case *MsgPing:
+		p.setTip(m.Tip)
+		p.send(&MsgPong{MsgPing{Nonce: m.Nonce, Tip: s.tipInfo()}})
+		s.maybeSync(p)
+	case *MsgPong:
+		p.mu.Lock()
+		if m.Nonce == p.pingNonce && !p.pingSent.IsZero() {
+			p.rtt = time.Since(p.pingSent)
+		}
+		p.mu.Unlock()
+		p.setTip(m.Tip)
+		s.maybeSync(p)
+	case *MsgGetAddr:
+		p.send(&MsgAddr{Addrs: s.goodAddrs()})
+	case *MsgAddr:
+		var fresh []NetAddr
+		for _, a := range m.Addrs {
+			if addr := netAddrString(a); addr != "" && s.learn(addr, false) {
+				fresh = append(fresh, a)
+			}
+		}
+		// New addresses travel on, once: known ones stop here, so gossip ends.
+		if len(fresh) > 0 {
+			s.broadcast(&MsgAddr{Addrs: fresh}, p)
+		}
+	case *MsgInv:
+		var want []InvItem
+		for _, it := range m.Items {
+			if it.Type != InvBlock {
+				continue
+			}
+			if !s.chain.Have(it.Hash) {
+				want = append(want, it)
+			}
+			// Nodes announce their tips: one announcing ours has it.
+			s.noteTip(p, it.Hash)
+		}
+		if len(want) > 0 {
+			p.send(&MsgGetData{invList{Items: want}})
+		}
+	case *MsgGetData:
+		var missing []InvItem
+		for _, it := range m.Items {
+			b, err := s.chain.Block(it.Hash)
+			if it.Type != InvBlock || err != nil {
+				missing = append(missing, it)
+				continue
+			}
+			p.send(&MsgBlock{Block: b})
+		}
+		if len(missing) > 0 {
+			p.send(&MsgNotFound{invList{Items: missing}})
+		}
+	case *MsgNotFound:
+	case *MsgGetHeaders:
+		p.send(&MsgHeaders{Headers: s.chain.HeadersAfter(m.Locator, m.Stop, chain.MaxHeaders)})
+	case *MsgHeaders:
+		s.onHeaders(p, m)
+	case *MsgBlock:
+		s.onBlock(ctx, p, m.Block)
+	}
+	return nil
+}
+
+func (s *Server) onVersion(p *peer, m *MsgVersion) error {
+	if m.Genesis != s.genesis {
+		return fmt.Errorf("peer is on another network (genesis %s)", m.Genesis)
+	}
+	if m.NodeID == s.nodeID {
+		// We dialled ourselves, through some address of ours: never again.
+		s.mu.Lock()
+		if st := s.addrs[p.dialed]; st != nil {
+			st.self = true
+		}
+		s.mu.Unlock()
+		return errors.New("connected to self")
+	}
+	s.mu.Lock()
+	for q := range s.peers {
+		if id, _, ok := q.identity(); ok && q != p && id == m.NodeID {
+			s.mu.Unlock()
+			return errors.New("already connected to this node")
+		}
+	}
+	s.mu.Unlock()
+	p.mu.Lock()
+	if p.version != nil {
+		p.mu.Unlock()
+		return errors.New("second version")
+	}
+	p.version = m
+	p.tip = m.Tip
+	if m.ListenPort != 0 {
+		host, _, _ := net.SplitHostPort(p.addr)
+		p.listenAddr = net.JoinHostPort(host, strconv.Itoa(int(m.ListenPort)))
+	}
+	p.mu.Unlock()
+	p.send(&MsgVerAck{})
+	return nil
+}
+
+// onReady runs once both versions are acknowledged.
+func (s *Server) onReady(p *peer) {
+	p.mu.Lock()
+	listen := p.listenAddr
+	p.mu.Unlock()
+	s.log.Info("peer connected", "addr", p.addr, "inbound", p.inbound, "listen", listen, "height", p.tipInfo().Height)
+	if listen != "" {
+		if s.learn(listen, false) {
+			if na, ok := toNetAddr(listen); ok {
+				s.broadcast(&MsgAddr{Addrs: []NetAddr{na}}, p)
+			}
+		}
+		if s.book != nil && !p.inbound {
+			if err := s.book.PutPeer(listen, time.Now()); err != nil {
+				s.log.Warn("save peer", "err", err)
+			}
+		}
+	}
+	p.send(&MsgGetAddr{})
+	s.maybeSync(p)
+}
+
+// goodAddrs lists addresses worth sharing: those of connected peers first.
+func (s *Server) goodAddrs() []NetAddr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []NetAddr
+	for p := range s.peers {
+		if _, listen, _ := p.identity(); len(out) < MaxAddrs {
+			if na, ok := toNetAddr(listen); ok {
+				out = append(out, na)
+			}
+		}
+	}
+	for addr, st := range s.addrs {
+		if na, ok := toNetAddr(addr); ok && !st.self && st.failures == 0 && len(out) < MaxAddrs {
+			out = append(out, na)
+		}
+	}
+	return out
+}
+
+// broadcast sends m to every ready peer but except.
+func (s *Server) broadcast(m Message, except *peer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for p := range s.peers {
+		if p != except && p.ready() {
+			p.send(m)
+		}
+	}
+}
+
+// relay announces each new tip to every peer, even one that has the block
+// (it sent it to us): the announcement is how a peer learns our tip, for
+// agreement. Blocks themselves travel once per peer: only announced blocks
+// a node lacks are fetched, and only a node whose tip changed announces, so
+// every flood ends.
+func (s *Server) relay(ctx context.Context) {
+	tips, cancel := s.chain.Subscribe()
+	defer cancel()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case t := <-tips:
+			inv := &MsgInv{invList{Items: []InvItem{{Type: InvBlock, Hash: t.Hash}}}}
+			s.mu.Lock()
+			for p := range s.peers {
+				if p.ready() {
+					p.send(inv)
+				}
+			}
+			s.mu.Unlock()
+		}
+	}
+}
+
+func (s *Server) pingAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tip := s.tipInfo()
+	for p := range s.peers {
+		if !p.ready() {
+			continue
+		}
+		var n [8]byte
+		rand.Read(n[:])
+		p.mu.Lock()
+		p.pingNonce = binary.LittleEndian.Uint64(n[:])
+		p.pingSent = time.Now()
+		nonce := p.pingNonce
+		p.mu.Unlock()
+		p.send(&MsgPing{Nonce: nonce, Tip: tip})
+	}
+}
+
+// consensusRound asks every peer for its tip (the pongs move us to a peer
+// with more work) and reports how many share ours.
+func (s *Server) consensusRound() {
+	s.pingAll()
+	agree, total := s.Agreement()
+	s.log.Info("consensus round", "height", s.chain.Tip().Height, "agree", agree, "peers", total)
+}
+
+// Agreement returns how many ready peers have our tip, and how many are ready.
+func (s *Server) Agreement() (agree, total int) {
+	tip := s.chain.Tip().Hash
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for p := range s.peers {
+		if !p.ready() {
+			continue
+		}
+		total++
+		if p.tipInfo().Hash == tip {
+			agree++
+		}
+	}
+	return agree, total
+}
+
+// Peers describes every ready peer.
+func (s *Server) Peers() []PeerInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []PeerInfo
+	for p := range s.peers {
+		if p.ready() {
+			out = append(out, p.info())
+		}
+	}
+	return out
+}
+
+// maybeSync starts syncing from p when it shows more work than our tip and
+// no other sync is under way (or the one under way stalled).
+func (s *Server) maybeSync(p *peer) {
+	theirs := p.tipInfo()
+	if new(big.Int).SetBytes(theirs.Work[:]).Cmp(s.chain.Tip().Work) <= 0 {
+		return
+	}
+	s.mu.Lock()
+	if s.syncPeer != nil && s.syncPeer != p && time.Since(s.syncSince) < syncStall {
+		s.mu.Unlock()
+		return
+	}
+	s.syncPeer, s.syncSince = p, time.Now()
+	s.mu.Unlock()
+	p.send(&MsgGetHeaders{Locator: s.locator(nil)})
+}
+
+// locator is our main chain's locator, led by extra (the last header a sync
+// already asked blocks for), capped at MaxLocator.
+func (s *Server) locator(extra *chain.Hash) []chain.Hash {
+	loc := s.chain.Locator()
+	if extra != nil {
+		loc = append([]chain.Hash{*extra}, loc...)
+	}
+	if len(loc) > MaxLocator {
+		loc = append(loc[:MaxLocator-1], loc[len(loc)-1])
+	}
+	return loc
+}
+
+// onHeaders asks for the blocks we lack, in chain order; a full batch means
+// the peer has more, so the next headers are asked for after the last.
+func (s *Server) onHeaders(p *peer, m *MsgHeaders) {
+	var want []InvItem
+	for i := range m.Headers {
+		if h := m.Headers[i].Hash(); !s.chain.Have(h) {
+			want = append(want, InvItem{Type: InvBlock, Hash: h})
+		}
+	}
+	s.mu.Lock()
+	if s.syncPeer == p {
+		s.syncSince = time.Now()
+	}
+	s.mu.Unlock()
+	if len(want) > 0 {
+		p.send(&MsgGetData{invList{Items: want}})
+	}
+	if len(m.Headers) == chain.MaxHeaders {
+		last := m.Headers[len(m.Headers)-1].Hash()
+		p.send(&MsgGetHeaders{Locator: s.locator(&last)})
+	} else if len(want) == 0 {
+		s.mu.Lock()
+		if s.syncPeer == p {
+			s.syncPeer = nil
+		}
+		s.mu.Unlock()
+	}
+}
+
+// noteTip records that p has our tip when h is it; agreement counts on it
+// between pings.
+func (s *Server) noteTip(p *peer, h chain.Hash) {
+	if tip := s.tipInfo(); tip.Hash == h {
+		p.setTip(tip)
+	}
+}
+
+func (s *Server) onBlock(ctx context.Context, p *peer, b *chain.Block) {
+	h := b.Hash()
+	err := s.chain.ProcessBlock(ctx, b)
+	s.noteTip(p, h)
+	switch chain.Code(err) {
+	case "":
+		if err != nil {
+			s.log.Error("process block from peer", "addr", p.addr, "err", err)
+		}
+	case chain.ErrDuplicateBlock, chain.ErrTimeTooNew:
+		// Relays cross; clocks differ. Neither is the peer's fault.
+	case chain.ErrOrphan:
+		// The peer is on a chain we lack the start of: ask it where we part.
+		p.send(&MsgGetHeaders{Locator: s.locator(nil)})
+	default:
+		s.misbehave(p, banThreshold, err)
+	}
+	s.mu.Lock()
+	if s.syncPeer == p {
+		s.syncSince = time.Now()
+	}
+	s.mu.Unlock()
+}
+
+// toNetAddr converts host:port; hosts must be IP literals.
+func toNetAddr(addr string) (NetAddr, bool) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return NetAddr{}, false
+	}
+	ip := net.ParseIP(host)
+	n, err := strconv.ParseUint(port, 10, 16)
+	if ip == nil || err != nil || n == 0 {
+		return NetAddr{}, false
+	}
+	var na NetAddr
+	copy(na.IP[:], ip.To16())
+	na.Port = uint16(n)
+	na.LastSeen = time.Now().Unix()
+	return na, true
+}
+
+func netAddrString(a NetAddr) string {
+	if a.Port == 0 {
+		return ""
+	}
+	ip := net.IP(a.IP[:])
+	if ip.IsUnspecified() {
+		return ""
+	}
+	return net.JoinHostPort(ip.String(), strconv.Itoa(int(a.Port)))
+}
