@@ -2,17 +2,17 @@ package main
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hashforge/hashforge/hasher/hashertest"
 )
 
 // searchCount is the range every search test hashes: a few milliseconds.
@@ -24,19 +24,10 @@ type hit struct {
 	Hash  string `json:"hash"`
 }
 
-// vector is one entry of the Bitcoin mainnet header vectors.
-type vector struct {
-	Height    uint64 `json:"height"`
-	HeaderHex string `json:"header_hex"`
-	Nonce     uint32 `json:"nonce"`
-	BitsHex   string `json:"bits_hex"`
-	HashHex   string `json:"hash_hex"`
-}
-
 const (
-	genesisHeader = "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c"
-	genesisNonce  = 2083236893
-	genesisHash   = "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
+	genesisHeader = hashertest.GenesisHeader
+	genesisNonce  = hashertest.GenesisNonce
+	genesisHash   = hashertest.GenesisHash
 )
 
 // zeroNonce clears the header's nonce (its last 4 bytes), so a search can
@@ -123,23 +114,10 @@ func presentBackends(t *testing.T) []string {
 }
 
 func searchVectors(t *testing.T, backend string) {
-	raw, err := os.ReadFile("../../chain/testdata/bitcoin-mainnet-headers.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var vectors []vector
-	if err := json.Unmarshal(raw, &vectors); err != nil {
-		t.Fatal(err)
-	}
-	if len(vectors) < 10 {
-		t.Fatalf("%d vectors, want at least 10", len(vectors))
-	}
-	for i, v := range vectors {
-		t.Run(strconv.FormatUint(v.Height, 10), func(t *testing.T) {
-			// The vector must agree with itself, or the search below tests nothing.
-			if b, _ := hex.DecodeString(v.HeaderHex); len(b) != 80 || binary.LittleEndian.Uint32(b[76:]) != v.Nonce || hex.EncodeToString(b[72:76]) != reverseHex(v.BitsHex) {
-				t.Fatalf("vector: header %s does not carry nonce %d and bits %s", v.HeaderHex, v.Nonce, v.BitsHex)
-			}
+	// MainnetVectors fails on fewer than 10 vectors or one that does not
+	// agree with itself (header, nonce, bits and hash).
+	for i, v := range hashertest.MainnetVectors(t) {
+		t.Run(strconv.Itoa(v.Height), func(t *testing.T) {
 			// Put the nonce at a different place in each range, clipped to the nonce space.
 			offset := uint64(i) * 9973 % searchCount
 			start := min(uint64(v.Nonce)-min(offset, uint64(v.Nonce)), 1<<32-searchCount)
@@ -152,14 +130,6 @@ func searchVectors(t *testing.T, backend string) {
 			}
 		})
 	}
-}
-
-// reverseHex turns big-endian display hex into the little-endian byte order
-// the header stores.
-func reverseHex(s string) string {
-	b, _ := hex.DecodeString(s)
-	slices.Reverse(b)
-	return hex.EncodeToString(b)
 }
 
 // TestSearchGenesis searches around the Bitcoin genesis nonce: the project's

@@ -5,25 +5,19 @@ package cuda
 // must return exactly the CPU's hits.
 
 import (
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"math/rand/v2"
-	"os"
 	"reflect"
 	"regexp"
-	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/hasher"
+	"github.com/hashforge/hashforge/hasher/hashertest"
 	"github.com/hashforge/hashforge/kernels"
 )
 
@@ -67,74 +61,6 @@ func forEachGPU(t *testing.T, f func(t *testing.T, d *device)) {
 	for _, info := range gpuInfos(t) {
 		t.Run(info.ID(), func(t *testing.T) { f(t, openGPU(t, info)) })
 	}
-}
-
-// gpuSearch returns the device's hits for the range, sorted: the kernel
-// reports them in whatever order its threads finish.
-func gpuSearch(t testing.TB, d hasher.Device, w *hasher.Work, start, count uint32) []uint32 {
-	t.Helper()
-	hits, err := d.Search(w, start, count, nil)
-	if err != nil {
-		t.Fatalf("Search(%d, %d): %v", start, count, err)
-	}
-	slices.Sort(hits)
-	return hits
-}
-
-// cpuSearch returns the CPU backend's hits for the range, sorted, searching
-// chunks on every core.
-func cpuSearch(t testing.TB, w *hasher.Work, start, count uint32) []uint32 {
-	t.Helper()
-	cpu := hasher.NewCPU(2)
-	infos, err := cpu.List()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dev, err := cpu.Open(infos[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	const chunk = 1 << 16
-	end := uint64(start) + uint64(count)
-	n := (uint64(count) + chunk - 1) / chunk
-	hits := make([][]uint32, n)
-	errs := make([]error, n)
-	sem := make(chan struct{}, runtime.NumCPU())
-	var wg sync.WaitGroup
-	for i := range n {
-		s := uint64(start) + i*chunk
-		c := min(chunk, end-s)
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			hits[i], errs[i] = dev.Search(w, uint32(s), uint32(c), nil)
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		t.Fatal(err)
-	}
-	all := []uint32{}
-	for _, h := range hits {
-		all = append(all, h...)
-	}
-	slices.Sort(all)
-	return all
-}
-
-// easyTarget is 2^(256-k) - 1: about one hash in 2^k meets it.
-func easyTarget(k int) [32]byte {
-	n := new(big.Int).Lsh(big.NewInt(1), uint(256-k))
-	return chain.BigToHash(n.Sub(n, big.NewInt(1)))
-}
-
-func randomWork(rng *rand.Rand, k int) hasher.Work {
-	var w hasher.Work
-	for i := range w.Header {
-		w.Header[i] = byte(rng.Uint32())
-	}
-	w.Target = easyTarget(k)
-	return w
 }
 
 // randomStart returns a start from which count nonces fit below 2^32.
@@ -191,49 +117,16 @@ func TestListWithDriver(t *testing.T) {
 	}
 }
 
-type mainnetHeader struct {
-	Height    int    `json:"height"`
-	HeaderHex string `json:"header_hex"`
-	Nonce     uint32 `json:"nonce"`
-	BitsHex   string `json:"bits_hex"`
-	HashHex   string `json:"hash_hex"`
-}
-
 // Real Bitcoin headers at their real targets, nonce zeroed: searching 2^20
 // nonces around the real one finds exactly it (checked on the CPU: no other
 // nonce in these ranges meets the target).
 func TestMainnetHeaders(t *testing.T) {
-	raw, err := os.ReadFile("../../chain/testdata/bitcoin-mainnet-headers.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var headers []mainnetHeader
-	if err := json.Unmarshal(raw, &headers); err != nil {
-		t.Fatal(err)
-	}
-	if len(headers) == 0 {
-		t.Fatal("no headers")
-	}
+	headers := hashertest.MainnetVectors(t)
 	forEachGPU(t, func(t *testing.T, d *device) {
 		for _, h := range headers {
-			var w hasher.Work
-			b, err := hex.DecodeString(h.HeaderHex)
-			if err != nil || len(b) != hasher.HeaderSize {
-				t.Fatalf("height %d: header %q: %v", h.Height, h.HeaderHex, err)
-			}
-			copy(w.Header[:], b)
-			if got := chain.Hash(hasher.HashHeader(w.Header)).String(); got != h.HashHex {
-				t.Fatalf("height %d: testdata hash %s, header hashes to %s", h.Height, h.HashHex, got)
-			}
-			w.Header = w.WithNonce(0)
-			bits, err := strconv.ParseUint(h.BitsHex, 16, 32)
-			if err != nil {
-				t.Fatal(err)
-			}
-			w.Target = chain.BigToHash(chain.CompactToBig(uint32(bits)))
 			const span = 1 << 20
 			start := uint32(min(max(uint64(h.Nonce), span/2)-span/2, 1<<32-span))
-			if got := gpuSearch(t, d, &w, start, span); !slices.Equal(got, []uint32{h.Nonce}) {
+			if got := hashertest.Hits(t, d, &h.Work, start, span); !slices.Equal(got, []uint32{h.Nonce}) {
 				t.Errorf("height %d: nonces [%d, %d+2^20): hits %v, want [%d]", h.Height, start, start, got, h.Nonce)
 			}
 		}
@@ -264,9 +157,9 @@ func TestMatchesCPU(t *testing.T) {
 		hits := 0
 		for _, c := range cases {
 			k := 8 + rng.IntN(5)
-			w := randomWork(rng, k)
-			want := cpuSearch(t, &w, c.start, c.count)
-			got := gpuSearch(t, d, &w, c.start, c.count)
+			w := hashertest.EasyWork(rng, k)
+			want := hashertest.CPUHits(t, &w, c.start, c.count)
+			got := hashertest.Hits(t, d, &w, c.start, c.count)
 			sameHits(t, fmt.Sprintf("1 in 2^%d, nonces [%d, %d+%d)", k, c.start, c.start, c.count), got, want)
 			hits += len(want)
 		}
@@ -282,14 +175,14 @@ func TestMatchesCPU(t *testing.T) {
 func TestOverflow(t *testing.T) {
 	forEachGPU(t, func(t *testing.T, d *device) {
 		rng := newRand(t)
-		w := randomWork(rng, 1)
+		w := hashertest.EasyWork(rng, 1)
 		const count = 50000
 		start := randomStart(rng, count)
-		want := cpuSearch(t, &w, start, count)
+		want := hashertest.CPUHits(t, &w, start, count)
 		if len(want) <= kernels.ResultCap {
 			t.Fatalf("%d hits: not an overflow", len(want))
 		}
-		sameHits(t, fmt.Sprintf("nonces [%d, %d+%d)", start, start, count), gpuSearch(t, d, &w, start, count), want)
+		sameHits(t, fmt.Sprintf("nonces [%d, %d+%d)", start, start, count), hashertest.Hits(t, d, &w, start, count), want)
 	})
 }
 
@@ -307,10 +200,10 @@ func TestConcurrentSearches(t *testing.T) {
 		jobs := make([]job, 8)
 		for i := range jobs {
 			j := &jobs[i]
-			j.w = randomWork(rng, 10)
+			j.w = hashertest.EasyWork(rng, 10)
 			j.count = 1 << 18
 			j.start = randomStart(rng, j.count)
-			j.want = cpuSearch(t, &j.w, j.start, j.count)
+			j.want = hashertest.CPUHits(t, &j.w, j.start, j.count)
 		}
 		var wg sync.WaitGroup
 		for g := range 4 {
@@ -350,7 +243,7 @@ func TestClose(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	w := randomWork(rand.New(rand.NewPCG(1, 2)), 8)
+	w := hashertest.EasyWork(rand.New(rand.NewPCG(1, 2)), 8)
 	if _, err := d.Search(&w, 0, 1<<16, nil); err == nil {
 		t.Error("Search after Close succeeded")
 	}
@@ -364,17 +257,12 @@ func TestClose(t *testing.T) {
 func BenchmarkCUDA(b *testing.B) {
 	info := gpuInfos(b)[0]
 	d := openGPU(b, info)
-	var w hasher.Work
-	header, err := hex.DecodeString("0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c")
-	if err != nil {
-		b.Fatal(err)
-	}
-	copy(w.Header[:], header)
-	w.Target = chain.BigToHash(chain.CompactToBig(0x1d00ffff))
+	w := hashertest.GenesisWork(b)
 	b.Logf("%s: %s, %d SMs, compute %s", info.ID(), info.Name, info.ComputeUnits, info.Capability)
 	const span = 1 << 30
 	var hits []uint32
 	var hashes uint64
+	var err error
 	for i := 0; b.Loop(); i++ {
 		if hits, err = d.Search(&w, uint32(i%4)*span, span, hits[:0]); err != nil {
 			b.Fatal(err)

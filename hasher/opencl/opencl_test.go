@@ -1,9 +1,6 @@
 package opencl
 
 import (
-	"context"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,14 +9,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/hasher"
+	"github.com/hashforge/hashforge/hasher/hashertest"
 	"github.com/hashforge/hashforge/kernels"
 )
 
@@ -78,35 +74,6 @@ func device(t testing.TB) *Device {
 	return sharedDev
 }
 
-// cpuHits searches the range with the CPU backend.
-func cpuHits(t *testing.T, w *hasher.Work, start, count uint32) []uint32 {
-	t.Helper()
-	cpu := hasher.NewCPU(1)
-	infos, err := cpu.List()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dev, err := cpu.Open(infos[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	hits, err := dev.Search(w, start, count, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return hits
-}
-
-func clHits(t *testing.T, d *Device, w *hasher.Work, start, count uint32) []uint32 {
-	t.Helper()
-	hits, err := d.Search(w, start, count, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(hits)
-	return hits
-}
-
 func TestList(t *testing.T) {
 	infos, err := New(0).List()
 	if err != nil {
@@ -163,74 +130,20 @@ func TestOpenUnknownDevice(t *testing.T) {
 	}
 }
 
-type mainnetHeader struct {
-	Height    int    `json:"height"`
-	HeaderHex string `json:"header_hex"`
-	Nonce     uint32 `json:"nonce"`
-	BitsHex   string `json:"bits_hex"`
-}
-
 // TestMainnetNonces searches 2^16 nonces around each real block's nonce,
 // with the target of its bits: exactly that nonce comes back.
 func TestMainnetNonces(t *testing.T) {
 	d := device(t)
-	raw, err := os.ReadFile("../../chain/testdata/bitcoin-mainnet-headers.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var headers []mainnetHeader
-	if err := json.Unmarshal(raw, &headers); err != nil {
-		t.Fatal(err)
-	}
-	if len(headers) == 0 {
-		t.Fatal("no headers")
-	}
+	headers := hashertest.MainnetVectors(t)
 	rng := rand.New(rand.NewPCG(1, 2))
 	const count = 1 << 16
 	for _, h := range headers {
-		header, err := hex.DecodeString(h.HeaderHex)
-		if err != nil || len(header) != hasher.HeaderSize {
-			t.Fatalf("height %d: header %q: %v", h.Height, h.HeaderHex, err)
-		}
-		bits, err := strconv.ParseUint(h.BitsHex, 16, 32)
-		if err != nil {
-			t.Fatalf("height %d: bits %q: %v", h.Height, h.BitsHex, err)
-		}
-		var w hasher.Work
-		copy(w.Header[:], header)
-		w = hasher.Work{Header: w.WithNonce(0), Target: chain.BigToHash(chain.CompactToBig(uint32(bits)))}
 		start := h.Nonce - min(h.Nonce, rng.Uint32N(count))
 		start = min(start, 1<<32-count)
-		if got := clHits(t, d, &w, start, count); !slices.Equal(got, []uint32{h.Nonce}) {
+		if got := hashertest.Hits(t, d, &h.Work, start, count); !slices.Equal(got, []uint32{h.Nonce}) {
 			t.Errorf("height %d: nonces [%d, %d): hits %v, want [%d]", h.Height, start, uint64(start)+count, got, h.Nonce)
 		}
 	}
-}
-
-// genesisWork is Bitcoin's genesis header, nonce zeroed (the real one is
-// 2083236893), and the target of its bits, 1d00ffff.
-func genesisWork() hasher.Work {
-	raw, _ := hex.DecodeString("0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d00000000")
-	var w hasher.Work
-	copy(w.Header[:], raw)
-	w.Target = chain.BigToHash(chain.CompactToBig(0x1d00ffff))
-	return w
-}
-
-// randomWork is a random header with a random target whose top zeroBits bits
-// are clear: about one nonce in 2^(zeroBits+1) meets it.
-func randomWork(rng *rand.Rand, zeroBits int) hasher.Work {
-	var w hasher.Work
-	for i := range w.Header {
-		w.Header[i] = byte(rng.Uint32())
-	}
-	for i := range w.Target {
-		w.Target[i] = byte(rng.Uint32())
-	}
-	for b := range zeroBits {
-		w.Target[31-b/8] &^= 0x80 >> (b % 8)
-	}
-	return w
 }
 
 // TestMatchesCPU compares the device's hits with the CPU backend's on random
@@ -241,14 +154,14 @@ func TestMatchesCPU(t *testing.T) {
 	const ranges = 24
 	total := 0
 	for i := range ranges {
-		w := randomWork(rng, 7+rng.IntN(5))
+		w := hashertest.RandomWork(rng, 7+rng.IntN(5))
 		count := 40000 + rng.Uint32N(20000)
 		start := uint32(rng.Uint64N(1<<32 - uint64(count) + 1))
 		if i == ranges-1 {
 			start = uint32(1<<32 - uint64(count))
 		}
-		want := cpuHits(t, &w, start, count)
-		got := clHits(t, d, &w, start, count)
+		want := hashertest.CPUHits(t, &w, start, count)
+		got := hashertest.Hits(t, d, &w, start, count)
 		if !slices.Equal(got, want) {
 			t.Errorf("range %d, nonces [%d, %d): device found %d hits, CPU %d\ndevice %v\nCPU    %v",
 				i, start, uint64(start)+uint64(count), len(got), len(want), got, want)
@@ -265,18 +178,17 @@ func TestMatchesCPU(t *testing.T) {
 func TestOverflow(t *testing.T) {
 	d := device(t)
 	rng := rand.New(rand.NewPCG(5, 6))
-	w := randomWork(rng, 0)
-	for i := range w.Target {
-		w.Target[i] = 0xff
-	}
-	w.Target[31] = 0x7f
+	// RandomWork, not EasyWork: it also draws a target from rng, so this seed
+	// gives the range it always has.
+	w := hashertest.RandomWork(rng, 0)
+	w.Target = hashertest.EasyTarget(1)
 	const count = 20000
 	start := rng.Uint32N(1<<32 - count)
-	want := cpuHits(t, &w, start, count)
+	want := hashertest.CPUHits(t, &w, start, count)
 	if len(want) <= kernels.ResultCap {
 		t.Fatalf("only %d hits: the test needs more than %d", len(want), kernels.ResultCap)
 	}
-	if got := clHits(t, d, &w, start, count); !slices.Equal(got, want) {
+	if got := hashertest.Hits(t, d, &w, start, count); !slices.Equal(got, want) {
 		t.Errorf("device found %d hits, CPU %d", len(got), len(want))
 	}
 }
@@ -284,12 +196,12 @@ func TestOverflow(t *testing.T) {
 func TestSmallRanges(t *testing.T) {
 	d := device(t)
 	rng := rand.New(rand.NewPCG(7, 8))
-	w := randomWork(rng, 2)
+	w := hashertest.RandomWork(rng, 2)
 	for _, r := range []struct{ start, count uint32 }{
 		{0, 0}, {0, 1}, {12345, 7}, {1<<32 - 1, 1}, {1<<32 - 9, 9}, {99, 257},
 	} {
-		want := cpuHits(t, &w, r.start, r.count)
-		if got := clHits(t, d, &w, r.start, r.count); !slices.Equal(got, want) {
+		want := hashertest.CPUHits(t, &w, r.start, r.count)
+		if got := hashertest.Hits(t, d, &w, r.start, r.count); !slices.Equal(got, want) {
 			t.Errorf("nonces [%d, +%d): device %v, CPU %v", r.start, r.count, got, want)
 		}
 	}
@@ -306,8 +218,8 @@ func TestProgramCache(t *testing.T) {
 
 	search := func(d *Device) {
 		t.Helper()
-		w := genesisWork()
-		if got := clHits(t, d, &w, 2083236893-1000, 2000); !slices.Equal(got, []uint32{2083236893}) {
+		w := hashertest.GenesisWork(t)
+		if got := hashertest.Hits(t, d, &w, hashertest.GenesisNonce-1000, 2000); !slices.Equal(got, []uint32{hashertest.GenesisNonce}) {
 			t.Errorf("genesis: hits %v", got)
 		}
 	}
@@ -373,44 +285,16 @@ func TestProgramCache(t *testing.T) {
 // and the OpenCL device hashed part of the range without errors.
 func TestScheduler(t *testing.T) {
 	d := device(t)
-	cpu := hasher.NewCPU(1)
-	infos, err := cpu.List()
+	cpu, err := hasher.OpenAll(hasher.NewCPU(1))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cd, err := cpu.Open(infos[0])
+	const nonce = hashertest.GenesisNonce
+	s := hasher.NewScheduler([]hasher.Device{d, cpu[0]}, slog.New(slog.DiscardHandler))
+	hits, err := hashertest.SearchRange(t, s, hashertest.GenesisWork(t), nonce-(1<<21), 1<<22, 40*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := genesisWork()
-	const nonce = 2083236893
-	s := hasher.NewScheduler([]hasher.Device{d, cd}, slog.New(slog.DiscardHandler))
-	var mu sync.Mutex
-	var hits []uint32
-	job, err := s.Submit(w, nonce-(1<<21), 1<<22, func(h hasher.Hit) {
-		mu.Lock()
-		hits = append(hits, h.Nonce)
-		mu.Unlock()
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
-	defer cancel()
-	done := make(chan struct{})
-	go func() { s.Run(ctx); close(done) }()
-	select {
-	case <-job.Done():
-	case <-ctx.Done():
-		t.Fatal("job did not finish")
-	}
-	cancel()
-	<-done
-	if err := job.Err(); err != nil {
-		t.Fatal(err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
 	if !slices.Equal(hits, []uint32{nonce}) {
 		t.Errorf("hits %v, want [%d]", hits, nonce)
 	}
@@ -473,7 +357,7 @@ func TestBatch(t *testing.T) {
 func BenchmarkOpenCL(b *testing.B) {
 	d := device(b)
 	rng := rand.New(rand.NewPCG(9, 10))
-	w := randomWork(rng, 0)
+	w := hashertest.RandomWork(rng, 0)
 	w.Target = [32]byte{} // nothing meets it: the benchmark measures hashing only
 	n, _ := d.Batch()
 	count := uint32(n)

@@ -1,0 +1,235 @@
+// Package hashertest holds what the hasher backends' tests share: real
+// Bitcoin headers as work, the Bitcoin genesis work, random work with easy
+// targets, and the CPU backend's hits as the reference every other backend
+// must match exactly. Only tests import it.
+package hashertest
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"math/big"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/hasher"
+)
+
+// The Bitcoin genesis block: its header (nonce included), nonce and hash as
+// block explorers show it.
+const (
+	GenesisHeader = "0100000000000000000000000000000000000000000000000000000000000000000000003ba3edfd7a7b12b27ac72c3e67768f617fc81bc3888a51323a9fb8aa4b1e5e4a29ab5f49ffff001d1dac2b7c"
+	GenesisNonce  = 2083236893
+	GenesisHash   = "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
+)
+
+// GenesisWork is the genesis header with its nonce zeroed, so only hashing
+// finds it, and the target of its bits, 1d00ffff.
+func GenesisWork(t testing.TB) hasher.Work {
+	t.Helper()
+	raw, err := hex.DecodeString(GenesisHeader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w hasher.Work
+	copy(w.Header[:], raw)
+	w.Header = w.WithNonce(0)
+	w.Target = chain.BigToHash(chain.CompactToBig(0x1d00ffff))
+	return w
+}
+
+// Vector is a real Bitcoin mainnet header from chain/testdata.
+type Vector struct {
+	Height    int    `json:"height"`
+	HeaderHex string `json:"header_hex"` // nonce included
+	Nonce     uint32 `json:"nonce"`
+	BitsHex   string `json:"bits_hex"`
+	HashHex   string `json:"hash_hex"`
+
+	// Work is the header with its nonce zeroed and the target of its bits:
+	// searching a range that holds Nonce must find it.
+	Work hasher.Work `json:"-"`
+}
+
+// MainnetVectors loads chain/testdata/bitcoin-mainnet-headers.json. Each
+// vector must agree with itself (its header carries its nonce and bits and
+// hashes to its hash), or a search for its nonce would test nothing.
+func MainnetVectors(t testing.TB) []Vector {
+	t.Helper()
+	raw, err := os.ReadFile(testdata(t, "bitcoin-mainnet-headers.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vs []Vector
+	if err := json.Unmarshal(raw, &vs); err != nil {
+		t.Fatalf("parse vectors: %v", err)
+	}
+	// An empty or truncated file must not pass as "every vector matched".
+	if len(vs) < 10 {
+		t.Fatalf("%d vectors, want at least 10", len(vs))
+	}
+	for i := range vs {
+		v := &vs[i]
+		header, err := hex.DecodeString(v.HeaderHex)
+		if err != nil || len(header) != hasher.HeaderSize {
+			t.Fatalf("height %d: header %q: want %d bytes of hex (%v)", v.Height, v.HeaderHex, hasher.HeaderSize, err)
+		}
+		bits, err := strconv.ParseUint(v.BitsHex, 16, 32)
+		if err != nil {
+			t.Fatalf("height %d: bits %q: %v", v.Height, v.BitsHex, err)
+		}
+		copy(v.Work.Header[:], header)
+		if binary.LittleEndian.Uint32(header[76:]) != v.Nonce || binary.LittleEndian.Uint32(header[72:76]) != uint32(bits) {
+			t.Fatalf("height %d: header %s does not carry nonce %d and bits %s", v.Height, v.HeaderHex, v.Nonce, v.BitsHex)
+		}
+		if got := chain.Hash(hasher.HashHeader(v.Work.Header)).String(); got != v.HashHex {
+			t.Fatalf("height %d: testdata hash %s, header hashes to %s", v.Height, v.HashHex, got)
+		}
+		v.Work.Header = v.Work.WithNonce(0)
+		v.Work.Target = chain.BigToHash(chain.CompactToBig(uint32(bits)))
+	}
+	return vs
+}
+
+// testdata finds a file of chain/testdata wherever the test runs: next to
+// this source file, or, where the binary was built with -trimpath and knows
+// no source path, by walking up from the working directory to go.mod.
+func testdata(t testing.TB, name string) string {
+	t.Helper()
+	rel := filepath.Join("chain", "testdata", name)
+	if _, file, _, ok := runtime.Caller(0); ok {
+		p := filepath.Join(filepath.Dir(file), "..", "..", rel)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return filepath.Join(dir, rel)
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatalf("%s: no go.mod above the working directory", rel)
+		}
+		dir = parent
+	}
+}
+
+// EasyTarget is 2^(256-bits) - 1: about one hash in 2^bits meets it.
+func EasyTarget(bits int) [32]byte {
+	n := new(big.Int).Lsh(big.NewInt(1), uint(256-bits))
+	return chain.BigToHash(n.Sub(n, big.NewInt(1)))
+}
+
+// EasyWork is a random header with EasyTarget(bits).
+func EasyWork(rng *rand.Rand, bits int) hasher.Work {
+	var w hasher.Work
+	for i := range w.Header {
+		w.Header[i] = byte(rng.Uint32())
+	}
+	w.Target = EasyTarget(bits)
+	return w
+}
+
+// RandomWork is a random header with a random target whose top zeroBits bits
+// are clear: about one nonce in 2^(zeroBits+1) meets it. Unlike EasyWork's
+// all-ones tail, the random tail makes the comparison below the top word
+// decide for hashes that tie there.
+func RandomWork(rng *rand.Rand, zeroBits int) hasher.Work {
+	var w hasher.Work
+	for i := range w.Header {
+		w.Header[i] = byte(rng.Uint32())
+	}
+	for i := range w.Target {
+		w.Target[i] = byte(rng.Uint32())
+	}
+	for b := range zeroBits {
+		w.Target[31-b/8] &^= 0x80 >> (b % 8)
+	}
+	return w
+}
+
+// Hits returns the device's hits for the range, sorted: GPU kernels report
+// them in whatever order their threads finish.
+func Hits(t testing.TB, d hasher.Device, w *hasher.Work, start, count uint32) []uint32 {
+	t.Helper()
+	hits, err := d.Search(w, start, count, nil)
+	if err != nil {
+		t.Fatalf("Search(%d, %d): %v", start, count, err)
+	}
+	slices.Sort(hits)
+	return hits
+}
+
+// CPUHits returns the CPU backend's hits for the range, sorted: the
+// reference the other backends must match. It searches chunks on every core,
+// so a reference for millions of nonces stays quick.
+func CPUHits(t testing.TB, w *hasher.Work, start, count uint32) []uint32 {
+	t.Helper()
+	devs, err := hasher.OpenAll(hasher.NewCPU(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := devs[0]
+	const chunk = 1 << 16
+	end := uint64(start) + uint64(count)
+	n := (uint64(count) + chunk - 1) / chunk
+	hits := make([][]uint32, n)
+	errs := make([]error, n)
+	sem := make(chan struct{}, runtime.NumCPU())
+	var wg sync.WaitGroup
+	for i := range n {
+		s := uint64(start) + i*chunk
+		c := min(chunk, end-s)
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			hits[i], errs[i] = dev.Search(w, uint32(s), uint32(c), nil)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	all := []uint32{}
+	for _, h := range hits {
+		all = append(all, h...)
+	}
+	slices.Sort(all)
+	return all
+}
+
+// SearchRange runs s over [start, start+count) of w to completion and
+// returns the nonces of its hits, sorted, and the job's error; it fails the
+// test if the search takes longer than timeout.
+func SearchRange(t testing.TB, s *hasher.Scheduler, w hasher.Work, start, count uint64, timeout time.Duration) ([]uint32, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var mu sync.Mutex
+	var hits []uint32
+	err := s.SearchRange(ctx, w, start, count, func(h hasher.Hit) {
+		mu.Lock()
+		hits = append(hits, h.Nonce)
+		mu.Unlock()
+	})
+	if ctx.Err() != nil {
+		t.Fatalf("search of nonces [%d, +%d) did not finish in %v", start, count, timeout)
+	}
+	slices.Sort(hits)
+	return hits, err
+}

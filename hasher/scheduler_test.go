@@ -1,0 +1,180 @@
+package hasher_test
+
+// The scheduler's tests, from outside the package: they need nothing
+// unexported, and as an external test they can use hashertest's work and
+// search helpers, which import hasher.
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashforge/hashforge/hasher"
+	"github.com/hashforge/hashforge/hasher/hashertest"
+)
+
+var quiet = slog.New(slog.DiscardHandler)
+
+// bruteForce lists the nonces in [start, start+count) that meet the target,
+// one plain double hash at a time.
+func bruteForce(w *hasher.Work, start, count uint64) []uint32 {
+	var hits []uint32
+	for n := start; n < start+count; n++ {
+		h := hasher.HashHeader(w.WithNonce(uint32(n)))
+		if hasher.Meets(&h, &w.Target) {
+			hits = append(hits, uint32(n))
+		}
+	}
+	return hits
+}
+
+// The scheduler splits a range over lanes in batches; together they must find
+// exactly the hits a plain loop finds, including at the very end of the nonce
+// space where start+count is 2^32.
+func TestSchedulerHitsEqualBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	cases := []struct {
+		name         string
+		start, count uint64
+	}{
+		{"small", 0, 1},
+		{"middle", 1 << 31, 30000},
+		{"end of nonce space", hasher.NonceSpace - 20000, 20000},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := hashertest.EasyWork(rng, 6)
+			devs, _ := hasher.OpenAll(hasher.NewCPU(2))
+			s := hasher.NewScheduler(devs, quiet)
+			got, err := hashertest.SearchRange(t, s, w, tc.start, tc.count, 30*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := bruteForce(&w, tc.start, tc.count)
+			if !slices.Equal(got, want) {
+				t.Fatalf("scheduler found %d hits, brute force %d", len(got), len(want))
+			}
+			if h := s.Stats()[0].Hashes; h != tc.count {
+				t.Fatalf("hashed %d nonces, want %d", h, tc.count)
+			}
+		})
+	}
+}
+
+func TestSubmitRejectsBadRange(t *testing.T) {
+	s := hasher.NewScheduler(nil, quiet)
+	for _, r := range [][2]uint64{{0, 0}, {hasher.NonceSpace - 1, 2}, {hasher.NonceSpace, 1}, {1, 1<<64 - 1}} {
+		if _, err := s.Submit(hasher.Work{}, r[0], r[1], nil); err == nil {
+			t.Errorf("Submit(start %d, count %d) accepted", r[0], r[1])
+		}
+	}
+}
+
+// timedDevice wraps a real device and records when each Search on each work
+// header returns, to see how quickly lanes leave stale work.
+type timedDevice struct {
+	hasher.Device
+	mu   sync.Mutex
+	last map[byte]time.Time // keyed by the work's first header byte
+}
+
+func (d *timedDevice) Search(w *hasher.Work, start, count uint32, hits []uint32) ([]uint32, error) {
+	hits, err := d.Device.Search(w, start, count, hits)
+	d.mu.Lock()
+	d.last[w.Header[0]] = time.Now()
+	d.mu.Unlock()
+	return hits, err
+}
+
+// New work must reach every lane within 10 ms: lanes check for it between
+// ranges, and ranges are sized to take about batchTime.
+func TestStaleWorkDroppedWithin10ms(t *testing.T) {
+	cpu, _ := hasher.OpenAll(hasher.NewCPU(2))
+	dev := &timedDevice{Device: cpu[0], last: map[byte]time.Time{}}
+	s := hasher.NewScheduler([]hasher.Device{dev}, quiet)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	const limit = 10 * time.Millisecond
+	for i := range 6 {
+		var w hasher.Work // zero target: nothing is ever found, lanes stay busy
+		w.Header[0] = byte(i)
+		submitted := time.Now()
+		if _, err := s.Submit(w, 0, hasher.NonceSpace, nil); err != nil {
+			t.Fatal(err)
+		}
+		// Long enough for every lane to leave the old work and tune its ranges.
+		time.Sleep(100 * time.Millisecond)
+		if i == 0 {
+			continue
+		}
+		dev.mu.Lock()
+		lag := dev.last[byte(i-1)].Sub(submitted)
+		dev.mu.Unlock()
+		t.Logf("switch %d: last range of stale work ended %v after the new work", i, lag)
+		if lag > limit {
+			t.Errorf("switch %d: stale work ran %v after new work, limit %v", i, lag, limit)
+		}
+	}
+}
+
+// faultyDevice is a real CPU device that fails the way broken hardware does.
+type faultyDevice struct {
+	hasher.Device
+	fail     error // returned by every Search, if set
+	wrongHit bool  // reports a nonce that does not meet the target
+}
+
+func (d *faultyDevice) Info() hasher.DeviceInfo {
+	info := d.Device.Info()
+	info.Index = 1
+	return info
+}
+
+func (d *faultyDevice) Search(w *hasher.Work, start, count uint32, hits []uint32) ([]uint32, error) {
+	if d.fail != nil {
+		return hits, d.fail
+	}
+	if d.wrongHit {
+		return append(hits, start), nil
+	}
+	return d.Device.Search(w, start, count, hits)
+}
+
+// A failing device is stopped with its error counted and reported on the job;
+// the healthy device still searches the whole range, so no hit is lost.
+func TestFailingDeviceIsStopped(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		faulty *faultyDevice
+	}{
+		{"launch failure", &faultyDevice{fail: errors.New("device lost")}},
+		{"hit fails CPU re-check", &faultyDevice{wrongHit: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			healthy, _ := hasher.OpenAll(hasher.NewCPU(1))
+			broken, _ := hasher.OpenAll(hasher.NewCPU(1))
+			tc.faulty.Device = broken[0]
+			w := hashertest.EasyWork(rand.New(rand.NewPCG(3, 4)), 30) // hits are rare: a wrong one stands out
+			s := hasher.NewScheduler([]hasher.Device{healthy[0], tc.faulty}, quiet)
+			_, err := hashertest.SearchRange(t, s, w, 0, 200000, 30*time.Second)
+			if err == nil {
+				t.Fatal("job reports no device error")
+			}
+			st := s.Stats()
+			if st[1].Errors == 0 || !st[1].Stopped {
+				t.Fatalf("faulty device stats %+v: want errors counted and stopped", st[1])
+			}
+			if st[0].Stopped || st[0].Hashes == 0 {
+				t.Fatalf("healthy device stats %+v: want it hashing", st[0])
+			}
+		})
+	}
+}
