@@ -426,7 +426,8 @@ func (s *Server) handle(ctx context.Context, p *peer, m Message) error {
 	case *MsgAddr:
 		var fresh []NetAddr
 		for _, a := range m.Addrs {
-			if addr := netAddrString(a); addr != "" && s.learn(addr, false) {
+			addr := netAddrString(a)
+			if addr != "" && sameScope(p.addr, addr) && s.learn(addr, false) {
 				fresh = append(fresh, a)
 			}
 		}
@@ -735,6 +736,28 @@ func (s *Server) onBlock(ctx context.Context, p *peer, b *chain.Block) {
 	}
 	s.mu.Unlock()
 }
+
+// scope classes an address: a peer can only vouch for addresses in its own
+// network scope. A loopback peer telling of internet hosts, or an internet
+// peer telling of private ones, is either wrong or steering our dials; a
+// local devnet must not be led to dial out at all.
+func scope(addr string) int {
+	host, _, err := net.SplitHostPort(addr)
+	ip := net.ParseIP(host)
+	switch {
+	case err != nil || ip == nil:
+		return -1
+	case ip.IsLoopback():
+		return 0
+	case ip.IsPrivate() || ip.IsLinkLocalUnicast():
+		return 1
+	default:
+		return 2
+	}
+}
+
+// sameScope reports whether a peer at from may tell us of addr.
+func sameScope(from, addr string) bool { return scope(from) >= 0 && scope(from) == scope(addr) }
 
 // toNetAddr converts host:port; hosts must be IP literals.
 func toNetAddr(addr string) (NetAddr, bool) {
