@@ -45,18 +45,25 @@ func newPeer(conn net.Conn, dialed string) *peer {
 	}
 }
 
-// send queues m; it reports false when the queue is full or the peer gone.
-func (p *peer) send(m Message) bool {
-	select {
-	case <-p.done:
-		return false
-	default:
-	}
+// send queues m without waiting; with the queue full, m is dropped. What we
+// send unasked (announcements, pings, requests) is repeated by the next
+// ping, consensus round or sync, and the queue may be full only because the
+// peer is downloading blocks it asked for. A peer that stops reading
+// altogether hits the write deadline.
+func (p *peer) send(m Message) {
 	select {
 	case p.out <- m:
-		return true
+	case <-p.done:
 	default:
-		return false
+	}
+}
+
+// answer queues a reply, waiting for room: the peer asked for it, and while
+// the reader waits here it reads nothing more from that peer.
+func (p *peer) answer(m Message) {
+	select {
+	case p.out <- m:
+	case <-p.done:
 	}
 }
 

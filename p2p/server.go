@@ -411,7 +411,7 @@ func (s *Server) handle(ctx context.Context, p *peer, m Message) error {
 	switch m := m.(type) {
 	case *MsgPing:
 		p.setTip(m.Tip)
-		p.send(&MsgPong{MsgPing{Nonce: m.Nonce, Tip: s.tipInfo()}})
+		p.answer(&MsgPong{MsgPing{Nonce: m.Nonce, Tip: s.tipInfo()}})
 		s.maybeSync(p)
 	case *MsgPong:
 		p.mu.Lock()
@@ -422,7 +422,7 @@ func (s *Server) handle(ctx context.Context, p *peer, m Message) error {
 		p.setTip(m.Tip)
 		s.maybeSync(p)
 	case *MsgGetAddr:
-		p.send(&MsgAddr{Addrs: s.goodAddrs()})
+		p.answer(&MsgAddr{Addrs: s.goodAddrs()})
 	case *MsgAddr:
 		var fresh []NetAddr
 		for _, a := range m.Addrs {
@@ -458,14 +458,14 @@ func (s *Server) handle(ctx context.Context, p *peer, m Message) error {
 				missing = append(missing, it)
 				continue
 			}
-			p.send(&MsgBlock{Block: b})
+			p.answer(&MsgBlock{Block: b})
 		}
 		if len(missing) > 0 {
-			p.send(&MsgNotFound{invList{Items: missing}})
+			p.answer(&MsgNotFound{invList{Items: missing}})
 		}
 	case *MsgNotFound:
 	case *MsgGetHeaders:
-		p.send(&MsgHeaders{Headers: s.chain.HeadersAfter(m.Locator, m.Stop, chain.MaxHeaders)})
+		p.answer(&MsgHeaders{Headers: s.chain.HeadersAfter(m.Locator, m.Stop, chain.MaxHeaders)})
 	case *MsgHeaders:
 		s.onHeaders(p, m)
 	case *MsgBlock:
@@ -730,9 +730,15 @@ func (s *Server) onBlock(ctx context.Context, p *peer, b *chain.Block) {
 	default:
 		s.misbehave(p, banThreshold, err)
 	}
+	// A sync ends when we have caught up with its peer's work.
+	theirs := p.tipInfo()
+	caughtUp := new(big.Int).SetBytes(theirs.Work[:]).Cmp(s.chain.Tip().Work) <= 0
 	s.mu.Lock()
 	if s.syncPeer == p {
 		s.syncSince = time.Now()
+		if caughtUp {
+			s.syncPeer = nil
+		}
 	}
 	s.mu.Unlock()
 }
