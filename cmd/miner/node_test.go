@@ -57,7 +57,7 @@ func httpGet(url string) ([]byte, error) {
 func mineRegtest(t *testing.T, datadir string, minHeight uint64, during func(port string, st apiStatus)) apiStatus {
 	t.Helper()
 	port := freePort(t)
-	n := startMiner(t, "-m", "--network", "regtest", "--datadir", datadir, "-i", port, "--block-interval", "50ms")
+	n := startMiner(t, "-m", "-p", "0", "--network", "regtest", "--datadir", datadir, "-i", port, "--block-interval", "50ms")
 	base := "http://127.0.0.1:" + port
 	var st apiStatus
 	deadline := time.Now().Add(30 * time.Second)
@@ -123,7 +123,7 @@ func TestNode(t *testing.T) {
 
 		// bbolt's file lock keeps a second node off the datadir: it must
 		// give up within seconds and say why, not wait or share the file.
-		r := runMiner(t, 10*time.Second, "-m", "--network", "regtest", "--datadir", dir, "-i", "0")
+		r := runMiner(t, 10*time.Second, "-m", "-p", "0", "--network", "regtest", "--datadir", dir, "-i", "0")
 		if r.code == 0 || !strings.Contains(r.stderr, "datadir is in use") || r.took > 5*time.Second {
 			t.Errorf("second node on the datadir: exit %d after %s, stderr %q: want non-zero within 5 s, saying the datadir is in use",
 				r.code, r.took.Round(time.Millisecond), r.stderr)
@@ -161,19 +161,19 @@ func TestNodeFailsFast(t *testing.T) {
 			}
 			t.Cleanup(func() { ln.Close() })
 			port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-			return []string{"-m", "--network", "regtest", "--datadir", t.TempDir(), "-i", port}
+			return []string{"-m", "-p", "0", "--network", "regtest", "--datadir", t.TempDir(), "-i", port}
 		}, "http"},
 		{"datadir is a file", func(t *testing.T) []string {
 			file := filepath.Join(t.TempDir(), "file")
 			if err := os.WriteFile(file, nil, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			return []string{"-m", "--network", "regtest", "--datadir", file, "-i", "0"}
+			return []string{"-m", "-p", "0", "--network", "regtest", "--datadir", file, "-i", "0"}
 		}, "datadir"},
 		{"datadir of another network", func(t *testing.T) []string {
 			dir := t.TempDir()
 			writeGenesis(t, dir, chain.Devnet, true)
-			return []string{"-m", "--network", "regtest", "--datadir", dir, "-i", "0"}
+			return []string{"-m", "-p", "0", "--network", "regtest", "--datadir", dir, "-i", "0"}
 		}, "wrong --network or --datadir"},
 	}
 	for _, tt := range tests {
@@ -251,7 +251,7 @@ func TestCrashSafety(t *testing.T) {
 			life = 1500 * time.Millisecond
 		}
 		interval := []string{"20ms", "0"}[i%2]
-		n := startMiner(t, "-m", "--network", "regtest", "--datadir", dir, "-i", "0", "--block-interval", interval)
+		n := startMiner(t, "-m", "-p", "0", "--network", "regtest", "--datadir", dir, "-i", "0", "--block-interval", interval)
 		time.Sleep(life)
 		if err := n.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatalf("kill %d: %v", i, err)
