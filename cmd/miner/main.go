@@ -5,6 +5,7 @@
 //	miner bench [--duration 10s]       measure hashrate
 //	miner devices                      list hashing devices
 //	miner verify --datadir DIR         re-validate a stored chain
+//	miner devnet -n N [--mine]         run N local nodes joined together
 package main
 
 import (
@@ -43,6 +44,7 @@ var commands = map[string]command{
 	"bench":   {"measure the hashrate of a backend", runBench},
 	"devices": {"list the hashing devices found", runDevices},
 	"verify":  {"re-validate a stored chain from genesis", runVerify},
+	"devnet":  {"run N local nodes joined together, with a live status table", runDevnet},
 }
 
 func main() {
@@ -78,7 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func printCommands(w io.Writer) {
 	fmt.Fprintln(w, "Commands (miner COMMAND --help for flags):")
-	for _, name := range []string{"search", "bench", "devices", "verify"} {
+	for _, name := range []string{"search", "bench", "devices", "verify", "devnet"} {
 		fmt.Fprintf(w, "  %-8s %s\n", name, commands[name].summary)
 	}
 }
