@@ -67,6 +67,7 @@ func DefaultConfig() Config {
 const (
 	banThreshold = 100
 	maxKnownAddr = 1000 // addresses remembered at most: an addr flood cannot grow memory
+	maxAddrRelay = 10   // longest addr message that is passed on
 	dialTimeout  = 5 * time.Second
 	writeTimeout = 30 * time.Second
 	maxBackoff   = time.Minute
@@ -99,6 +100,7 @@ type Server struct {
 	bans       map[string]time.Time // host → banned until
 	syncPeer   *peer
 	syncSince  time.Time
+	syncAsked  bool // a getheaders to syncPeer awaits its headers
 	wg         sync.WaitGroup
 }
 
@@ -223,7 +225,14 @@ func (s *Server) dialMissing(ctx context.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
-	free := s.cfg.MaxOutbound - s.count(false)
+	// An address is marked connected from its dial to the end of its
+	// connection: counting those counts dials still connecting too.
+	free := s.cfg.MaxOutbound
+	for _, st := range s.addrs {
+		if st.connected {
+			free--
+		}
+	}
 	// Peers that dialled us are connected already, under their listen address.
 	linked := make(map[string]bool)
 	for p := range s.peers {
@@ -286,10 +295,31 @@ func (s *Server) learn(addr string, pinned bool) bool {
 		st.pinned = st.pinned || pinned
 		return false
 	}
-	if len(s.addrs) >= maxKnownAddr && !pinned {
+	if len(s.addrs) >= maxKnownAddr && !s.evictAddr() {
 		return false
 	}
 	s.addrs[addr] = &addrState{pinned: pinned}
+	return true
+}
+
+// evictAddr makes room in a full address table by forgetting an address
+// that is not pinned, not ours and not in use, one that failed if there is
+// one: a flood of junk addresses then cannot crowd out real peers. s.mu is held.
+func (s *Server) evictAddr() bool {
+	victim := ""
+	for addr, st := range s.addrs {
+		if st.pinned || st.self || st.connected {
+			continue
+		}
+		victim = addr
+		if st.failures > 0 {
+			break
+		}
+	}
+	if victim == "" {
+		return false
+	}
+	delete(s.addrs, victim)
 	return true
 }
 
@@ -298,6 +328,16 @@ func (s *Server) learn(addr string, pinned bool) bool {
 func (s *Server) start(ctx context.Context, conn net.Conn, dialed string) {
 	p := newPeer(conn, dialed)
 	s.mu.Lock()
+	if ctx.Err() != nil {
+		// Run has closed its peers, or is about to under s.mu: a peer
+		// added now would hold Run's wait until its handshake timeout.
+		s.mu.Unlock()
+		conn.Close()
+		if dialed != "" {
+			s.dialDone(dialed, false)
+		}
+		return
+	}
 	s.peers[p] = struct{}{}
 	port := s.listenPort
 	s.mu.Unlock()
@@ -431,8 +471,10 @@ func (s *Server) handle(ctx context.Context, p *peer, m Message) error {
 				fresh = append(fresh, a)
 			}
 		}
-		// New addresses travel on, once: known ones stop here, so gossip ends.
-		if len(fresh) > 0 {
+		// New addresses travel on, once: known ones stop here, so gossip
+		// ends. Only announcements travel (a few addresses, as onReady sends);
+		// a long list answers a getaddr and is for the asker alone.
+		if len(fresh) > 0 && len(m.Addrs) <= maxAddrRelay {
 			s.broadcast(&MsgAddr{Addrs: fresh}, p)
 		}
 	case *MsgInv:
@@ -480,8 +522,15 @@ func (s *Server) onVersion(p *peer, m *MsgVersion) error {
 	}
 	if m.NodeID == s.nodeID {
 		// We dialled ourselves, through some address of ours: never again.
+		// Either end may read the other's version first and close before
+		// its own goes out, so the inbound end marks the address it was
+		// reached at: the one dialled.
+		addr := p.dialed
+		if p.inbound {
+			addr = p.conn.LocalAddr().String()
+		}
 		s.mu.Lock()
-		if st := s.addrs[p.dialed]; st != nil {
+		if st := s.addrs[addr]; st != nil {
 			st.self = true
 		}
 		s.mu.Unlock()
@@ -654,11 +703,18 @@ func (s *Server) maybeSync(p *peer) {
 		return
 	}
 	s.mu.Lock()
-	if s.syncPeer != nil && s.syncPeer != p && time.Since(s.syncSince) < syncStall {
-		s.mu.Unlock()
-		return
+	// Every ping and pong of a peer with more work comes here. While the
+	// sync peer still sends what we asked for, asking again would fetch the
+	// same headers again, and each full answer asks for the next batch. A
+	// getheaders lost to a full queue shows as a ping interval of silence.
+	if s.syncPeer != nil {
+		quiet := time.Since(s.syncSince)
+		if s.syncPeer != p && quiet < syncStall || s.syncPeer == p && s.syncAsked && quiet < s.cfg.PingInterval {
+			s.mu.Unlock()
+			return
+		}
 	}
-	s.syncPeer, s.syncSince = p, time.Now()
+	s.syncPeer, s.syncSince, s.syncAsked = p, time.Now(), true
 	s.mu.Unlock()
 	p.send(&MsgGetHeaders{Locator: s.locator(nil)})
 }
@@ -685,15 +741,17 @@ func (s *Server) onHeaders(p *peer, m *MsgHeaders) {
 			want = append(want, InvItem{Type: InvBlock, Hash: h})
 		}
 	}
+	full := len(m.Headers) == chain.MaxHeaders
 	s.mu.Lock()
 	if s.syncPeer == p {
 		s.syncSince = time.Now()
+		s.syncAsked = full // a full batch asks for the next below
 	}
 	s.mu.Unlock()
 	if len(want) > 0 {
 		p.send(&MsgGetData{invList{Items: want}})
 	}
-	if len(m.Headers) == chain.MaxHeaders {
+	if full {
 		last := m.Headers[len(m.Headers)-1].Hash()
 		p.send(&MsgGetHeaders{Locator: s.locator(&last)})
 	} else if len(want) == 0 {
@@ -708,9 +766,17 @@ func (s *Server) onHeaders(p *peer, m *MsgHeaders) {
 // noteTip records that p has our tip when h is it; agreement counts on it
 // between pings.
 func (s *Server) noteTip(p *peer, h chain.Hash) {
-	if tip := s.tipInfo(); tip.Hash == h {
-		p.setTip(tip)
+	tip := s.tipInfo()
+	if tip.Hash != h {
+		return
 	}
+	p.mu.Lock()
+	// Never lower a peer's work: a block a peer sends us during a sync is an
+	// ancestor of its tip, and taking it for the tip would end the sync.
+	if new(big.Int).SetBytes(tip.Work[:]).Cmp(new(big.Int).SetBytes(p.tip.Work[:])) >= 0 {
+		p.tip = tip
+	}
+	p.mu.Unlock()
 }
 
 func (s *Server) onBlock(ctx context.Context, p *peer, b *chain.Block) {

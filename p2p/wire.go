@@ -31,6 +31,11 @@ const (
 // sending it is banned.
 var ErrMalformed = errors.New("malformed message")
 
+// ErrWrongNetwork marks a frame with another network's magic (or none): the
+// peer is dropped, not banned, since on one machine a node of another
+// network would otherwise get the whole host banned.
+var ErrWrongNetwork = errors.New("wrong network magic")
+
 // Message is one P2P message.
 type Message interface {
 	Command() string
@@ -70,15 +75,16 @@ func WriteMessage(w io.Writer, magic [4]byte, m Message) error {
 	return err
 }
 
-// ReadMessage reads one framed message. Every fault of the frame or payload
-// wraps ErrMalformed; I/O errors are returned as they are.
+// ReadMessage reads one framed message. A foreign magic is ErrWrongNetwork;
+// every other fault of the frame or payload wraps ErrMalformed; I/O errors
+// are returned as they are.
 func ReadMessage(r io.Reader, magic [4]byte) (Message, error) {
 	var hdr [frameHeaderSize]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return nil, err
 	}
 	if !bytes.Equal(hdr[:4], magic[:]) {
-		return nil, fmt.Errorf("%w: magic %x", ErrMalformed, hdr[:4])
+		return nil, fmt.Errorf("%w: %x", ErrWrongNetwork, hdr[:4])
 	}
 	name := string(bytes.TrimRight(hdr[4:16], "\x00"))
 	mk, ok := messages[name]

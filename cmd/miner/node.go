@@ -25,7 +25,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	port := fs.Uint16P("port", "p", 0, "P2P port, 0 = accept no peers (default 8999 on devnet, 18999 on regtest)")
 	p2pAddr := fs.String("p2p-addr", "0.0.0.0", "address the P2P port binds to")
 	peers := fs.StringArrayP("peer", "k", nil, "peer to join, host:port (repeatable)")
-	maxPeers := fs.Int("max-peers", 32, "most inbound peers; outbound peers are at most 8")
+	maxPeers := fs.Int("max-peers", 32, "most inbound peers (outbound peers: 8 at most)")
 	pingInterval := fs.Duration("ping-interval", 30*time.Second, "how often peers are pinged")
 	peerTimeout := fs.Duration("peer-timeout", 60*time.Second, "a peer silent this long is dropped")
 	roundInterval := fs.Duration("consensus-interval", 60*time.Second, "how often every peer's tip is compared with ours")
@@ -97,7 +97,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		cfg.P2P.Listen = net.JoinHostPort(*p2pAddr, strconv.Itoa(int(*port)))
 	}
 	cfg.P2P.Connect = *peers
-	cfg.P2P.MaxInbound, cfg.P2P.MaxOutbound = *maxPeers, min(8, *maxPeers)
+	cfg.P2P.MaxInbound = *maxPeers
 	cfg.P2P.PingInterval, cfg.P2P.IdleTimeout, cfg.P2P.ConsensusInterval = *pingInterval, *peerTimeout, *roundInterval
 	return node.Run(ctx, cfg, log)
 }

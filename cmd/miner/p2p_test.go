@@ -1,0 +1,973 @@
+//go:build unix
+
+// Multi-process acceptance tests of the peer-to-peer layer: real nodes on
+// regtest, joined over 127.0.0.1 with short timers, observed only through
+// their HTTP API, their logs, /proc and raw TCP.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashforge/hashforge/chain"
+)
+
+var syncBlocks = flag.Int("p2p.syncblocks", 300, "chain length TestSyncFromEmpty syncs; 2000 is the acceptance size")
+
+// p2pStatus is GET /api/status as the peer tests read it.
+type p2pStatus struct {
+	Height        uint64   `json:"height"`
+	Tip           string   `json:"tip"`
+	Mining        bool     `json:"mining"`
+	Peers         int      `json:"peers"`
+	Agreement     *float64 `json:"agreement"`
+	PeersAgreeing int      `json:"peers_agreeing"`
+}
+
+// p2pPeer is one entry of GET /api/peers.
+type p2pPeer struct {
+	Addr      string    `json:"addr"`
+	Direction string    `json:"direction"`
+	Height    uint64    `json:"height"`
+	Tip       string    `json:"tip"`
+	Work      string    `json:"work"`
+	LastSeen  time.Time `json:"last_seen"`
+	PingMS    *float64  `json:"ping_ms"`
+	BanScore  int       `json:"ban_score"`
+}
+
+// p2pNet is the nodes one test runs. When the test fails, the tail of every
+// node's log is printed, restarted nodes' earlier runs included.
+type p2pNet struct {
+	t  *testing.T
+	mu sync.Mutex
+	// runs lists every process started, in order.
+	runs []*p2pNode
+}
+
+// p2pNode is one run of a node: its name, datadir and ports stay across
+// restarts; each restart is a new p2pNode.
+type p2pNode struct {
+	name     string
+	datadir  string
+	p2pPort  string
+	httpPort string
+	proc     *proc
+}
+
+// nodeOpts describes a node to start.
+type nodeOpts struct {
+	datadir  string   // "" for a fresh one
+	port     string   // P2P port; "" for a free one
+	mine     bool     // -m -t 1
+	interval string   // --block-interval when mining; "" for 100ms
+	peers    []string // -k
+	extra    []string // more flags
+}
+
+func newP2PNet(t *testing.T) *p2pNet {
+	c := &p2pNet{t: t}
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for _, n := range c.runs {
+			t.Logf("==== %s (p2p %s, http %s, pid %d): miner %s\n%s", n.name, n.p2pPort, n.httpPort,
+				n.proc.cmd.Process.Pid, strings.Join(n.proc.args, " "), logTail(n.proc.output.String()))
+		}
+	})
+	return c
+}
+
+// start starts a regtest node and waits for its API to answer.
+func (c *p2pNet) start(name string, o nodeOpts) *p2pNode {
+	t := c.t
+	t.Helper()
+	n := &p2pNode{name: name, datadir: o.datadir, p2pPort: o.port, httpPort: freePort(t)}
+	if n.datadir == "" {
+		n.datadir = t.TempDir()
+	}
+	if n.p2pPort == "" {
+		n.p2pPort = freePort(t)
+	}
+	args := []string{
+		"--network", "regtest", "--datadir", n.datadir,
+		"-p", n.p2pPort, "--p2p-addr", "127.0.0.1",
+		"-i", n.httpPort, "--http-addr", "127.0.0.1",
+		"--ping-interval", "1s", "--peer-timeout", "3s", "--consensus-interval", "2s",
+	}
+	if o.mine {
+		interval := o.interval
+		if interval == "" {
+			interval = "100ms"
+		}
+		args = append(args, "-m", "-t", "1", "--block-interval", interval)
+	}
+	for _, p := range o.peers {
+		args = append(args, "-k", p)
+	}
+	args = append(args, o.extra...)
+	n.proc = startMiner(t, args...)
+	c.mu.Lock()
+	c.runs = append(c.runs, n)
+	c.mu.Unlock()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if _, err := n.status(); err == nil {
+			return n
+		}
+		if n.proc.exited() {
+			t.Fatalf("%s exited at start-up\noutput:\n%s", name, tail(n.proc.output.String()))
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: API not up in 15 s", name)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stop interrupts a node: it must exit 0 within 5 s.
+func (c *p2pNet) stop(n *p2pNode) {
+	c.t.Helper()
+	if code := n.proc.signal(c.t, os.Interrupt, 5*time.Second).ExitCode(); code != 0 {
+		c.t.Fatalf("%s exited %d after SIGINT, want 0", n.name, code)
+	}
+}
+
+// restart stops n and starts it again on its datadir and P2P port with o's
+// other settings.
+func (c *p2pNet) restart(n *p2pNode, name string, o nodeOpts) *p2pNode {
+	c.t.Helper()
+	c.stop(n)
+	o.datadir = n.datadir
+	if o.port == "" {
+		o.port = n.p2pPort
+	}
+	return c.start(name, o)
+}
+
+func (n *p2pNode) addr() string { return "127.0.0.1:" + n.p2pPort }
+func (n *p2pNode) pid() int     { return n.proc.cmd.Process.Pid }
+func (n *p2pNode) log() string  { return n.proc.output.String() }
+
+func (n *p2pNode) status() (p2pStatus, error) {
+	var st p2pStatus
+	body, err := httpGet("http://127.0.0.1:" + n.httpPort + "/api/status")
+	if err == nil {
+		err = json.Unmarshal(body, &st)
+	}
+	if err == nil && len(st.Tip) != 64 {
+		err = fmt.Errorf("/api/status %s: no tip", body)
+	}
+	return st, err
+}
+
+func (n *p2pNode) peers() ([]p2pPeer, error) {
+	var ps []p2pPeer
+	body, err := httpGet("http://127.0.0.1:" + n.httpPort + "/api/peers")
+	if err == nil {
+		err = json.Unmarshal(body, &ps)
+	}
+	return ps, err
+}
+
+// mustStatus is status for a node that must answer.
+func (n *p2pNode) mustStatus(t *testing.T) p2pStatus {
+	t.Helper()
+	st, err := n.status()
+	if err != nil {
+		t.Fatalf("%s: %v", n.name, err)
+	}
+	return st
+}
+
+// waitFor polls cond every 50 ms until it holds; after d it fails the test
+// with what and the last state cond described.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() (bool, string)) time.Duration {
+	t.Helper()
+	t0 := time.Now()
+	for {
+		ok, state := cond()
+		if ok {
+			return time.Since(t0)
+		}
+		if time.Since(t0) > d {
+			t.Fatalf("%s: not within %s; last seen: %s", what, d, state)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// sameTip reports whether every node answers with one tip at height min or more.
+func sameTip(min uint64, nodes ...*p2pNode) (bool, string) {
+	var desc []string
+	ok := true
+	var tip string
+	for i, n := range nodes {
+		st, err := n.status()
+		if err != nil {
+			return false, fmt.Sprintf("%s: %v", n.name, err)
+		}
+		desc = append(desc, fmt.Sprintf("%s height %d tip %.12s peers %d", n.name, st.Height, st.Tip, st.Peers))
+		if i == 0 {
+			tip = st.Tip
+		}
+		ok = ok && st.Tip == tip && st.Height >= min
+	}
+	return ok, strings.Join(desc, "; ")
+}
+
+// linked reports whether b's /api/peers lists a connection with a: an
+// outbound one to a's listen port, or an inbound one whose remote end is a
+// socket a's process owns (read from /proc). Matching heights or tips would
+// not tell a from another node on the same chain; ports do.
+func linked(a, b *p2pNode) (bool, string) {
+	ps, err := b.peers()
+	if err != nil {
+		return false, fmt.Sprintf("%s: %v", b.name, err)
+	}
+	bPort, _ := strconv.Atoi(b.p2pPort)
+	var seen []string
+	for _, p := range ps {
+		seen = append(seen, p.Direction+" "+p.Addr)
+		if p.Direction == "outbound" && p.Addr == a.addr() {
+			return true, b.name + " dialled " + a.name
+		}
+		if p.Direction != "inbound" {
+			continue
+		}
+		_, port, err := net.SplitHostPort(p.Addr)
+		if err != nil {
+			continue
+		}
+		local, _ := strconv.Atoi(port)
+		if owns, err := ownsTCP(a.pid(), local, bPort); err == nil && owns {
+			return true, a.name + " dialled " + b.name + " from port " + port
+		}
+	}
+	return false, fmt.Sprintf("%s peers %v, %s listens on %s", b.name, seen, a.name, a.addr())
+}
+
+// ownsTCP reports whether process pid holds an IPv4 TCP socket from local
+// port local to remote port remote.
+func ownsTCP(pid, local, remote int) (bool, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/net/tcp", pid))
+	if err != nil {
+		return false, err
+	}
+	var inodes []string
+	for _, line := range strings.Split(string(data), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) < 10 {
+			continue
+		}
+		if hexPort(f[1]) == local && hexPort(f[2]) == remote {
+			inodes = append(inodes, f[9])
+		}
+	}
+	if len(inodes) == 0 {
+		return false, nil
+	}
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		return false, err
+	}
+	for _, fd := range fds {
+		link, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name()))
+		if err != nil {
+			continue
+		}
+		for _, in := range inodes {
+			if link == "socket:["+in+"]" {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// hexPort reads the port of a /proc/net/tcp address such as 0100007F:1F90.
+func hexPort(addr string) int {
+	_, port, ok := strings.Cut(addr, ":")
+	if !ok {
+		return -1
+	}
+	n, err := strconv.ParseUint(port, 16, 16)
+	if err != nil {
+		return -1
+	}
+	return int(n)
+}
+
+// vmRSS returns a process's resident set size in bytes.
+func vmRSS(pid int) (uint64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, errors.New("no VmRSS line")
+}
+
+// logTail keeps a node's log readable: runs of "block connected" lines shrink
+// to their last line and a count, and only the last 80 lines remain.
+func logTail(s string) string {
+	var out []string
+	run := 0
+	var last string
+	flush := func() {
+		if run > 1 {
+			out = append(out, fmt.Sprintf("  … %d more block connected lines", run-1))
+		}
+		if run > 0 {
+			out = append(out, last)
+		}
+		run = 0
+	}
+	for _, line := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+		if strings.Contains(line, `msg="block connected"`) {
+			run++
+			last = line
+			continue
+		}
+		flush()
+		out = append(out, line)
+	}
+	flush()
+	if len(out) > 80 {
+		out = append([]string{"…"}, out[len(out)-80:]...)
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestP2PThreeNodesGossip: A mines, B joins A, C joins B. C must learn A by
+// address gossip and link with it, all three must share one tip, and once B
+// dies C must still follow A over that link.
+func TestP2PThreeNodesGossip(t *testing.T) {
+	c := newP2PNet(t)
+	a := c.start("A", nodeOpts{mine: true, interval: "100ms"})
+	b := c.start("B", nodeOpts{peers: []string{a.addr()}})
+	cc := c.start("C", nodeOpts{peers: []string{b.addr()}})
+
+	took := waitFor(t, 60*time.Second, "C linked with A by gossip", func() (bool, string) { return linked(a, cc) })
+	_, how := linked(a, cc)
+	t.Logf("C linked with A after %s (%s)", took.Round(time.Millisecond), how)
+	took = waitFor(t, 60*time.Second, "A, B and C on one tip at height 20 or more", func() (bool, string) { return sameTip(20, a, b, cc) })
+	t.Logf("one tip at height ≥ 20 after a further %s", took.Round(time.Millisecond))
+
+	if err := b.proc.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	b.proc.waitExit(t, 5*time.Second)
+	// B's sockets die with it; A and C must drop B and keep their own link.
+	waitFor(t, 10*time.Second, "A and C down to each other as their only peer", func() (bool, string) {
+		sa, err := a.status()
+		if err != nil {
+			return false, err.Error()
+		}
+		sc, err := cc.status()
+		if err != nil {
+			return false, err.Error()
+		}
+		ok, how := linked(a, cc)
+		return ok && sa.Peers == 1 && sc.Peers == 1, fmt.Sprintf("A peers %d, C peers %d, %s", sa.Peers, sc.Peers, how)
+	})
+	from := cc.mustStatus(t).Height
+	waitFor(t, 15*time.Second, "C following A after B's death", func() (bool, string) {
+		sa, err := a.status()
+		if err != nil {
+			return false, err.Error()
+		}
+		sc, err := cc.status()
+		if err != nil {
+			return false, err.Error()
+		}
+		return sc.Height >= from+10 && sc.Tip == sa.Tip,
+			fmt.Sprintf("C height %d tip %.12s (from %d), A height %d tip %.12s", sc.Height, sc.Tip, from, sa.Height, sa.Tip)
+	})
+	if ok, how := linked(a, cc); !ok {
+		t.Errorf("A and C no longer linked at the end: %s", how)
+	}
+	t.Logf("C went on following A from height %d to %d", from, cc.mustStatus(t).Height)
+}
+
+// TestSyncFromEmpty: a fresh node joins one holding a long chain that no
+// longer grows, and must reach its tip. -p2p.syncblocks sets the length.
+func TestSyncFromEmpty(t *testing.T) {
+	want := uint64(*syncBlocks)
+	c := newP2PNet(t)
+	dir := t.TempDir()
+	a := c.start("A (mining)", nodeOpts{datadir: dir, mine: true, interval: "0"})
+	t0 := time.Now()
+	waitFor(t, 30*time.Second+time.Duration(want)*20*time.Millisecond, fmt.Sprintf("A mines to height %d", want), func() (bool, string) {
+		st, err := a.status()
+		return err == nil && st.Height >= want, fmt.Sprintf("%+v %v", st, err)
+	})
+	t.Logf("A mined %d blocks in %s", a.mustStatus(t).Height, time.Since(t0).Round(time.Millisecond))
+	a = c.restart(a, "A", nodeOpts{})
+	target := a.mustStatus(t)
+
+	// Timed from B's start: the process, its chain load, the handshake, sync.
+	t0 = time.Now()
+	b := c.start("B", nodeOpts{peers: []string{a.addr()}})
+	deadline := t0.Add(60*time.Second + time.Duration(want)*20*time.Millisecond)
+	// While B is behind, A's tip is not B's: B must neither count A as
+	// agreeing nor report A at a lower height than A's tip, which A, no
+	// longer mining, announced in its version and every pong.
+	var misreport string
+	for i := 0; ; i++ {
+		st, err := b.status()
+		if err == nil && st.Tip == target.Tip {
+			break
+		}
+		if err == nil && misreport == "" && st.Agreement != nil && *st.Agreement > 0 {
+			misreport = fmt.Sprintf("B at height %d reported agreement %v with A at height %d", st.Height, *st.Agreement, target.Height)
+		}
+		if ps, err := b.peers(); err == nil && misreport == "" && i%5 == 0 {
+			for _, p := range ps {
+				if p.Addr == a.addr() && (p.Height != target.Height || p.Tip != target.Tip) {
+					misreport = fmt.Sprintf("B's /api/peers showed A at height %d tip %.12s, A's tip is at height %d (B at height %d)",
+						p.Height, p.Tip, target.Height, st.Height)
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("B not on A's tip (height %d) after %s: B %+v %v", target.Height, time.Since(t0).Round(time.Millisecond), st, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	took := time.Since(t0)
+	t.Logf("B synced %d blocks in %s: %.0f blocks/s", target.Height, took.Round(time.Millisecond), float64(target.Height)/took.Seconds())
+	if misreport != "" {
+		t.Errorf("B misreported its peer while syncing: %s", misreport)
+	}
+	if st := a.mustStatus(t); st.Tip != target.Tip {
+		t.Errorf("A's tip moved from %s to %s without mining", target.Tip, st.Tip)
+	}
+}
+
+// TestP2PPartition: two groups mine apart, one at six times the other's
+// pace; once linked, every node must end on the heavier branch, the lighter
+// group's nodes by a reorganisation back to genesis, where the branches part.
+func TestP2PPartition(t *testing.T) {
+	c := newP2PNet(t)
+	a1 := c.start("A1", nodeOpts{mine: true, interval: "50ms"})
+	a2 := c.start("A2", nodeOpts{peers: []string{a1.addr()}})
+	b1 := c.start("B1", nodeOpts{mine: true, interval: "300ms"})
+	b2 := c.start("B2", nodeOpts{peers: []string{b1.addr()}})
+
+	waitFor(t, 30*time.Second, "each group on its own tip, A1 at height 60", func() (bool, string) {
+		okA, da := sameTip(60, a1, a2)
+		okB, db := sameTip(1, b1, b2)
+		return okA && okB, da + "; " + db
+	})
+	sa, sb := a1.mustStatus(t), b1.mustStatus(t)
+	if sa.Height < 2*sb.Height+10 {
+		t.Fatalf("A's branch at height %d, B's at %d: want A clearly ahead", sa.Height, sb.Height)
+	}
+	for _, n := range []*p2pNode{a1, a2, b1, b2} {
+		if st := n.mustStatus(t); st.Peers != 1 {
+			t.Fatalf("%s has %d peers before the link, want 1: the groups are not apart", n.name, st.Peers)
+		}
+	}
+	t.Logf("before the link: A at height %d, B at height %d", sa.Height, sb.Height)
+
+	b2 = c.restart(b2, "B2 (linked)", nodeOpts{peers: []string{b1.addr(), a1.addr()}})
+	took := waitFor(t, 30*time.Second, "all four nodes on one tip past A's height at the link", func() (bool, string) {
+		return sameTip(sa.Height, a1, a2, b1, b2)
+	})
+	t.Logf("all four on one tip %s after the link", took.Round(time.Millisecond))
+
+	// A1 only ever extended its chain, so the common tip extends the tip A had
+	// at the link; B's nodes must have left their branch where it parts from A's.
+	reorgFromGenesis := regexp.MustCompile(`msg=reorganize fork_height=0 `)
+	if strings.Contains(a1.log(), "reorganize") {
+		t.Errorf("A1, on the heavier branch, reorganised")
+	}
+	for _, n := range []*p2pNode{b1, b2} {
+		if !reorgFromGenesis.MatchString(n.log()) {
+			t.Errorf("%s's log has no reorganisation from fork height 0 onto A's branch", n.name)
+		}
+	}
+}
+
+// Regtest framing, written out from the protocol's description rather than
+// taken from package p2p, so the tests check the wire format too.
+var regtestMagic = [4]byte{0xfa, 0xbf, 0xb5, 0xda}
+
+// frame returns one message: magic | command | LE length | checksum | payload.
+func frame(cmd string, payload []byte) []byte {
+	f := make([]byte, 24, 24+len(payload))
+	copy(f, regtestMagic[:])
+	copy(f[4:16], cmd)
+	binary.LittleEndian.PutUint32(f[16:], uint32(len(payload)))
+	sum := chain.DoubleSHA256(payload)
+	copy(f[20:], sum[:4])
+	return append(f, payload...)
+}
+
+// readFrame reads one message and returns its command and payload.
+func readFrame(r io.Reader) (string, []byte, error) {
+	var hdr [24]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return "", nil, err
+	}
+	if !bytes.Equal(hdr[:4], regtestMagic[:]) {
+		return "", nil, fmt.Errorf("magic %x", hdr[:4])
+	}
+	size := binary.LittleEndian.Uint32(hdr[16:])
+	if size > 2<<20 {
+		return "", nil, fmt.Errorf("payload of %d bytes", size)
+	}
+	payload := make([]byte, size)
+	if _, err := io.ReadFull(r, payload); err != nil {
+		return "", nil, err
+	}
+	return string(bytes.TrimRight(hdr[4:16], "\x00")), payload, nil
+}
+
+// wireVersion is the version payload; binary.Write packs it without padding.
+type wireVersion struct {
+	Protocol   uint32
+	Genesis    chain.Hash
+	NodeID     uint64
+	ListenPort uint16
+	TipHeight  uint64
+	TipHash    chain.Hash
+	TipWork    [32]byte
+}
+
+// wirePing is the ping and pong payload.
+type wirePing struct {
+	Nonce     uint64
+	TipHeight uint64
+	TipHash   chain.Hash
+	TipWork   [32]byte
+}
+
+func encode(v any) []byte {
+	var b bytes.Buffer
+	if err := binary.Write(&b, binary.LittleEndian, v); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}
+
+// handshake exchanges version and verack as a peer at genesis that does
+// not listen; it returns a reader of what the node sends next.
+func handshake(t *testing.T, conn net.Conn) *bufio.Reader {
+	t.Helper()
+	g := chain.Regtest.Genesis
+	v := wireVersion{Protocol: 1, Genesis: g.Hash(), NodeID: mrand.Uint64(), TipHash: g.Hash()}
+	chain.CalcWork(g.Header.Bits).FillBytes(v.TipWork[:])
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	defer conn.SetDeadline(time.Time{})
+	if _, err := conn.Write(frame("version", encode(&v))); err != nil {
+		t.Fatalf("send version: %v", err)
+	}
+	r := bufio.NewReader(conn)
+	var version, verack bool
+	for !version || !verack {
+		cmd, _, err := readFrame(r)
+		if err != nil {
+			t.Fatalf("handshake: %v (got version %v, verack %v)", err, version, verack)
+		}
+		version = version || cmd == "version"
+		verack = verack || cmd == "verack"
+	}
+	if _, err := conn.Write(frame("verack", nil)); err != nil {
+		t.Fatalf("send verack: %v", err)
+	}
+	return r
+}
+
+// badBlock is the regtest genesis block with a byte of its merkle root
+// flipped and the nonce solved again, so the proof of work holds and only
+// the merkle commitment is wrong.
+func badBlock(t *testing.T) []byte {
+	b := chain.Regtest.Genesis.Bytes()
+	b[36] ^= 0xff
+	target := chain.CompactToBig(chain.Regtest.Genesis.Header.Bits)
+	for nonce := uint32(0); ; nonce++ {
+		binary.LittleEndian.PutUint32(b[76:80], nonce)
+		if chain.HashToBig(chain.DoubleSHA256(b[:80])).Cmp(target) <= 0 {
+			return b
+		}
+		if nonce == 1<<20 {
+			t.Fatal("no nonce solves the bad block")
+		}
+	}
+}
+
+// addrPayload is an addr message of n random addresses in 127.0.0.0/8 but
+// off 127.0.0.x: the node will dial them, and they must stay on loopback
+// and away from the test's own nodes.
+func addrPayload(n int) []byte {
+	var b bytes.Buffer
+	binary.Write(&b, binary.LittleEndian, uint32(n))
+	now := time.Now().Unix()
+	for range n {
+		var ip [16]byte
+		ip[10], ip[11] = 0xff, 0xff
+		ip[12] = 127
+		rand.Read(ip[13:])
+		if ip[13] == 0 {
+			ip[13] = 1
+		}
+		b.Write(ip[:])
+		binary.Write(&b, binary.LittleEndian, uint16(1024+mrand.IntN(64511)))
+		binary.Write(&b, binary.LittleEndian, now)
+	}
+	return b.Bytes()
+}
+
+// expectClosed reads until the node closes conn; it fails if the node
+// keeps it open for d.
+func expectClosed(t *testing.T, r io.Reader, conn net.Conn, d time.Duration) {
+	t.Helper()
+	conn.SetReadDeadline(time.Now().Add(d))
+	_, err := io.Copy(io.Discard, r)
+	if ne := (net.Error)(nil); errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("the node kept the connection open for %s", d)
+	}
+}
+
+// rssBound bounds a victim's resident memory. A mining regtest node measures
+// about 14 MB, and about 18 MB after the addr flood; one that buffered the
+// 100 MB payload the second case announces and streams would cross the
+// bound, as would one that kept every flooded address (200,000 of them, over
+// 100 bytes each in a map) and the garbage of the flood's 5 MB besides.
+const rssBound = 100 << 20
+
+// TestP2PHostilePeer dials a mining node's P2P port with raw TCP and
+// misbehaves. Each case runs against a fresh node, since bans are per host
+// and everything here is 127.0.0.1. The node must close the connection,
+// keep mining (it has no peers, so mining cannot depend on them) and keep
+// its memory bounded.
+func TestP2PHostilePeer(t *testing.T) {
+	cases := []struct {
+		name   string
+		attack func(t *testing.T, conn net.Conn) io.Reader // returns what to drain until the node closes
+		banned string                                      // "peer banned" reason, "" for no ban
+	}{
+		{"random bytes", func(t *testing.T, conn net.Conn) io.Reader {
+			junk := make([]byte, 4096)
+			rand.Read(junk)
+			junk[0] = ^regtestMagic[0]
+			conn.Write(junk)
+			return conn
+		}, ""}, // no magic of ours: maybe another network, so dropped without a ban
+		{"100 MB payload", func(t *testing.T, conn net.Conn) io.Reader {
+			hdr := frame("block", nil)
+			binary.LittleEndian.PutUint32(hdr[16:], 100_000_000)
+			if _, err := conn.Write(hdr); err != nil {
+				t.Fatal(err)
+			}
+			// Stream the payload: a node reading it in would hold 100 MB.
+			chunk := make([]byte, 1<<20)
+			sent := 0
+			conn.SetWriteDeadline(time.Now().Add(20 * time.Second))
+			for sent < 100_000_000 {
+				n, err := conn.Write(chunk)
+				sent += n
+				if err != nil {
+					break
+				}
+			}
+			t.Logf("the node took %.1f MB of the 100 MB payload before closing", float64(sent)/1e6)
+			if sent >= 100_000_000 {
+				t.Errorf("the node read the whole 100 MB payload of a frame whose block limit is %d bytes", chain.MaxBlockSize)
+			}
+			return conn
+		}, "exceeds"},
+		{"invalid block", func(t *testing.T, conn net.Conn) io.Reader {
+			r := handshake(t, conn)
+			if _, err := conn.Write(frame("block", badBlock(t))); err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}, string(chain.ErrBadMerkleRoot)},
+		{"addr flood", func(t *testing.T, conn net.Conn) io.Reader {
+			r := handshake(t, conn)
+			pong := make(chan error, 1)
+			const nonce = 0x5eed
+			go func() {
+				for {
+					cmd, p, err := readFrame(r)
+					if err != nil {
+						pong <- err
+						return
+					}
+					var pg wirePing
+					if cmd == "pong" && binary.Read(bytes.NewReader(p), binary.LittleEndian, &pg) == nil && pg.Nonce == nonce {
+						pong <- nil
+						return
+					}
+				}
+			}()
+			conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
+			t0 := time.Now()
+			for i := range 200 {
+				if _, err := conn.Write(frame("addr", addrPayload(1000))); err != nil {
+					t.Fatalf("addr message %d: %v", i, err)
+				}
+			}
+			// The node handles messages in order: its pong means it has
+			// digested the flood and still serves the connection.
+			if _, err := conn.Write(frame("ping", encode(&wirePing{Nonce: nonce}))); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case err := <-pong:
+				if err != nil {
+					t.Fatalf("no pong after the flood: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("no pong within 10 s of the flood")
+			}
+			t.Logf("200 addr messages of 1000 addresses sent and digested in %s", time.Since(t0).Round(time.Millisecond))
+			// Nothing bans an addr flood; the node closes the connection once
+			// this peer falls silent for --peer-timeout.
+			return r
+		}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newP2PNet(t)
+			n := c.start("victim", nodeOpts{mine: true, interval: "100ms"})
+			waitFor(t, 10*time.Second, "victim mining", func() (bool, string) {
+				st, err := n.status()
+				return err == nil && st.Height >= 3, fmt.Sprintf("%+v %v", st, err)
+			})
+			before, err := vmRSS(n.pid())
+			if err != nil {
+				t.Logf("no RSS figures: %v", err)
+			}
+			h0 := n.mustStatus(t).Height
+
+			conn, err := net.Dial("tcp", n.addr())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			t0 := time.Now()
+			r := tc.attack(t, conn)
+			expectClosed(t, r, conn, 10*time.Second)
+			t.Logf("the node closed the connection %s after the attack began", time.Since(t0).Round(time.Millisecond))
+
+			if tc.banned != "" {
+				waitFor(t, 5*time.Second, "the node logs the ban", func() (bool, string) {
+					for _, line := range strings.Split(n.log(), "\n") {
+						if strings.Contains(line, `msg="peer banned"`) && strings.Contains(line, tc.banned) {
+							return true, ""
+						}
+					}
+					return false, "no peer banned line with reason " + strconv.Quote(tc.banned)
+				})
+				// The ban covers the host: a new connection is closed before
+				// the node says anything.
+				again, err := net.Dial("tcp", n.addr())
+				if err == nil {
+					again.SetReadDeadline(time.Now().Add(5 * time.Second))
+					got, err := io.ReadAll(again)
+					again.Close()
+					if len(got) > 0 || errors.Is(err, os.ErrDeadlineExceeded) {
+						t.Errorf("a banned host's new connection got %d bytes and %v, want closed at once", len(got), err)
+					}
+				}
+			}
+
+			waitFor(t, 10*time.Second, "the victim keeps mining", func() (bool, string) {
+				st, err := n.status()
+				return err == nil && st.Height >= h0+3, fmt.Sprintf("height %d (from %d) %v", st.Height, h0, err)
+			})
+			if after, err := vmRSS(n.pid()); err == nil {
+				t.Logf("victim RSS %.1f MB before, %.1f MB after (bound %d MB)", float64(before)/(1<<20), float64(after)/(1<<20), rssBound>>20)
+				if after >= rssBound {
+					t.Errorf("victim RSS %.1f MB, over the %d MB bound", float64(after)/(1<<20), rssBound>>20)
+				}
+			}
+			if n.proc.exited() {
+				t.Fatal("the victim exited")
+			}
+		})
+	}
+}
+
+// TestP2PRestartReconnects: B joins A with -k, stops, and started again
+// without -k on the same datadir reconnects to A from its peer book. B
+// comes back on another P2P port, so A cannot be the one to dial.
+func TestP2PRestartReconnects(t *testing.T) {
+	c := newP2PNet(t)
+	a := c.start("A", nodeOpts{mine: true, interval: "100ms"})
+	b := c.start("B", nodeOpts{peers: []string{a.addr()}})
+	waitFor(t, 10*time.Second, "B dials A", func() (bool, string) { return linked(a, b) })
+
+	c.stop(b)
+	t0 := time.Now()
+	b = c.start("B (restarted, no -k)", nodeOpts{datadir: b.datadir})
+	waitFor(t, 10*time.Second, "restarted B reconnects to A from its peer book", func() (bool, string) {
+		ps, err := b.peers()
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, p := range ps {
+			if p.Direction == "outbound" && p.Addr == a.addr() {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("B's peers %+v", ps)
+	})
+	t.Logf("B reconnected to A %s after its restart", time.Since(t0).Round(time.Millisecond))
+	waitFor(t, 10*time.Second, "B syncs with A after reconnecting", func() (bool, string) { return sameTip(1, a, b) })
+}
+
+// rawPeer is a handshaken raw connection that stays alive (it answers
+// pings) and reports the addresses the node gossips to it.
+type rawPeer struct {
+	conn  net.Conn
+	wmu   sync.Mutex
+	addrs chan string // every address of every addr message received
+	pongs chan uint64 // the nonce of every pong
+}
+
+func dialRaw(t *testing.T, addr string) *rawPeer {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	rp := &rawPeer{conn: conn, addrs: make(chan string, 100_000), pongs: make(chan uint64, 16)}
+	r := handshake(t, conn)
+	go func() {
+		for {
+			cmd, payload, err := readFrame(r)
+			if err != nil {
+				close(rp.addrs)
+				return
+			}
+			switch cmd {
+			case "ping":
+				rp.send("pong", payload) // same nonce; our tip does not matter
+			case "pong":
+				var pg wirePing
+				if binary.Read(bytes.NewReader(payload), binary.LittleEndian, &pg) == nil {
+					select {
+					case rp.pongs <- pg.Nonce:
+					default:
+					}
+				}
+			case "addr":
+				var n uint32
+				rd := bytes.NewReader(payload)
+				binary.Read(rd, binary.LittleEndian, &n)
+				for range n {
+					var a struct {
+						IP       [16]byte
+						Port     uint16
+						LastSeen int64
+					}
+					if binary.Read(rd, binary.LittleEndian, &a) != nil {
+						break
+					}
+					select {
+					case rp.addrs <- net.JoinHostPort(net.IP(a.IP[:]).String(), strconv.Itoa(int(a.Port))):
+					default:
+					}
+				}
+			}
+		}
+	}()
+	return rp
+}
+
+func (rp *rawPeer) send(cmd string, payload []byte) error {
+	rp.wmu.Lock()
+	defer rp.wmu.Unlock()
+	rp.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	_, err := rp.conn.Write(frame(cmd, payload))
+	return err
+}
+
+// awaitAddr waits up to d for the node to gossip addr to rp.
+func (rp *rawPeer) awaitAddr(t *testing.T, addr string, d time.Duration) {
+	t.Helper()
+	timeout := time.After(d)
+	for {
+		select {
+		case a, ok := <-rp.addrs:
+			if !ok {
+				t.Fatalf("the node closed the observer's connection before gossiping %s", addr)
+			}
+			if a == addr {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("the node did not gossip %s within %s", addr, d)
+		}
+	}
+}
+
+// TestP2PAddrFloodKeepsGossip: an addr flood must not cost a node the
+// gossip of real peers. An observer connected to V sees V relay the address
+// of a node that joins V; after another connection floods V with 10,000
+// unreachable addresses, V must still relay the address of the next node
+// that joins.
+func TestP2PAddrFloodKeepsGossip(t *testing.T) {
+	c := newP2PNet(t)
+	v := c.start("V", nodeOpts{mine: true, interval: "100ms"})
+	obs := dialRaw(t, v.addr())
+
+	q0 := c.start("Q0", nodeOpts{peers: []string{v.addr()}})
+	obs.awaitAddr(t, q0.addr(), 5*time.Second)
+
+	flood := dialRaw(t, v.addr())
+	for i := range 10 {
+		if err := flood.send("addr", addrPayload(1000)); err != nil {
+			t.Fatalf("addr message %d: %v", i, err)
+		}
+	}
+	// Messages are handled in order: the pong to this ping means V has
+	// digested the flood.
+	const nonce = 0x5eed
+	if err := flood.send("ping", encode(&wirePing{Nonce: nonce})); err != nil {
+		t.Fatal(err)
+	}
+	timeout := time.After(10 * time.Second)
+	for digested := false; !digested; {
+		select {
+		case n := <-flood.pongs:
+			digested = n == nonce
+		case <-timeout:
+			t.Fatal("no pong within 10 s of the flood")
+		}
+	}
+
+	q1 := c.start("Q1", nodeOpts{peers: []string{v.addr()}})
+	obs.awaitAddr(t, q1.addr(), 5*time.Second)
+}

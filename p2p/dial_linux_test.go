@@ -1,0 +1,69 @@
+package p2p
+
+import (
+	"fmt"
+	"net"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// blackHole returns a loopback address whose connects hang: a socket that
+// listens with a backlog of 0, its one accept slot taken and never
+// accepted, so the kernel drops further SYNs and a dial waits for its timeout.
+func blackHole(t *testing.T) string {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
+	filler, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { filler.Close() })
+	return addr
+}
+
+// Dials still connecting hold their outbound slots: with slow peers, each
+// 500 ms dial round must not start MaxOutbound more dials on top of those
+// in flight, or the node ends with many times MaxOutbound outbound peers.
+func TestOutboundDialsBounded(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	cfg.MaxOutbound = 2
+	for range 6 {
+		cfg.Connect = append(cfg.Connect, blackHole(t))
+	}
+	a := startNode(t, newChain(t), nil, cfg)
+	// Three dial rounds, well within the 5 s dial timeout.
+	deadline := time.Now().Add(1600 * time.Millisecond)
+	most := 0
+	for time.Now().Before(deadline) {
+		a.mu.Lock()
+		n := 0
+		for _, st := range a.addrs {
+			if st.connected {
+				n++
+			}
+		}
+		a.mu.Unlock()
+		most = max(most, n)
+		time.Sleep(20 * time.Millisecond)
+	}
+	if most > cfg.MaxOutbound {
+		t.Errorf("%d dials in flight at once, MaxOutbound %d", most, cfg.MaxOutbound)
+	}
+}

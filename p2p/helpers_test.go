@@ -1,0 +1,406 @@
+package p2p
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/store"
+)
+
+// This file is the one home of the helpers the tests share: chains on real
+// bbolt stores, a regtest block builder, servers on loopback and a raw peer
+// that speaks the wire protocol by hand, so a test can send what a real
+// Server never would.
+
+// testLog discards logs unless P2P_TEST_LOG is set, then debug goes to stderr.
+func testLog() *slog.Logger {
+	if os.Getenv("P2P_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// openChain loads the chain of network p from the store in dir, writing
+// genesis to an empty store; the store closes when the test ends.
+func openChain(t testing.TB, p *chain.Params, dir string) (*chain.Chain, *store.Store) {
+	t.Helper()
+	st, err := store.Open(dir, false)
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ch, err := chain.New(p, st, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("chain.New: %v", err)
+	}
+	return ch, st
+}
+
+// newChain is a fresh regtest chain holding only genesis.
+func newChain(t testing.TB) *chain.Chain {
+	t.Helper()
+	ch, _ := openChain(t, chain.Regtest, t.TempDir())
+	return ch
+}
+
+// nextBlock returns an unsolved block on ch's tip: a coinbase paying the
+// subsidy to miner, the merkle root over it, the network's bits and the
+// parent's time plus one second. Two chains mining to different addresses
+// grow different branches.
+func nextBlock(ch *chain.Chain, miner chain.Address) *chain.Block {
+	next, tip := ch.NextBlock(), ch.Tip()
+	cb := chain.NewCoinbase(next.Height, miner, next.Subsidy, 0)
+	return &chain.Block{
+		Header: chain.Header{
+			Version:    1,
+			PrevBlock:  next.Parent,
+			MerkleRoot: chain.MerkleRoot([]chain.Hash{cb.Hash()}),
+			Timestamp:  tip.Header.Timestamp + 1,
+			Bits:       next.Bits,
+		},
+		Txs: []*chain.Tx{cb},
+	}
+}
+
+// searchNonce steps the nonce until valid says whether the hash meets the
+// target; on regtest about every second nonce meets it.
+func searchNonce(t testing.TB, b *chain.Block, valid bool) *chain.Block {
+	t.Helper()
+	target := chain.CompactToBig(b.Header.Bits)
+	for range 1 << 20 {
+		if (chain.HashToBig(b.Hash()).Cmp(target) <= 0) == valid {
+			return b
+		}
+		b.Header.Nonce++
+	}
+	t.Fatalf("no nonce in 2^20 tries for bits %08x", b.Header.Bits)
+	return nil
+}
+
+// mine builds n valid blocks on ch's tip paying the zero address and
+// processes each, as the local miner would; the server announces each new tip.
+func mine(t testing.TB, ch *chain.Chain, n int) { mineTo(t, ch, n, chain.Address{}) }
+
+// mineTo is mine paying miner.
+func mineTo(t testing.TB, ch *chain.Chain, n int, miner chain.Address) {
+	t.Helper()
+	for range n {
+		b := searchNonce(t, nextBlock(ch, miner), true)
+		if err := ch.ProcessBlock(context.Background(), b); err != nil {
+			t.Fatalf("block at height %d: %v", ch.Tip().Height+1, err)
+		}
+	}
+}
+
+// testConfig listens on a free loopback port with timers short enough for
+// tests: a silent peer is gone within a second.
+func testConfig() Config {
+	cfg := DefaultConfig()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.PingInterval = 200 * time.Millisecond
+	cfg.IdleTimeout = time.Second
+	cfg.ConsensusInterval = 500 * time.Millisecond
+	cfg.HandshakeTimeout = time.Second
+	cfg.BanDuration = time.Hour
+	return cfg
+}
+
+// node is a running Server on loopback.
+type node struct {
+	*Server
+	ch      *chain.Chain
+	addr    string       // listen address, 127.0.0.1:port
+	accepts atomic.Int64 // connections the listener accepted
+	stop    func()       // ends Run and waits for it; safe to call twice
+}
+
+// selfAddr in Config.Connect stands for the node's own listen address,
+// which is known only once it listens.
+const selfAddr = "self"
+
+// startNode runs a Server for ch until stop or the end of the test; book
+// may be nil. The listener is bound before Run, so addr is dialable at once.
+func startNode(t testing.TB, ch *chain.Chain, book Book, cfg Config) *node {
+	t.Helper()
+	cfg.Connect = append([]string(nil), cfg.Connect...)
+	s := New(cfg, ch, book, testLog())
+	ln, err := s.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := &node{Server: s, ch: ch, addr: ln.Addr().String()}
+	for i, a := range s.cfg.Connect {
+		if a == selfAddr {
+			s.cfg.Connect[i] = n.addr
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Run(ctx, &countingListener{Listener: ln, n: &n.accepts})
+	}()
+	n.stop = func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Errorf("Server.Run did not return 10 s after its context ended")
+		}
+	}
+	t.Cleanup(n.stop)
+	return n
+}
+
+// countingListener counts accepted connections, so a test sees dials a
+// Server makes, even those it drops before any message.
+type countingListener struct {
+	net.Listener
+	n *atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
+}
+
+// banned reports whether s bans host.
+func (s *Server) banned(host string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return time.Now().Before(s.bans[host])
+}
+
+// readyPeers is the number of peers past the handshake.
+func (s *Server) readyPeers() int {
+	_, total := s.Agreement()
+	return total
+}
+
+// waitFor polls cond until it holds, failing the test after d.
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// rawPeer speaks the wire protocol by hand over one TCP connection.
+type rawPeer struct {
+	t     testing.TB
+	conn  net.Conn
+	magic [4]byte
+	tip   TipInfo // as the version announced it; pings carry it
+}
+
+// dialRaw connects to addr from the loopback address from ("127.0.0.2":
+// Linux routes all of 127/8 to lo), so a ban of a hostile raw peer's host
+// leaves 127.0.0.1 free for well-behaved peers of the same server.
+func dialRaw(t testing.TB, addr, from string) *rawPeer {
+	t.Helper()
+	d := net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+	conn, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("dial %s from %s: %v", addr, from, err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return &rawPeer{t: t, conn: conn, magic: chain.Regtest.Magic}
+}
+
+func (r *rawPeer) send(m Message) {
+	r.t.Helper()
+	r.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if err := WriteMessage(r.conn, r.magic, m); err != nil {
+		r.t.Fatalf("send %s: %v", m.Command(), err)
+	}
+}
+
+func (r *rawPeer) write(b []byte) {
+	r.t.Helper()
+	r.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if _, err := r.conn.Write(b); err != nil {
+		r.t.Fatalf("write: %v", err)
+	}
+}
+
+// next reads one message, waiting at most d.
+func (r *rawPeer) next(d time.Duration) (Message, error) {
+	r.conn.SetReadDeadline(time.Now().Add(d))
+	return ReadMessage(r.conn, r.magic)
+}
+
+// await reads until a message of type T arrives and returns it; others
+// (the server's pings, announcements) are skipped.
+func await[T Message](r *rawPeer) T {
+	r.t.Helper()
+	for {
+		m, err := r.next(5 * time.Second)
+		if err != nil {
+			var zero T
+			r.t.Fatalf("waiting for %T: %v", zero, err)
+		}
+		if m, ok := m.(T); ok {
+			return m
+		}
+	}
+}
+
+// roundTrip sends a ping (with the peer's tip) and returns every message that arrived before its
+// pong. The server handles one peer's messages in order, so whatever it
+// sent this peer in answer to messages before the ping comes back here.
+func (r *rawPeer) roundTrip() []Message {
+	r.t.Helper()
+	nonce := randUint64()
+	r.send(&MsgPing{Nonce: nonce, Tip: r.tip})
+	var before []Message
+	for {
+		m, err := r.next(5 * time.Second)
+		if err != nil {
+			r.t.Fatalf("waiting for pong %x: %v", nonce, err)
+		}
+		if p, ok := m.(*MsgPong); ok && p.Nonce == nonce {
+			return before
+		}
+		if _, ok := m.(*MsgPing); !ok {
+			before = append(before, m)
+		}
+	}
+}
+
+// handshake sends v, answers the server's version with verack and waits
+// for the server's verack and the getaddr a server sends every new peer.
+func (r *rawPeer) handshake(v *MsgVersion) {
+	r.t.Helper()
+	r.tip = v.Tip
+	r.send(v)
+	await[*MsgVersion](r)
+	r.send(&MsgVerAck{})
+	await[*MsgVerAck](r)
+	await[*MsgGetAddr](r)
+}
+
+// closed reads until the server closes the connection or d passes; it
+// reports whether the server closed it, and when.
+func (r *rawPeer) closed(d time.Duration) (bool, time.Duration) {
+	start := time.Now()
+	r.conn.SetReadDeadline(start.Add(d))
+	buf := make([]byte, 4096)
+	for {
+		if _, err := r.conn.Read(buf); err != nil {
+			var ne net.Error
+			return !(errors.As(err, &ne) && ne.Timeout()), time.Since(start)
+		}
+	}
+}
+
+// refused reports whether s's listener closes a new connection from host
+// at once, sending nothing: what it does to a banned host.
+func refused(t testing.TB, addr, from string) bool {
+	t.Helper()
+	r := dialRaw(t, addr, from)
+	defer r.conn.Close()
+	m, err := r.next(2 * time.Second)
+	if err == nil {
+		if _, ok := m.(*MsgVersion); !ok {
+			t.Fatalf("a new connection got %s, want version or nothing", m.Command())
+		}
+		return false
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("a new connection got neither a version nor a close in 2 s")
+	}
+	return true
+}
+
+// rawVersion is a version for p's network from a node that does not listen
+// and has only genesis.
+func rawVersion(p *chain.Params) *MsgVersion {
+	v := &MsgVersion{Protocol: ProtocolVersion, Genesis: p.GenesisHash(), NodeID: randUint64()}
+	v.Tip.Hash = p.GenesisHash()
+	chain.CalcWork(p.Genesis.Header.Bits).FillBytes(v.Tip.Work[:])
+	return v
+}
+
+func randUint64() uint64 {
+	var b [8]byte
+	rand.Read(b[:])
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+// proxy relays connections to a node and counts, by command, the messages
+// sent toward it: what a node asks of its peer shows on the wire.
+type proxy struct {
+	addr string
+	mu   sync.Mutex
+	sent map[string]int
+}
+
+func startProxy(t testing.TB, to string) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	px := &proxy{addr: ln.Addr().String(), sent: make(map[string]int)}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", to)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			t.Cleanup(func() { c.Close(); up.Close() })
+			go func() {
+				io.Copy(c, up)
+				c.Close()
+			}()
+			go func() {
+				defer up.Close()
+				for {
+					m, err := ReadMessage(c, chain.Regtest.Magic)
+					if err != nil {
+						return
+					}
+					px.mu.Lock()
+					px.sent[m.Command()]++
+					px.mu.Unlock()
+					if WriteMessage(up, chain.Regtest.Magic, m) != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	return px
+}
+
+// count is how many messages of command went through toward the node.
+func (px *proxy) count(command string) int {
+	px.mu.Lock()
+	defer px.mu.Unlock()
+	return px.sent[command]
+}
