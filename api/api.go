@@ -34,6 +34,7 @@ type Miner interface {
 type Peers interface {
 	Peers() []p2p.PeerInfo
 	Agreement() (agree, total int)
+	Sync() p2p.SyncStatus
 }
 
 // Server answers HTTP requests for one node.
@@ -77,6 +78,9 @@ type Status struct {
 	// PeersAgreeing counts them.
 	Agreement     *float64 `json:"agreement"`
 	PeersAgreeing int      `json:"peers_agreeing"`
+	// Sync is the height against the best a peer has shown, with the block
+	// rate over the last few seconds.
+	Sync p2p.SyncStatus `json:"sync"`
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
@@ -88,6 +92,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 			st.Hashrate = &rate
 		}
 	}
+	st.Sync = s.peers.Sync()
 	agree, total := s.peers.Agreement()
 	st.Peers, st.PeersAgreeing = total, agree
 	if total > 0 {

@@ -75,6 +75,14 @@ func TestStatus(t *testing.T) {
 			t.Errorf("%s = %v (present %v), want %v", k, gv, ok, v)
 		}
 	}
+	// Alone at genesis, the node is as far as anyone it knows: not syncing.
+	wantSync := map[string]any{"syncing": false, "height": float64(0), "best_known": float64(0), "blocks_per_second": float64(0)}
+	sync, _ := got["sync"].(map[string]any)
+	for k, v := range wantSync {
+		if sync[k] != v {
+			t.Errorf("sync.%s = %v, want %v (sync = %v)", k, sync[k], v, got["sync"])
+		}
+	}
 }
 
 func TestMetrics(t *testing.T) {

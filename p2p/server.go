@@ -101,6 +101,7 @@ type Server struct {
 	syncPeer   *peer
 	syncSince  time.Time
 	syncAsked  bool // a getheaders to syncPeer awaits its headers
+	progress   progress
 	wg         sync.WaitGroup
 }
 
@@ -173,6 +174,9 @@ func (s *Server) loop(ctx context.Context) {
 	defer ping.Stop()
 	round := time.NewTicker(s.cfg.ConsensusInterval)
 	defer round.Stop()
+	measure := time.NewTicker(progressEvery)
+	defer measure.Stop()
+	s.measureProgress() // the baseline of the first rate
 	for {
 		s.dialMissing(ctx)
 		select {
@@ -183,6 +187,8 @@ func (s *Server) loop(ctx context.Context) {
 			s.pingAll()
 		case <-round.C:
 			s.consensusRound()
+		case <-measure.C:
+			s.measureProgress()
 		}
 	}
 }
