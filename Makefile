@@ -9,7 +9,9 @@ ARGS     ?=
 
 all: build
 
-build: deps
+# A node needs nothing but Go: without a C compiler cgo is off, and the GPU
+# libraries are loaded at run time.
+build:
 	$(GO) build -trimpath -o $(BIN) ./cmd/miner
 
 # Mines on the default network (devnet) with every CPU core; Ctrl-C stops it.
@@ -44,8 +46,8 @@ fuzz: deps
 	  done; \
 	done
 
-# What the build and tests need beyond Go: a C compiler for the race
-# detector, PoCL for the OpenCL tests, clang-19 for the PTX check.
+# What the tests need beyond Go: a C compiler for the race detector, PoCL
+# for the OpenCL tests, clang-19 for the PTX check.
 deps:
 	@scripts/install-deps
 
