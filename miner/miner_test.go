@@ -3,6 +3,7 @@ package miner_test
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -129,5 +130,66 @@ func TestMinerWaitsWhenAheadOfClock(t *testing.T) {
 	}
 	if tip := ch.Tip(); tip.Header.Timestamp > uint32(time.Now().Add(chain.Regtest.MaxFutureTime).Unix()) {
 		t.Errorf("tip time %d is beyond the future limit", tip.Header.Timestamp)
+	}
+}
+
+// stampedDevice is a real CPU device that withholds its hits, so the miner
+// hashes one header until new work comes, and records when the last range
+// over each parent block ended.
+type stampedDevice struct {
+	hasher.Device
+	mu   sync.Mutex
+	last map[chain.Hash]time.Time // parent hash → end of its latest range
+}
+
+func (d *stampedDevice) Search(w *hasher.Work, start, count uint32, hits []uint32) ([]uint32, error) {
+	_, err := d.Device.Search(w, start, count, nil)
+	var parent chain.Hash
+	copy(parent[:], w.Header[4:36])
+	d.mu.Lock()
+	d.last[parent] = time.Now()
+	d.mu.Unlock()
+	return hits, err
+}
+
+// A new tip from elsewhere (a peer's block, through ProcessBlock like any
+// block) must stop hashing on the old tip within 10 ms.
+func TestNewTipStopsStaleWork(t *testing.T) {
+	ch, _ := newChain(t)
+	log := slog.New(slog.DiscardHandler)
+	cpu, _ := hasher.OpenAll(hasher.NewCPU(2))
+	dev := &stampedDevice{Device: cpu[0], last: map[chain.Hash]time.Time{}}
+	m := miner.New(ch, hasher.NewScheduler([]hasher.Device{dev}, log), miner.Config{}, log)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { m.Run(ctx); close(done) }()
+	defer func() { stop(); <-done }()
+
+	const limit = 10 * time.Millisecond
+	for i := range 5 {
+		time.Sleep(100 * time.Millisecond) // the lanes settle on the tip's work
+		old := ch.Tip().Hash
+		next := ch.NextBlock()
+		cb := chain.NewCoinbase(next.Height, chain.Address{9}, next.Subsidy, uint64(i))
+		b := &chain.Block{Header: chain.Header{Version: 1, PrevBlock: next.Parent,
+			MerkleRoot: chain.MerkleRoot([]chain.Hash{cb.Hash()}), Timestamp: next.MinTime, Bits: next.Bits}, Txs: []*chain.Tx{cb}}
+		for chain.HashToBig(b.Hash()).Cmp(chain.CompactToBig(next.Bits)) > 0 {
+			b.Header.Nonce++
+		}
+		if err := ch.ProcessBlock(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+		accepted := time.Now()
+		time.Sleep(100 * time.Millisecond)
+		dev.mu.Lock()
+		lag := dev.last[old].Sub(accepted)
+		dev.mu.Unlock()
+		t.Logf("block %d: hashing on the old tip ended %v after the new tip", i, lag)
+		if lag > limit {
+			t.Errorf("block %d: hashed on the old tip %v after the new tip, limit %v", i, lag, limit)
+		}
+		if m.BlocksFound() != 0 {
+			t.Fatal("the miner found a block with its hits withheld")
+		}
 	}
 }
