@@ -1,7 +1,6 @@
 package p2p
 
 import (
-	"math/big"
 	"net"
 	"sync"
 	"time"
@@ -123,7 +122,7 @@ func (p *peer) info() PeerInfo {
 	}
 	pi := PeerInfo{
 		Addr: p.addr, Direction: dir, Height: p.tip.Height, Tip: p.tip.Hash.String(),
-		Work: new(big.Int).SetBytes(p.tip.Work[:]).String(), LastSeen: p.lastSeen, BanScore: p.banScore,
+		Work: p.tip.work().String(), LastSeen: p.lastSeen, BanScore: p.banScore,
 	}
 	if p.rtt > 0 {
 		ms := float64(p.rtt.Microseconds()) / 1000

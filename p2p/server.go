@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
 	"net"
 	"strconv"
 	"sync"
@@ -701,11 +700,15 @@ func (s *Server) Peers() []PeerInfo {
 	return out
 }
 
+// peerAhead reports whether p has shown more work than our tip has.
+func (s *Server) peerAhead(p *peer) bool {
+	return p.tipInfo().work().Cmp(s.chain.Tip().Work) > 0
+}
+
 // maybeSync starts syncing from p when it shows more work than our tip and
 // no other sync is under way (or the one under way stalled).
 func (s *Server) maybeSync(p *peer) {
-	theirs := p.tipInfo()
-	if new(big.Int).SetBytes(theirs.Work[:]).Cmp(s.chain.Tip().Work) <= 0 {
+	if !s.peerAhead(p) {
 		return
 	}
 	s.mu.Lock()
@@ -779,7 +782,7 @@ func (s *Server) noteTip(p *peer, h chain.Hash) {
 	p.mu.Lock()
 	// Never lower a peer's work: a block a peer sends us during a sync is an
 	// ancestor of its tip, and taking it for the tip would end the sync.
-	if new(big.Int).SetBytes(tip.Work[:]).Cmp(new(big.Int).SetBytes(p.tip.Work[:])) >= 0 {
+	if tip.work().Cmp(p.tip.work()) >= 0 {
 		p.tip = tip
 	}
 	p.mu.Unlock()
@@ -803,8 +806,7 @@ func (s *Server) onBlock(ctx context.Context, p *peer, b *chain.Block) {
 		s.misbehave(p, banThreshold, err)
 	}
 	// A sync ends when we have caught up with its peer's work.
-	theirs := p.tipInfo()
-	caughtUp := new(big.Int).SetBytes(theirs.Work[:]).Cmp(s.chain.Tip().Work) <= 0
+	caughtUp := !s.peerAhead(p)
 	s.mu.Lock()
 	if s.syncPeer == p {
 		s.syncSince = time.Now()

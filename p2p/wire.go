@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 
 	"github.com/hashforge/hashforge/chain"
 )
@@ -149,6 +150,9 @@ type TipInfo struct {
 	Hash   chain.Hash
 	Work   [32]byte // cumulative work, big-endian
 }
+
+// work returns the cumulative work as a number.
+func (t TipInfo) work() *big.Int { return new(big.Int).SetBytes(t.Work[:]) }
 
 // MsgVersion opens a connection.
 type MsgVersion struct {
