@@ -181,6 +181,14 @@ func (n *p2pNode) status() (p2pStatus, error) {
 	return st, err
 }
 
+// statusPair reads two nodes' statuses, for conditions that compare them.
+func statusPair(a, b *p2pNode) (sa, sb p2pStatus, err error) {
+	if sa, err = a.status(); err == nil {
+		sb, err = b.status()
+	}
+	return sa, sb, err
+}
+
 func (n *p2pNode) peers() ([]p2pPeer, error) {
 	var ps []p2pPeer
 	body, err := httpGet("http://127.0.0.1:" + n.httpPort + "/api/peers")
@@ -385,11 +393,7 @@ func TestP2PThreeNodesGossip(t *testing.T) {
 	b.proc.waitExit(t, 5*time.Second)
 	// B's sockets die with it; A and C must drop B and keep their own link.
 	waitFor(t, 10*time.Second, "A and C down to each other as their only peer", func() (bool, string) {
-		sa, err := a.status()
-		if err != nil {
-			return false, err.Error()
-		}
-		sc, err := cc.status()
+		sa, sc, err := statusPair(a, cc)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -398,11 +402,7 @@ func TestP2PThreeNodesGossip(t *testing.T) {
 	})
 	from := cc.mustStatus(t).Height
 	waitFor(t, 15*time.Second, "C following A after B's death", func() (bool, string) {
-		sa, err := a.status()
-		if err != nil {
-			return false, err.Error()
-		}
-		sc, err := cc.status()
+		sa, sc, err := statusPair(a, cc)
 		if err != nil {
 			return false, err.Error()
 		}
