@@ -24,18 +24,21 @@ type Store interface {
 	SetStatus(h Hash, s Status) error
 	Block(h Hash) (*Block, error)
 	Undo(h Hash) ([]AccountChange, error)
+	TxBlock(txid Hash) (Hash, bool, error) // the main-chain block holding txid
 	Connect(u Update) error
 	Disconnect(u Update) error
 }
 
-// Update moves the main chain by one block: Connect adds block Hash at Height
-// and writes every change's New; Disconnect removes it and writes every Old.
-// Tip is the main chain's tip afterwards.
+// Update moves the main chain by one block: Connect adds block Hash at Height,
+// writes every change's New and indexes Txs under Hash; Disconnect removes it,
+// writes every Old and drops Txs from the index. Tip is the main chain's tip
+// afterwards.
 type Update struct {
 	Hash    Hash
 	Height  uint64
 	Tip     Hash
 	Changes []AccountChange
+	Txs     []Hash
 }
 
 // Tip describes the main chain's last block.
@@ -344,7 +347,7 @@ func (c *Chain) connect(n *blockNode, b *Block) error {
 	if err != nil {
 		return err
 	}
-	if err := c.store.Connect(Update{Hash: n.hash, Height: n.height, Tip: n.hash, Changes: changes}); err != nil {
+	if err := c.store.Connect(Update{Hash: n.hash, Height: n.height, Tip: n.hash, Changes: changes, Txs: b.TxHashes()}); err != nil {
 		return fmt.Errorf("connect block %s: %w", n.hash, err)
 	}
 	c.main = append(c.main, n)
@@ -361,7 +364,11 @@ func (c *Chain) disconnectTip() error {
 	if err != nil {
 		return fmt.Errorf("read undo data of %s: %w", n.hash, err)
 	}
-	if err := c.store.Disconnect(Update{Hash: n.hash, Height: n.height, Tip: n.parent.hash, Changes: changes}); err != nil {
+	b, err := c.store.Block(n.hash)
+	if err != nil {
+		return fmt.Errorf("read block %s: %w", n.hash, err)
+	}
+	if err := c.store.Disconnect(Update{Hash: n.hash, Height: n.height, Tip: n.parent.hash, Changes: changes, Txs: b.TxHashes()}); err != nil {
 		return fmt.Errorf("disconnect block %s: %w", n.hash, err)
 	}
 	c.main = c.main[:len(c.main)-1]

@@ -111,6 +111,42 @@ func (h *harness) wantTip(b *chain.Block) {
 	}
 }
 
+// wantTxAt fails unless the chain finds tx in main-chain block b, or nowhere
+// when b is nil.
+func (h *harness) wantTxAt(tx *chain.Tx, b *chain.Block) {
+	h.t.Helper()
+	got, loc, ok, err := h.c.Transaction(tx.Hash())
+	switch {
+	case err != nil:
+		h.t.Fatalf("Transaction(%s): %v", tx.Hash(), err)
+	case b == nil && ok:
+		h.t.Errorf("transaction %s found in block %s, want it off the main chain", tx.Hash(), loc.Block)
+	case b != nil && (!ok || got.Hash() != tx.Hash() || loc != chain.TxLocation{Block: b.Hash(), Height: height(b)}):
+		h.t.Errorf("transaction %s at %+v (found %t), want block %s at height %d", tx.Hash(), loc, ok, b.Hash(), height(b))
+	}
+}
+
+// wantDetached fails unless the blocks that left the main chain since from
+// was the tip are want, oldest first.
+func (h *harness) wantDetached(from *chain.Block, want ...*chain.Block) {
+	h.t.Helper()
+	var got []*chain.Block
+	if err := h.c.View(func(v *chain.View) (err error) {
+		got, err = v.Detached(from.Hash())
+		return err
+	}); err != nil {
+		h.t.Fatalf("Detached(%s): %v", from.Hash(), err)
+	}
+	if len(got) != len(want) {
+		h.t.Fatalf("Detached(%s): %d blocks, want %d", from.Hash(), len(got), len(want))
+	}
+	for i := range got {
+		if got[i].Hash() != want[i].Hash() {
+			h.t.Errorf("Detached(%s)[%d] = %s, want %s", from.Hash(), i, got[i].Hash(), want[i].Hash())
+		}
+	}
+}
+
 // account reads an address's state from the chain's store.
 func (h *harness) account(a chain.Address) chain.Account {
 	h.t.Helper()
@@ -170,6 +206,8 @@ func (h *harness) verify() chain.Tip {
 }
 
 // newKey derives a key from name, so failures name the same addresses every run.
+var faucet = chain.FaucetAddress()
+
 func newKey(name string) (ed25519.PrivateKey, chain.Address) {
 	seed := sha256.Sum256([]byte(name))
 	key := ed25519.NewKeyFromSeed(seed[:])

@@ -25,7 +25,7 @@ type Params struct {
 	TargetSpacing time.Duration
 	ASERTHalfLife time.Duration
 
-	Subsidy         uint64 // block reward at height 0, in units
+	Subsidy         uint64 // block reward at height 1, in units
 	HalvingInterval uint64 // blocks between halvings of the subsidy
 
 	// MaxFutureTime bounds how far ahead of the local clock a block's time may be.
@@ -34,8 +34,12 @@ type Params struct {
 	Genesis *Block
 }
 
-// SubsidyAt returns the block reward at height.
+// SubsidyAt returns the block reward at height. Genesis pays the faucet
+// allocation instead.
 func (p *Params) SubsidyAt(height uint64) uint64 {
+	if height == 0 {
+		return FaucetAlloc
+	}
 	halvings := height / p.HalvingInterval
 	if halvings >= 64 {
 		return 0
@@ -46,10 +50,10 @@ func (p *Params) SubsidyAt(height uint64) uint64 {
 // GenesisHash returns the hash of the network's first block.
 func (p *Params) GenesisHash() Hash { return p.Genesis.Hash() }
 
-// genesisBlock builds a network's first block. Its coinbase pays the subsidy to
-// the zero address, which no key controls.
-func genesisBlock(timestamp, bits, nonce uint32, subsidy uint64) *Block {
-	cb := NewCoinbase(0, Address{}, subsidy, 0)
+// genesisBlock builds a network's first block. Its coinbase pays the faucet
+// allocation to the well-known faucet key.
+func genesisBlock(timestamp, bits, nonce uint32) *Block {
+	cb := NewCoinbase(0, FaucetAddress(), FaucetAlloc, 0)
 	return &Block{
 		Header: Header{
 			Version:    1,
@@ -74,7 +78,7 @@ var Regtest = &Params{
 	Subsidy:         50 * Coin,
 	HalvingInterval: 150,
 	MaxFutureTime:   2 * time.Hour,
-	Genesis:         genesisBlock(1793491200, 0x207fffff, 1, 50*Coin),
+	Genesis:         genesisBlock(1793491200, 0x207fffff, regtestGenesisNonce),
 }
 
 // Devnet is the default network: its genesis difficulty takes two CPU cores a
@@ -91,11 +95,14 @@ var Devnet = &Params{
 	Subsidy:         50 * Coin,
 	HalvingInterval: 210_000,
 	MaxFutureTime:   2 * time.Hour,
-	Genesis:         genesisBlock(1793491200, 0x1e010000, devnetGenesisNonce, 50*Coin),
+	Genesis:         genesisBlock(1793491200, 0x1e010000, devnetGenesisNonce),
 }
 
-// devnetGenesisNonce solves the devnet genesis header (found once, checked by tests).
-const devnetGenesisNonce = 1925025
+// The nonces that solve each genesis header (found once, checked by tests).
+const (
+	regtestGenesisNonce = 0
+	devnetGenesisNonce  = 6059217
+)
 
 // Networks lists the networks by name.
 var Networks = map[string]*Params{Regtest.Name: Regtest, Devnet.Name: Devnet}

@@ -220,8 +220,8 @@ func TestGenesis(t *testing.T) {
 		params *chain.Params
 		hash   string
 	}{
-		{chain.Regtest, "2da2604f1eb8b3428a343a1493fb9464572a91818fbd4346b484ad887d5d2da2"},
-		{chain.Devnet, "000000335abffd557a767f7749bb0b10a062d2c647fb4fa9772e43f5971c3406"},
+		{chain.Regtest, "706e47fdfd56f5921a566ad54dc9d122909925b2dbafa223caf6e4b0de982461"},
+		{chain.Devnet, "0000002ca4b9525e20616b86de621d14519c508fef132bb3ff76d6176f61a274"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.params.Name, func(t *testing.T) {
@@ -247,7 +247,7 @@ func TestGenesis(t *testing.T) {
 				t.Errorf("genesis merkle root %s, transactions hash to %s", g.Header.MerkleRoot, root)
 			}
 			if len(g.Txs) != 1 || !g.Txs[0].IsCoinbase() || g.Txs[0].Height != 0 || g.Txs[0].Amount != tt.params.SubsidyAt(0) {
-				t.Errorf("genesis transactions %+v, want one coinbase at height 0 paying the subsidy", g.Txs)
+				t.Errorf("genesis transactions %+v, want one coinbase at height 0 paying the faucet allocation", g.Txs)
 			}
 			if p, err := chain.NetworkByName(tt.params.Name); err != nil || p != tt.params {
 				t.Errorf("NetworkByName(%q) = %v, %v", tt.params.Name, p, err)

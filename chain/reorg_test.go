@@ -33,9 +33,9 @@ func TestReorg(t *testing.T) {
 	a5 := mine(t, a4, minerA)
 	h.accept(c1, c2, a3, a4, a5)
 	h.wantTip(a5)
-	genesisAccount := chain.Account{Balance: 50 * chain.Coin} // the unspendable zero address
+	genesisAccount := chain.Account{Balance: chain.FaucetAlloc}
 	onA := map[chain.Address]chain.Account{
-		{}:        genesisAccount,
+		faucet:    genesisAccount,
 		aliceAddr: {Balance: 100*chain.Coin - 32*chain.Coin, Nonce: 1},
 		bob:       {Balance: 30 * chain.Coin},
 		minerA:    {Balance: 3*50*chain.Coin + 2*chain.Coin},
@@ -66,13 +66,17 @@ func TestReorg(t *testing.T) {
 	}
 
 	onB := map[chain.Address]chain.Account{
-		{}:        genesisAccount,
+		faucet:    genesisAccount,
 		aliceAddr: {Balance: 50*chain.Coin - 21*chain.Coin, Nonce: 1},
 		carol:     {Balance: 20 * chain.Coin},
 		minerB:    {Balance: 5*50*chain.Coin + chain.Coin},
 	}
 	h.wantAccounts(onB)
 	h.wantMain(h.genesis(), c1, b2, b3, b4, b5, b6)
+	h.wantTxAt(a3.Txs[1], nil)
+	h.wantTxAt(b3.Txs[1], b3)
+	h.wantDetached(a5, c2, a3, a4, a5)
+	h.wantDetached(b5)
 	if tip := h.verify(); tip.Hash != b6.Hash() {
 		t.Errorf("Verify ends at %s, want %s", tip.Hash, b6.Hash())
 	}
@@ -108,6 +112,9 @@ func TestReorg(t *testing.T) {
 	onA[minerA] = chain.Account{Balance: 5*50*chain.Coin + 2*chain.Coin}
 	h.wantAccounts(onA)
 	h.wantMain(h.genesis(), c1, c2, a3, a4, a5, a6, a7)
+	h.wantTxAt(a3.Txs[1], a3)
+	h.wantTxAt(b3.Txs[1], nil)
+	h.wantDetached(b6, b2, b3, b4, b5, b6)
 	h.verify()
 }
 
@@ -141,7 +148,7 @@ func TestReorgToInvalidBranch(t *testing.T) {
 	a3 := mine(t, a2, minerA)
 	h.accept(c1, a2, a3)
 	want := map[chain.Address]chain.Account{
-		{}:        {Balance: 50 * chain.Coin},
+		faucet:    {Balance: chain.FaucetAlloc},
 		aliceAddr: {Balance: 50 * chain.Coin},
 		minerA:    {Balance: 100 * chain.Coin},
 	}
@@ -181,7 +188,7 @@ func TestReorgToInvalidBranch(t *testing.T) {
 	h.wantTip(b4v)
 	h.wantMain(h.genesis(), c1, b2, b3v, b4v)
 	h.wantAccounts(map[chain.Address]chain.Account{
-		{}:        {Balance: 50 * chain.Coin},
+		faucet:    {Balance: chain.FaucetAlloc},
 		aliceAddr: {Balance: 40 * chain.Coin, Nonce: 1},
 		bob:       {Balance: 10 * chain.Coin},
 		minerB:    {Balance: 150 * chain.Coin},
@@ -233,7 +240,7 @@ func TestEqualWorkKeepsFirstSeen(t *testing.T) {
 	b4 := h.extend(b[2], 1, minerB)
 	h.wantTip(b4[0])
 	h.wantAccounts(map[chain.Address]chain.Account{
-		{}:     {Balance: 50 * chain.Coin},
+		faucet: {Balance: chain.FaucetAlloc},
 		minerB: {Balance: 4 * 50 * chain.Coin},
 	})
 	h.verify()

@@ -141,6 +141,15 @@ func (tx *Tx) appendBody(b []byte) []byte {
 	return append(b, tx.Memo...)
 }
 
+// Size returns the length of the transaction's encoding in bytes.
+func (tx *Tx) Size() int {
+	if tx.IsCoinbase() {
+		return coinbaseSize
+	}
+	var n [9]byte
+	return transferMinSize - 1 + len(appendVarInt(n[:0], uint64(len(tx.Memo)))) + len(tx.Memo)
+}
+
 // Hash returns the txid, SHA-256d of the encoding.
 func (tx *Tx) Hash() Hash { return DoubleSHA256(tx.Bytes()) }
 
@@ -156,8 +165,10 @@ func (tx *Tx) Sign(key ed25519.PrivateKey, magic [4]byte) {
 	copy(tx.Signature[:], ed25519.Sign(key, tx.sigMessage(magic)))
 }
 
-// checkSanity applies the rules that need nothing but the transaction itself.
-func (tx *Tx) checkSanity(magic [4]byte) error {
+// CheckSanity applies the rules that need nothing but the transaction and the
+// network's magic: amounts within the money supply, the memo limit and the
+// signature. A failure is a *RuleError.
+func (tx *Tx) CheckSanity(magic [4]byte) error {
 	if tx.Amount > MaxMoney {
 		return ruleErrorf(ErrBadAmount, "amount %d exceeds the money supply", tx.Amount)
 	}

@@ -27,7 +27,7 @@ func checkBlockSanity(b *Block, size int, p *Params, now time.Time) error {
 		if i > 0 && tx.IsCoinbase() {
 			return ruleErrorf(ErrMultipleCoinbase, "transaction %d is a second coinbase", i)
 		}
-		if err := tx.checkSanity(p.Magic); err != nil {
+		if err := tx.CheckSanity(p.Magic); err != nil {
 			return err
 		}
 		ids[i] = tx.Hash()

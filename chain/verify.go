@@ -14,6 +14,7 @@ type VerifyStore interface {
 	Block(h Hash) (*Block, error)
 	Undo(h Hash) ([]AccountChange, error)
 	ForEachAccount(fn func(Address, Account) error) error
+	TxBlock(txid Hash) (Hash, bool, error)
 }
 
 // memAccounts is account state replayed in memory from genesis.
@@ -118,6 +119,11 @@ func verifyBlock(p *Params, s VerifyStore, state memAccounts, parent *blockNode,
 	}
 	for _, ch := range changes {
 		state[ch.Address] = ch.New
+	}
+	for _, id := range b.TxHashes() {
+		if at, ok, err := s.TxBlock(id); err != nil || at != hash {
+			return nil, fmt.Errorf("transaction index: %s is under block %s (found %t, %v)", id, at, ok, err)
+		}
 	}
 	return newBlockNode(b.Header, parent), nil
 }

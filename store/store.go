@@ -25,6 +25,7 @@ var (
 	bucketUndo     = []byte("undo")     // hash → account changes of the block
 	bucketMeta     = []byte("meta")     // keyTip → hash
 	bucketPeers    = []byte("peers")    // host:port → last seen (Unix seconds, 8 bytes)
+	bucketTxs      = []byte("txs")      // txid → hash of the main-chain block holding it
 
 	keyTip = []byte("tip")
 )
@@ -64,7 +65,7 @@ func Open(dir string, readOnly bool) (*Store, error) {
 	s := &Store{db: db}
 	if !readOnly {
 		err = db.Update(func(tx *bolt.Tx) error {
-			for _, name := range [][]byte{bucketBlocks, bucketIndex, bucketMain, bucketAccounts, bucketUndo, bucketMeta, bucketPeers} {
+			for _, name := range [][]byte{bucketBlocks, bucketIndex, bucketMain, bucketAccounts, bucketUndo, bucketMeta, bucketPeers, bucketTxs} {
 				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 					return err
 				}
@@ -196,6 +197,11 @@ func (s *Store) Undo(h chain.Hash) ([]chain.AccountChange, error) {
 	return cs, err
 }
 
+// TxBlock returns the main-chain block that holds a transaction, if any.
+func (s *Store) TxBlock(txid chain.Hash) (chain.Hash, bool, error) {
+	return read(s, bucketTxs, txid[:], decodeHash)
+}
+
 func decodeHash(b []byte) (chain.Hash, error) {
 	var h chain.Hash
 	if len(b) != chain.HashSize {
@@ -221,6 +227,12 @@ func (s *Store) Connect(u chain.Update) error {
 		if err := tx.Bucket(bucketUndo).Put(u.Hash[:], chain.EncodeChanges(u.Changes)); err != nil {
 			return err
 		}
+		txs := tx.Bucket(bucketTxs)
+		for _, id := range u.Txs {
+			if err := txs.Put(id[:], u.Hash[:]); err != nil {
+				return err
+			}
+		}
 		if err := tx.Bucket(bucketMain).Put(heightKey(u.Height), u.Hash[:]); err != nil {
 			return err
 		}
@@ -236,6 +248,12 @@ func (s *Store) Disconnect(u chain.Update) error {
 		}
 		if err := tx.Bucket(bucketUndo).Delete(u.Hash[:]); err != nil {
 			return err
+		}
+		txs := tx.Bucket(bucketTxs)
+		for _, id := range u.Txs {
+			if err := txs.Delete(id[:]); err != nil {
+				return err
+			}
 		}
 		if err := tx.Bucket(bucketMain).Delete(heightKey(u.Height)); err != nil {
 			return err
