@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/chain/chaintest"
 )
 
 // decodeAny adapts a decoder to the shape the round-trip table holds.
@@ -17,21 +18,21 @@ func decodeAny[T any](decode func([]byte) (T, error)) func([]byte) (any, error) 
 
 // sampleTransfer is a signed transfer with a memo, the richest transaction form.
 func sampleTransfer() *chain.Tx {
-	key, _ := newKey("alice")
-	_, bob := newKey("bob")
-	return transfer(key, bob, 12*chain.Coin, 3000, 7, []byte("rent for march"))
+	key, _ := chaintest.NewKey("alice")
+	_, bob := chaintest.NewKey("bob")
+	return chaintest.Transfer(key, bob, 12*chain.Coin, 3000, 7, []byte("rent for march"))
 }
 
 // sampleBlock is a regtest block carrying a coinbase and two transfers.
 func sampleBlock(t testing.TB) *chain.Block {
-	alice, _ := newKey("alice")
-	_, bob := newKey("bob")
-	txs := []*chain.Tx{sampleTransfer(), transfer(alice, bob, 1, 0, 8, nil)}
-	return mine(t, chain.Regtest.Genesis, bob, txs...)
+	alice, _ := chaintest.NewKey("alice")
+	_, bob := chaintest.NewKey("bob")
+	txs := []*chain.Tx{sampleTransfer(), chaintest.Transfer(alice, bob, 1, 0, 8, nil)}
+	return chaintest.Mine(t, chain.Regtest.Genesis, bob, txs...)
 }
 
 func TestEncodingRoundTrip(t *testing.T) {
-	_, bob := newKey("bob")
+	_, bob := chaintest.NewKey("bob")
 	acc := chain.Account{Balance: chain.MaxMoney, Nonce: 1<<64 - 1}
 	changes := []chain.AccountChange{
 		{Address: bob, Old: chain.Account{}, New: chain.Account{Balance: 50 * chain.Coin}},

@@ -2,18 +2,17 @@ package chain_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/sha256"
 	"log/slog"
 	"testing"
 
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/chain/chaintest"
 	"github.com/hashforge/hashforge/store"
 )
 
 // This file is the one home of the helpers the external tests share: a chain
-// on a real bbolt store, deterministic keys, signed transfers and a regtest
-// block builder that can build on any parent.
+// on a real bbolt store and what to check of it. Keys, transfers and blocks
+// come from chaintest, which tests of other packages share.
 
 // harness is a regtest chain on a real store in a temporary directory.
 type harness struct {
@@ -85,7 +84,7 @@ func (h *harness) accept(blocks ...*chain.Block) {
 	h.t.Helper()
 	for _, b := range blocks {
 		if err := h.process(b); err != nil {
-			h.t.Fatalf("block at height %d: %v", height(b), err)
+			h.t.Fatalf("block at height %d: %v", chaintest.Height(b), err)
 		}
 	}
 }
@@ -96,7 +95,7 @@ func (h *harness) extend(parent *chain.Block, n int, miner chain.Address) []*cha
 	h.t.Helper()
 	blocks := make([]*chain.Block, n)
 	for i := range blocks {
-		blocks[i] = mine(h.t, parent, miner)
+		blocks[i] = chaintest.Mine(h.t, parent, miner)
 		h.accept(blocks[i])
 		parent = blocks[i]
 	}
@@ -106,8 +105,8 @@ func (h *harness) extend(parent *chain.Block, n int, miner chain.Address) []*cha
 // wantTip fails unless the main chain ends at b.
 func (h *harness) wantTip(b *chain.Block) {
 	h.t.Helper()
-	if tip := h.c.Tip(); tip.Hash != b.Hash() || tip.Height != height(b) {
-		h.t.Fatalf("tip is %s at height %d, want %s at height %d", tip.Hash, tip.Height, b.Hash(), height(b))
+	if tip := h.c.Tip(); tip.Hash != b.Hash() || tip.Height != chaintest.Height(b) {
+		h.t.Fatalf("tip is %s at height %d, want %s at height %d", tip.Hash, tip.Height, b.Hash(), chaintest.Height(b))
 	}
 }
 
@@ -121,8 +120,8 @@ func (h *harness) wantTxAt(tx *chain.Tx, b *chain.Block) {
 		h.t.Fatalf("Transaction(%s): %v", tx.Hash(), err)
 	case b == nil && ok:
 		h.t.Errorf("transaction %s found in block %s, want it off the main chain", tx.Hash(), loc.Block)
-	case b != nil && (!ok || got.Hash() != tx.Hash() || loc != chain.TxLocation{Block: b.Hash(), Height: height(b)}):
-		h.t.Errorf("transaction %s at %+v (found %t), want block %s at height %d", tx.Hash(), loc, ok, b.Hash(), height(b))
+	case b != nil && (!ok || got.Hash() != tx.Hash() || loc != chain.TxLocation{Block: b.Hash(), Height: chaintest.Height(b)}):
+		h.t.Errorf("transaction %s at %+v (found %t), want block %s at height %d", tx.Hash(), loc, ok, b.Hash(), chaintest.Height(b))
 	}
 }
 
@@ -205,84 +204,5 @@ func (h *harness) verify() chain.Tip {
 	return tip
 }
 
-// newKey derives a key from name, so failures name the same addresses every run.
+// faucet holds the genesis allocation on every network.
 var faucet = chain.FaucetAddress()
-
-func newKey(name string) (ed25519.PrivateKey, chain.Address) {
-	seed := sha256.Sum256([]byte(name))
-	key := ed25519.NewKeyFromSeed(seed[:])
-	return key, chain.AddressOf(key.Public().(ed25519.PublicKey))
-}
-
-// transfer returns a transfer signed by key for regtest.
-func transfer(key ed25519.PrivateKey, to chain.Address, amount, fee, nonce uint64, memo []byte) *chain.Tx {
-	tx := &chain.Tx{Kind: chain.TxTransfer, To: to, Amount: amount, Fee: fee, Nonce: nonce, Memo: memo}
-	tx.Sign(key, chain.Regtest.Magic)
-	return tx
-}
-
-// height is a block's height, read from its coinbase (genesis has height 0).
-func height(b *chain.Block) uint64 { return b.Txs[0].Height }
-
-// newBlock returns an unsolved regtest block on parent: a coinbase paying
-// miner the subsidy plus the fees of txs, the merkle root over all of them,
-// the network's bits, and a timestamp one second after the parent's, which
-// is after the median time past of any chain the builder makes. Tests tamper
-// with it before solve (then remerkle if the change should stay committed)
-// or after solve (then solve again).
-func newBlock(parent *chain.Block, miner chain.Address, txs ...*chain.Tx) *chain.Block {
-	h := height(parent) + 1
-	amount := chain.Regtest.SubsidyAt(h)
-	for _, tx := range txs {
-		amount += tx.Fee
-	}
-	b := &chain.Block{
-		Header: chain.Header{
-			Version:   1,
-			PrevBlock: parent.Hash(),
-			Timestamp: parent.Header.Timestamp + 1,
-			Bits:      chain.Regtest.PowLimitBits,
-		},
-		Txs: append([]*chain.Tx{chain.NewCoinbase(h, miner, amount, 0)}, txs...),
-	}
-	remerkle(b)
-	return b
-}
-
-// remerkle commits the header to the block's current transactions.
-func remerkle(b *chain.Block) { b.Header.MerkleRoot = chain.MerkleRoot(b.TxHashes()) }
-
-// solve searches nonces from the current one until the hash meets the
-// target of the header's bits; on regtest that takes a few tries.
-func solve(t testing.TB, b *chain.Block) *chain.Block {
-	t.Helper()
-	return searchNonce(t, b, func(cmp int) bool { return cmp <= 0 })
-}
-
-// unsolve searches nonces until the hash is above the target: a header whose
-// proof of work fails while everything else about the block is valid.
-func unsolve(t testing.TB, b *chain.Block) *chain.Block {
-	t.Helper()
-	return searchNonce(t, b, func(cmp int) bool { return cmp > 0 })
-}
-
-// searchNonce steps the nonce until ok accepts the comparison of the hash
-// with the target of the header's bits.
-func searchNonce(t testing.TB, b *chain.Block, ok func(cmp int) bool) *chain.Block {
-	t.Helper()
-	target := chain.CompactToBig(b.Header.Bits)
-	for range 1 << 20 {
-		if ok(chain.HashToBig(b.Hash()).Cmp(target)) {
-			return b
-		}
-		b.Header.Nonce++
-	}
-	t.Fatalf("no nonce in 2^20 tries for bits %08x", b.Header.Bits)
-	return nil
-}
-
-// mine builds and solves a valid block on parent.
-func mine(t testing.TB, parent *chain.Block, miner chain.Address, txs ...*chain.Tx) *chain.Block {
-	t.Helper()
-	return solve(t, newBlock(parent, miner, txs...))
-}

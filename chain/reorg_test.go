@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/chain/chaintest"
 	"github.com/hashforge/hashforge/store"
 )
 
@@ -15,22 +16,22 @@ import (
 // below, and chain.Verify's own replay.
 func TestReorg(t *testing.T) {
 	h := newHarness(t)
-	alice, aliceAddr := newKey("alice")
-	_, bob := newKey("bob")
-	_, carol := newKey("carol")
-	_, minerA := newKey("miner A")
-	_, minerB := newKey("miner B")
+	alice, aliceAddr := chaintest.NewKey("alice")
+	_, bob := chaintest.NewKey("bob")
+	_, carol := chaintest.NewKey("carol")
+	_, minerA := chaintest.NewKey("miner A")
+	_, minerB := chaintest.NewKey("miner B")
 	tips, cancel := h.c.Subscribe()
 	defer cancel()
 
 	// genesis - c1 - c2 - a3 - a4 - a5          (A: c2 and a3..a5 pay alice, then bob)
 	//             \
 	//              b2 - b3 - b4 - b5 - b6       (B: forks below c2, pays carol)
-	c1 := mine(t, h.genesis(), aliceAddr)
-	c2 := mine(t, c1, aliceAddr)
-	a3 := mine(t, c2, minerA, transfer(alice, bob, 30*chain.Coin, 2*chain.Coin, 0, []byte("A")))
-	a4 := mine(t, a3, minerA)
-	a5 := mine(t, a4, minerA)
+	c1 := chaintest.Mine(t, h.genesis(), aliceAddr)
+	c2 := chaintest.Mine(t, c1, aliceAddr)
+	a3 := chaintest.Mine(t, c2, minerA, chaintest.Transfer(alice, bob, 30*chain.Coin, 2*chain.Coin, 0, []byte("A")))
+	a4 := chaintest.Mine(t, a3, minerA)
+	a5 := chaintest.Mine(t, a4, minerA)
 	h.accept(c1, c2, a3, a4, a5)
 	h.wantTip(a5)
 	genesisAccount := chain.Account{Balance: chain.FaucetAlloc}
@@ -43,11 +44,11 @@ func TestReorg(t *testing.T) {
 	h.wantAccounts(onA)
 
 	// On B alice only has c1's coinbase, and her nonce 0 is free again.
-	b2 := mine(t, c1, minerB)
-	b3 := mine(t, b2, minerB, transfer(alice, carol, 20*chain.Coin, chain.Coin, 0, []byte("B")))
-	b4 := mine(t, b3, minerB)
-	b5 := mine(t, b4, minerB)
-	b6 := mine(t, b5, minerB)
+	b2 := chaintest.Mine(t, c1, minerB)
+	b3 := chaintest.Mine(t, b2, minerB, chaintest.Transfer(alice, carol, 20*chain.Coin, chain.Coin, 0, []byte("B")))
+	b4 := chaintest.Mine(t, b3, minerB)
+	b5 := chaintest.Mine(t, b4, minerB)
+	b6 := chaintest.Mine(t, b5, minerB)
 	for _, b := range []*chain.Block{b2, b3, b4, b5} {
 		h.accept(b)
 		// b5 ties a5: the branch seen first keeps the chain.
@@ -88,7 +89,7 @@ func TestReorg(t *testing.T) {
 	for _, b := range []*chain.Block{c2, a3, a4, a5} {
 		got, err := h.st.Block(b.Hash())
 		if err != nil || string(got.Bytes()) != string(b.Bytes()) {
-			t.Errorf("losing block at height %d: %v", height(b), err)
+			t.Errorf("losing block at height %d: %v", chaintest.Height(b), err)
 		}
 	}
 
@@ -103,8 +104,8 @@ func TestReorg(t *testing.T) {
 	// A comes back with two more blocks: its stored blocks are connected
 	// again (their undo data was deleted when they were disconnected) and
 	// B's transfer is undone.
-	a6 := mine(t, a5, minerA)
-	a7 := mine(t, a6, minerA)
+	a6 := chaintest.Mine(t, a5, minerA)
+	a7 := chaintest.Mine(t, a6, minerA)
 	h.accept(a6)
 	h.wantTip(b6)
 	h.accept(a7)
@@ -135,17 +136,17 @@ func drain(tips <-chan chain.Tip) {
 // return to the valid branch.
 func TestReorgToInvalidBranch(t *testing.T) {
 	h := newHarness(t)
-	alice, aliceAddr := newKey("alice")
-	_, bob := newKey("bob")
-	_, minerA := newKey("miner A")
-	_, minerB := newKey("miner B")
+	alice, aliceAddr := chaintest.NewKey("alice")
+	_, bob := chaintest.NewKey("bob")
+	_, minerA := chaintest.NewKey("miner A")
+	_, minerB := chaintest.NewKey("miner B")
 
 	// genesis - c1 - a2 - a3
 	//              \
 	//               b2 - b3 (overspends) - b4 - b5
-	c1 := mine(t, h.genesis(), aliceAddr)
-	a2 := mine(t, c1, minerA)
-	a3 := mine(t, a2, minerA)
+	c1 := chaintest.Mine(t, h.genesis(), aliceAddr)
+	a2 := chaintest.Mine(t, c1, minerA)
+	a3 := chaintest.Mine(t, a2, minerA)
 	h.accept(c1, a2, a3)
 	want := map[chain.Address]chain.Account{
 		faucet:    {Balance: chain.FaucetAlloc},
@@ -153,9 +154,9 @@ func TestReorgToInvalidBranch(t *testing.T) {
 		minerA:    {Balance: 100 * chain.Coin},
 	}
 
-	b2 := mine(t, c1, minerB, transfer(alice, bob, 10*chain.Coin, 0, 0, nil))
-	b3 := mine(t, b2, minerB, transfer(alice, bob, 1000*chain.Coin, 0, 1, nil))
-	b4 := mine(t, b3, minerB)
+	b2 := chaintest.Mine(t, c1, minerB, chaintest.Transfer(alice, bob, 10*chain.Coin, 0, 0, nil))
+	b3 := chaintest.Mine(t, b2, minerB, chaintest.Transfer(alice, bob, 1000*chain.Coin, 0, 1, nil))
+	b4 := chaintest.Mine(t, b3, minerB)
 	// b3 ties a3, so nothing has checked its transfer against balances yet.
 	h.accept(b2, b3)
 	h.wantTip(a3)
@@ -171,7 +172,7 @@ func TestReorgToInvalidBranch(t *testing.T) {
 
 	// Nothing may build on the invalid branch, before or after a restart:
 	// b3's status is stored and b4's is derived from it when loading.
-	b5 := mine(t, b4, minerB)
+	b5 := chaintest.Mine(t, b4, minerB)
 	if err := h.process(b5); chain.Code(err) != chain.ErrInvalidAncestor {
 		t.Fatalf("block on b4: %v, want %s", err, chain.ErrInvalidAncestor)
 	}
@@ -182,8 +183,8 @@ func TestReorgToInvalidBranch(t *testing.T) {
 	}
 
 	// b2 did nothing wrong: a valid branch through it still wins.
-	b3v := mine(t, b2, minerB)
-	b4v := mine(t, b3v, minerB)
+	b3v := chaintest.Mine(t, b2, minerB)
+	b4v := chaintest.Mine(t, b3v, minerB)
 	h.accept(b3v, b4v)
 	h.wantTip(b4v)
 	h.wantMain(h.genesis(), c1, b2, b3v, b4v)
@@ -201,18 +202,18 @@ func TestReorgToInvalidBranch(t *testing.T) {
 // arrived later. Which of the two ties wins must not depend on chance (map
 // order), so the scenario runs several times.
 func TestFailedReorgKeepsFirstSeen(t *testing.T) {
-	_, minerA := newKey("miner A")
-	_, minerB := newKey("miner B")
-	_, minerC := newKey("miner C")
-	broke, _ := newKey("broke") // never funded
-	_, bob := newKey("bob")
+	_, minerA := chaintest.NewKey("miner A")
+	_, minerB := chaintest.NewKey("miner B")
+	_, minerC := chaintest.NewKey("miner C")
+	broke, _ := chaintest.NewKey("broke") // never funded
+	_, bob := chaintest.NewKey("bob")
 	for range 8 {
 		h := newHarness(t)
 		first := h.extend(h.genesis(), 2, minerA)
 		h.extend(h.genesis(), 2, minerC) // same work, seen second
-		b1 := mine(t, h.genesis(), minerB)
-		b2 := mine(t, b1, minerB, transfer(broke, bob, 1, 0, 0, nil))
-		b3 := mine(t, b2, minerB)
+		b1 := chaintest.Mine(t, h.genesis(), minerB)
+		b2 := chaintest.Mine(t, b1, minerB, chaintest.Transfer(broke, bob, 1, 0, 0, nil))
+		b3 := chaintest.Mine(t, b2, minerB)
 		h.accept(b1, b2)
 		if err := h.process(b3); chain.Code(err) != chain.ErrInsufficientFunds {
 			t.Fatalf("ProcessBlock(b3): %v, want %s", err, chain.ErrInsufficientFunds)
@@ -226,8 +227,8 @@ func TestFailedReorgKeepsFirstSeen(t *testing.T) {
 // does not move the chain, also after a restart.
 func TestEqualWorkKeepsFirstSeen(t *testing.T) {
 	h := newHarness(t)
-	_, minerA := newKey("miner A")
-	_, minerB := newKey("miner B")
+	_, minerA := chaintest.NewKey("miner A")
+	_, minerB := chaintest.NewKey("miner B")
 	a := h.extend(h.genesis(), 3, minerA)
 	b := h.extend(h.genesis(), 3, minerB)
 	h.wantTip(a[2])
@@ -251,14 +252,14 @@ func TestEqualWorkKeepsFirstSeen(t *testing.T) {
 // store transaction is atomic, but storing a block and moving the main chain
 // to it are separate ones.
 func TestResumeAfterCrash(t *testing.T) {
-	_, minerA := newKey("miner A")
-	_, minerB := newKey("miner B")
+	_, minerA := chaintest.NewKey("miner A")
+	_, minerB := chaintest.NewKey("miner B")
 	g := chain.Regtest.Genesis
-	a1 := mine(t, g, minerA)
-	a2 := mine(t, a1, minerA)
-	b1 := mine(t, g, minerB)
-	b2 := mine(t, b1, minerB)
-	b3 := mine(t, b2, minerB)
+	a1 := chaintest.Mine(t, g, minerA)
+	a2 := chaintest.Mine(t, a1, minerA)
+	b1 := chaintest.Mine(t, g, minerB)
+	b2 := chaintest.Mine(t, b1, minerB)
+	b3 := chaintest.Mine(t, b2, minerB)
 
 	tests := []struct {
 		name  string
@@ -306,7 +307,7 @@ func TestResumeAfterCrash(t *testing.T) {
 			h.wantTip(tip)
 			h.wantMain(tt.main...)
 			h.verify()
-			h.accept(mine(t, tip, minerA)) // and the chain goes on
+			h.accept(chaintest.Mine(t, tip, minerA)) // and the chain goes on
 		})
 	}
 }
@@ -316,7 +317,7 @@ func TestResumeAfterCrash(t *testing.T) {
 func putBlocks(t *testing.T, st *store.Store, blocks ...*chain.Block) {
 	t.Helper()
 	for _, b := range blocks {
-		if err := st.PutBlock(chain.IndexEntry{Header: b.Header, Height: height(b)}, b.Bytes()); err != nil {
+		if err := st.PutBlock(chain.IndexEntry{Header: b.Header, Height: chaintest.Height(b)}, b.Bytes()); err != nil {
 			t.Fatal(err)
 		}
 	}

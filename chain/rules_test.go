@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/chain/chaintest"
 )
 
 // TestRuleViolations submits blocks that each break one consensus rule on
@@ -14,15 +15,15 @@ import (
 // block on the tip (see the control at the end) and is tampered with once.
 func TestRuleViolations(t *testing.T) {
 	h := newHarness(t)
-	alice, aliceAddr := newKey("alice")
-	_, bob := newKey("bob")
-	_, miner := newKey("miner")
+	alice, aliceAddr := chaintest.NewKey("alice")
+	_, bob := chaintest.NewKey("bob")
+	_, miner := chaintest.NewKey("miner")
 
 	// Two coinbases fund alice with 100 coins; the third block spends from
 	// her with the longest memo allowed, so her nonce is 1 from here on.
 	funded := h.extend(h.genesis(), 2, aliceAddr)
 	memo := bytes.Repeat([]byte{'x'}, chain.MaxMemo)
-	tip := mine(t, funded[1], miner, transfer(alice, bob, 10*chain.Coin, 1000, 0, memo))
+	tip := chaintest.Mine(t, funded[1], miner, chaintest.Transfer(alice, bob, 10*chain.Coin, 1000, 0, memo))
 	h.accept(tip)
 	balance := 90*chain.Coin - 1000
 	if got := h.account(aliceAddr); got != (chain.Account{Balance: balance, Nonce: 1}) {
@@ -30,28 +31,28 @@ func TestRuleViolations(t *testing.T) {
 	}
 
 	// pay is a transfer from alice that is valid on the tip.
-	pay := func(amount uint64) *chain.Tx { return transfer(alice, bob, amount, 0, 1, nil) }
+	pay := func(amount uint64) *chain.Tx { return chaintest.Transfer(alice, bob, amount, 0, 1, nil) }
 	// tampered builds a block on the tip, applies edit, recommits the
 	// transactions and solves it: a well-formed block with one thing wrong.
 	tampered := func(edit func(b *chain.Block), txs ...*chain.Tx) *chain.Block {
-		b := newBlock(tip, miner, txs...)
+		b := chaintest.NewBlock(tip, miner, txs...)
 		edit(b)
-		remerkle(b)
-		return solve(t, b)
+		chaintest.Remerkle(b)
+		return chaintest.Solve(t, b)
 	}
 	tests := []struct {
 		name  string
 		block func() *chain.Block
 		want  chain.ErrorCode
 	}{
-		{"hash above target", func() *chain.Block { return unsolve(t, newBlock(tip, miner)) }, chain.ErrBadPoW},
+		{"hash above target", func() *chain.Block { return chaintest.Unsolve(t, chaintest.NewBlock(tip, miner)) }, chain.ErrBadPoW},
 		{"target easier than pow limit", func() *chain.Block {
 			return tampered(func(b *chain.Block) { b.Header.Bits = 0x2100ffff })
 		}, chain.ErrBadBits},
 		// No hash meets a negative target, so this one is not solved: the
 		// bits must be refused before any hash is compared with them.
 		{"negative target", func() *chain.Block {
-			b := newBlock(tip, miner)
+			b := chaintest.NewBlock(tip, miner)
 			b.Header.Bits = 0x20800001
 			return b
 		}, chain.ErrBadBits},
@@ -61,14 +62,14 @@ func TestRuleViolations(t *testing.T) {
 			return tampered(func(b *chain.Block) { b.Header.Bits = 0x207ffffe })
 		}, chain.ErrBadBits},
 		{"merkle root flipped", func() *chain.Block {
-			b := newBlock(tip, miner)
+			b := chaintest.NewBlock(tip, miner)
 			b.Header.MerkleRoot[0] ^= 1
-			return solve(t, b)
+			return chaintest.Solve(t, b)
 		}, chain.ErrBadMerkleRoot},
 		{"transaction added after commitment", func() *chain.Block {
-			b := newBlock(tip, miner)
+			b := chaintest.NewBlock(tip, miner)
 			b.Txs = append(b.Txs, pay(1))
-			return solve(t, b)
+			return chaintest.Solve(t, b)
 		}, chain.ErrBadMerkleRoot},
 		{"time three hours ahead", func() *chain.Block {
 			return tampered(func(b *chain.Block) { b.Header.Timestamp = uint32(time.Now().Add(3 * time.Hour).Unix()) })
@@ -83,17 +84,17 @@ func TestRuleViolations(t *testing.T) {
 			return tampered(func(b *chain.Block) { b.Txs = b.Txs[1:] }, pay(1))
 		}, chain.ErrNoCoinbase},
 		{"second coinbase", func() *chain.Block {
-			return tampered(func(b *chain.Block) { b.Txs = append(b.Txs, chain.NewCoinbase(height(tip)+1, miner, 1, 1)) })
+			return tampered(func(b *chain.Block) { b.Txs = append(b.Txs, chain.NewCoinbase(chaintest.Height(tip)+1, miner, 1, 1)) })
 		}, chain.ErrMultipleCoinbase},
 		{"duplicate transfer", func() *chain.Block {
 			tx := pay(1)
 			return tampered(func(*chain.Block) {}, tx, tx)
 		}, chain.ErrDuplicateTx},
 		{"memo one byte too long", func() *chain.Block {
-			return tampered(func(*chain.Block) {}, transfer(alice, bob, 1, 0, 1, bytes.Repeat([]byte{'x'}, chain.MaxMemo+1)))
+			return tampered(func(*chain.Block) {}, chaintest.Transfer(alice, bob, 1, 0, 1, bytes.Repeat([]byte{'x'}, chain.MaxMemo+1)))
 		}, chain.ErrMemoTooLong},
 		{"block too big", func() *chain.Block {
-			return tampered(func(*chain.Block) {}, transfer(alice, bob, 1, 0, 1, make([]byte, chain.MaxBlockSize)))
+			return tampered(func(*chain.Block) {}, chaintest.Transfer(alice, bob, 1, 0, 1, make([]byte, chain.MaxBlockSize)))
 		}, chain.ErrBlockTooBig},
 		{"amount above money supply", func() *chain.Block {
 			return tampered(func(*chain.Block) {}, pay(chain.MaxMoney+1))
@@ -121,7 +122,7 @@ func TestRuleViolations(t *testing.T) {
 			return tampered(func(b *chain.Block) { b.Txs[0].Amount++ })
 		}, chain.ErrBadCoinbaseAmount},
 		{"coinbase leaves out the fees", func() *chain.Block {
-			return tampered(func(b *chain.Block) { b.Txs[0].Amount -= 7 }, transfer(alice, bob, 1, 7, 1, nil))
+			return tampered(func(b *chain.Block) { b.Txs[0].Amount -= 7 }, chaintest.Transfer(alice, bob, 1, 7, 1, nil))
 		}, chain.ErrBadCoinbaseAmount},
 		{"coinbase pays too little", func() *chain.Block {
 			return tampered(func(b *chain.Block) { b.Txs[0].Amount-- })
@@ -130,17 +131,17 @@ func TestRuleViolations(t *testing.T) {
 			return tampered(func(*chain.Block) {}, pay(1000*chain.Coin))
 		}, chain.ErrInsufficientFunds},
 		{"whole balance plus a fee", func() *chain.Block {
-			return tampered(func(*chain.Block) {}, transfer(alice, bob, balance, 1, 1, nil))
+			return tampered(func(*chain.Block) {}, chaintest.Transfer(alice, bob, balance, 1, 1, nil))
 		}, chain.ErrInsufficientFunds},
 		// Each alone is affordable; the second must see the first's debit.
 		{"overspend across two transfers", func() *chain.Block {
-			return tampered(func(*chain.Block) {}, pay(60*chain.Coin), transfer(alice, bob, 60*chain.Coin, 0, 2, nil))
+			return tampered(func(*chain.Block) {}, pay(60*chain.Coin), chaintest.Transfer(alice, bob, 60*chain.Coin, 0, 2, nil))
 		}, chain.ErrInsufficientFunds},
 		{"sender nonce reused from an earlier block", func() *chain.Block {
-			return tampered(func(*chain.Block) {}, transfer(alice, bob, 1, 0, 0, nil))
+			return tampered(func(*chain.Block) {}, chaintest.Transfer(alice, bob, 1, 0, 0, nil))
 		}, chain.ErrBadNonce},
 		{"sender nonce skipped", func() *chain.Block {
-			return tampered(func(*chain.Block) {}, transfer(alice, bob, 1, 0, 2, nil))
+			return tampered(func(*chain.Block) {}, chaintest.Transfer(alice, bob, 1, 0, 2, nil))
 		}, chain.ErrBadNonce},
 		{"unknown parent", func() *chain.Block {
 			return tampered(func(b *chain.Block) { b.Header.PrevBlock = chain.Hash{1, 2, 3} })
@@ -163,7 +164,7 @@ func TestRuleViolations(t *testing.T) {
 
 	// The control: the untampered block the cases started from is valid,
 	// so each rejection above was for the tampering alone.
-	next := mine(t, tip, miner, pay(1))
+	next := chaintest.Mine(t, tip, miner, pay(1))
 	h.accept(next)
 	h.wantTip(next)
 	h.verify()

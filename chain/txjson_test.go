@@ -6,15 +6,16 @@ import (
 	"testing"
 
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/chain/chaintest"
 )
 
 func TestTxJSONRoundTrip(t *testing.T) {
-	alice, _ := newKey("alice")
-	_, bob := newKey("bob")
+	alice, _ := chaintest.NewKey("alice")
+	_, bob := chaintest.NewKey("bob")
 	txs := map[string]*chain.Tx{
-		"transfer":    transfer(alice, bob, 12*chain.Coin, 1000, 7, nil),
-		"text memo":   transfer(alice, bob, 1, 1000, 0, []byte("hello, chain")),
-		"binary memo": transfer(alice, bob, 1, 1000, 0, []byte{0xff, 0x00, 0xfe}),
+		"transfer":    chaintest.Transfer(alice, bob, 12*chain.Coin, 1000, 7, nil),
+		"text memo":   chaintest.Transfer(alice, bob, 1, 1000, 0, []byte("hello, chain")),
+		"binary memo": chaintest.Transfer(alice, bob, 1, 1000, 0, []byte{0xff, 0x00, 0xfe}),
 		"coinbase":    chain.NewCoinbase(42, bob, 50*chain.Coin, 1<<63),
 	}
 	for name, tx := range txs {
@@ -38,9 +39,9 @@ func TestTxJSONRoundTrip(t *testing.T) {
 }
 
 func TestTxJSONErrors(t *testing.T) {
-	alice, _ := newKey("alice")
-	_, bob := newKey("bob")
-	valid, _ := json.Marshal(transfer(alice, bob, 1, 1000, 0, nil))
+	alice, _ := chaintest.NewKey("alice")
+	_, bob := chaintest.NewKey("bob")
+	valid, _ := json.Marshal(chaintest.Transfer(alice, bob, 1, 1000, 0, nil))
 	var fields map[string]any
 	json.Unmarshal(valid, &fields)
 	with := func(key string, v any) string {
@@ -88,9 +89,9 @@ func TestTxJSONErrors(t *testing.T) {
 
 // FuzzTxJSON: whatever decodes encodes back to the same transaction.
 func FuzzTxJSON(f *testing.F) {
-	alice, _ := newKey("alice")
-	_, bob := newKey("bob")
-	for _, tx := range []*chain.Tx{transfer(alice, bob, 1, 2, 3, []byte("memo")), chain.NewCoinbase(1, bob, 5, 6)} {
+	alice, _ := chaintest.NewKey("alice")
+	_, bob := chaintest.NewKey("bob")
+	for _, tx := range []*chain.Tx{chaintest.Transfer(alice, bob, 1, 2, 3, []byte("memo")), chain.NewCoinbase(1, bob, 5, 6)} {
 		b, _ := json.Marshal(tx)
 		f.Add(b)
 	}

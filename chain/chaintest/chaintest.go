@@ -1,0 +1,111 @@
+// Package chaintest builds regtest blocks and signed transfers for tests of
+// the chain and of the packages above it: deterministic keys, a block builder
+// that can build on any parent, and a nonce search that takes a few tries on
+// regtest.
+package chaintest
+
+import (
+	"crypto/ed25519"
+	"crypto/sha256"
+	"log/slog"
+	"testing"
+
+	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/store"
+)
+
+// NewChain returns a regtest chain at genesis on a real store in a temporary
+// directory, closed when the test ends.
+func NewChain(t testing.TB) (*chain.Chain, *store.Store) {
+	t.Helper()
+	st, err := store.Open(t.TempDir(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	c, err := chain.New(chain.Regtest, st, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, st
+}
+
+// NewKey derives a key from name, so failures name the same addresses every run.
+func NewKey(name string) (ed25519.PrivateKey, chain.Address) {
+	seed := sha256.Sum256([]byte(name))
+	key := ed25519.NewKeyFromSeed(seed[:])
+	return key, chain.AddressOf(key.Public().(ed25519.PublicKey))
+}
+
+// Transfer returns a transfer signed by key for regtest.
+func Transfer(key ed25519.PrivateKey, to chain.Address, amount, fee, nonce uint64, memo []byte) *chain.Tx {
+	tx := &chain.Tx{Kind: chain.TxTransfer, To: to, Amount: amount, Fee: fee, Nonce: nonce, Memo: memo}
+	tx.Sign(key, chain.Regtest.Magic)
+	return tx
+}
+
+// Height is a block's height, read from its coinbase (genesis has height 0).
+func Height(b *chain.Block) uint64 { return b.Txs[0].Height }
+
+// NewBlock returns an unsolved regtest block on parent: a coinbase paying
+// Miner the subsidy plus the fees of txs, the merkle root over all of them,
+// the network's bits, and a timestamp one second after the parent's, which
+// is after the median time past of any chain the builder makes. Tests tamper
+// with it before solve (then remerkle if the change should stay committed)
+// or after solve (then solve again).
+func NewBlock(parent *chain.Block, miner chain.Address, txs ...*chain.Tx) *chain.Block {
+	h := Height(parent) + 1
+	amount := chain.Regtest.SubsidyAt(h)
+	for _, tx := range txs {
+		amount += tx.Fee
+	}
+	b := &chain.Block{
+		Header: chain.Header{
+			Version:   1,
+			PrevBlock: parent.Hash(),
+			Timestamp: parent.Header.Timestamp + 1,
+			Bits:      chain.Regtest.PowLimitBits,
+		},
+		Txs: append([]*chain.Tx{chain.NewCoinbase(h, miner, amount, 0)}, txs...),
+	}
+	Remerkle(b)
+	return b
+}
+
+// Remerkle commits the header to the block's current transactions.
+func Remerkle(b *chain.Block) { b.Header.MerkleRoot = chain.MerkleRoot(b.TxHashes()) }
+
+// Solve searches nonces from the current one until the hash meets the
+// target of the header's bits; on regtest that takes a few tries.
+func Solve(t testing.TB, b *chain.Block) *chain.Block {
+	t.Helper()
+	return searchNonce(t, b, func(cmp int) bool { return cmp <= 0 })
+}
+
+// Unsolve searches nonces until the hash is above the target: a header whose
+// proof of work fails while everything else about the block is valid.
+func Unsolve(t testing.TB, b *chain.Block) *chain.Block {
+	t.Helper()
+	return searchNonce(t, b, func(cmp int) bool { return cmp > 0 })
+}
+
+// searchNonce steps the nonce until ok accepts the comparison of the hash
+// with the target of the header's bits.
+func searchNonce(t testing.TB, b *chain.Block, ok func(cmp int) bool) *chain.Block {
+	t.Helper()
+	target := chain.CompactToBig(b.Header.Bits)
+	for range 1 << 20 {
+		if ok(chain.HashToBig(b.Hash()).Cmp(target)) {
+			return b
+		}
+		b.Header.Nonce++
+	}
+	t.Fatalf("no nonce in 2^20 tries for bits %08x", b.Header.Bits)
+	return nil
+}
+
+// Mine builds and solves a valid block on parent.
+func Mine(t testing.TB, parent *chain.Block, miner chain.Address, txs ...*chain.Tx) *chain.Block {
+	t.Helper()
+	return Solve(t, NewBlock(parent, miner, txs...))
+}
