@@ -1,0 +1,128 @@
+package mempool
+
+import (
+	"container/heap"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/hashforge/hashforge/chain"
+)
+
+// Has reports whether a transaction is pending. It answers from the pool as
+// it stands, without catching up with the tip: relay asks it for every
+// announcement.
+func (p *Pool) Has(id chain.Hash) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.byID[id]
+	return ok
+}
+
+// Get returns a transaction pending at the chain's tip.
+func (p *Pool) Get(id chain.Hash) (*chain.Tx, bool) {
+	var e *entry
+	p.view(func(*chain.View) error {
+		e = p.byID[id]
+		return nil
+	})
+	if e == nil {
+		return nil, false
+	}
+	return e.tx, true
+}
+
+// Entry describes a pending transaction.
+type Entry struct {
+	Tx    *chain.Tx
+	Size  int
+	Added time.Time
+}
+
+// Stats sums up the pool.
+type Stats struct {
+	Count int // pending transactions
+	Bytes int // their summed encoded size
+	Fees  uint64
+}
+
+// Entries lists the pending transactions in the order a block takes them:
+// by fee rate, every sender's nonces in sequence.
+func (p *Pool) Entries() ([]Entry, Stats, error) {
+	var out []Entry
+	var st Stats
+	err := p.view(func(*chain.View) error {
+		for _, e := range p.ordered(-1) {
+			out = append(out, Entry{Tx: e.tx, Size: e.size, Added: e.added})
+			st.Fees += e.tx.Fee
+		}
+		st.Count, st.Bytes = len(p.byID), p.bytes
+		return nil
+	})
+	return out, st, err
+}
+
+// Account returns an address's state at the tip and how many of its
+// transactions are pending: the next transfer it signs carries nonce
+// acc.Nonce + pending.
+func (p *Pool) Account(a chain.Address) (acc chain.Account, pending int, err error) {
+	err = p.view(func(v *chain.View) error {
+		if s, ok := p.senders[a]; ok {
+			acc, pending = s.state, len(s.txs)
+			return nil
+		}
+		acc, err = v.Account(a)
+		return err
+	})
+	return acc, pending, err
+}
+
+// ErrStaleParent reports a template asked for a parent that is no longer the
+// chain's tip.
+var ErrStaleParent = errors.New("mempool: the parent is no longer the tip")
+
+// Template returns the best-paying transactions that fit in maxBytes for a
+// block on parent, in an order valid to apply, with their fees.
+func (p *Pool) Template(parent chain.Hash, maxBytes int) (txs []*chain.Tx, fees uint64, err error) {
+	err = p.view(func(v *chain.View) error {
+		if tip := v.Tip().Hash; tip != parent {
+			return fmt.Errorf("%w: template for %s, tip is %s", ErrStaleParent, parent, tip)
+		}
+		for _, e := range p.ordered(maxBytes) {
+			txs = append(txs, e.tx)
+			fees += e.tx.Fee
+		}
+		return nil
+	})
+	return txs, fees, err
+}
+
+// ordered picks pending transactions greedily by fee rate: always the best
+// next transaction of any sender, so every sender's nonces stay in sequence.
+// A sender whose next transaction does not fit in maxBytes is done; a
+// negative maxBytes takes everything.
+func (p *Pool) ordered(maxBytes int) []*entry {
+	heads := make(headHeap, 0, len(p.senders))
+	for _, s := range p.senders {
+		heads = append(heads, head{s: s})
+	}
+	heap.Init(&heads)
+	out := make([]*entry, 0, len(p.byID))
+	for heads.Len() > 0 {
+		h := &heads[0]
+		e := h.s.txs[h.i]
+		if maxBytes >= 0 && e.size > maxBytes {
+			heap.Pop(&heads)
+			continue
+		}
+		out = append(out, e)
+		maxBytes -= e.size
+		if h.i++; h.i == len(h.s.txs) {
+			heap.Pop(&heads)
+		} else {
+			heap.Fix(&heads, 0)
+		}
+	}
+	return slices.Clip(out)
+}
