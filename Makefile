@@ -35,6 +35,7 @@ kernels:
 # crypto/sha256 double hash, OpenCL, CUDA), then `miner bench` on one and two threads.
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./hasher/...
+	$(GO) test -run '^$$' -bench . -benchtime 3s -cpu 1 ./mempool/
 	./$(BIN) bench -t 1 --duration 10s
 	./$(BIN) bench -t 2 --duration 10s
 

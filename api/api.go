@@ -3,8 +3,10 @@
 package api
 
 import (
+	"crypto/ed25519"
 	"encoding/json"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,6 +22,7 @@ import (
 type Chain interface {
 	Tip() chain.Tip
 	Params() *chain.Params
+	Transaction(txid chain.Hash) (*chain.Tx, chain.TxLocation, bool, error)
 }
 
 // Miner is what the API reads of the miner.
@@ -37,28 +40,43 @@ type Peers interface {
 	Sync() p2p.SyncStatus
 }
 
-// Server answers HTTP requests for one node.
-type Server struct {
-	chain Chain
-	miner Miner // nil when the node does not mine
-	peers Peers
-	mux   *http.ServeMux
+// Config names the parts of a node the API serves.
+type Config struct {
+	Chain Chain
+	Miner Miner // nil when the node does not mine
+	Peers Peers
+	Pool  Pool
+	// Key is the node's own key: POST /api/words signs with it.
+	Key ed25519.PrivateKey
 }
 
-// New returns the node's HTTP handler; miner may be nil.
-func New(c Chain, m Miner, p Peers) *Server {
-	s := &Server{chain: c, miner: m, peers: p, mux: http.NewServeMux()}
+// Server answers HTTP requests for one node.
+type Server struct {
+	cfg Config
+	mux *http.ServeMux
+
+	wordsMu sync.Mutex // one words transaction at a time takes the next nonce
+}
+
+// New returns the node's HTTP handler.
+func New(cfg Config) *Server {
+	s := &Server{cfg: cfg, mux: http.NewServeMux()}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		&metrics{chain: c, miner: m},
+		&metrics{chain: cfg.Chain, miner: cfg.Miner},
 	)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	s.mux.HandleFunc("GET /api/status", s.status)
 	s.mux.HandleFunc("GET /api/peers", s.listPeers)
+	s.mux.HandleFunc("POST /api/tx", s.postTx)
+	s.mux.HandleFunc("GET /api/tx/{txid}", s.getTx)
+	s.mux.HandleFunc("GET /api/mempool", s.mempool)
+	s.mux.HandleFunc("GET /api/accounts/{addr}", s.account)
+	s.mux.HandleFunc("POST /api/words", s.words)
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "no such endpoint")
+		writeError(w, http.StatusNotFound, codeNotFound, "no such endpoint")
 	})
 	return s
 }
@@ -84,16 +102,16 @@ type Status struct {
 }
 
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
-	tip := s.chain.Tip()
-	st := Status{Network: s.chain.Params().Name, Height: tip.Height, Tip: tip.Hash}
-	if s.miner != nil {
-		st.Mining = s.miner.Mining()
-		if rate, ok := s.miner.Hashrate(time.Minute); ok {
+	tip := s.cfg.Chain.Tip()
+	st := Status{Network: s.cfg.Chain.Params().Name, Height: tip.Height, Tip: tip.Hash}
+	if s.cfg.Miner != nil {
+		st.Mining = s.cfg.Miner.Mining()
+		if rate, ok := s.cfg.Miner.Hashrate(time.Minute); ok {
 			st.Hashrate = &rate
 		}
 	}
-	st.Sync = s.peers.Sync()
-	agree, total := s.peers.Agreement()
+	st.Sync = s.cfg.Peers.Sync()
+	agree, total := s.cfg.Peers.Agreement()
 	st.Peers, st.PeersAgreeing = total, agree
 	if total > 0 {
 		share := float64(agree) / float64(total)
@@ -103,7 +121,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listPeers(w http.ResponseWriter, r *http.Request) {
-	peers := s.peers.Peers()
+	peers := s.cfg.Peers.Peers()
 	if peers == nil {
 		peers = []p2p.PeerInfo{}
 	}
@@ -116,6 +134,22 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, map[string]string{"error": msg})
+// apiError is the body of every error answer: a message for people and, where
+// a caller may branch on it, a stable code.
+type apiError struct {
+	Error string `json:"error"`
+	Code  string `json:"code,omitempty"`
+}
+
+// Codes of errors that are the API's own; refused transactions carry the
+// pool's and the chain's codes.
+const (
+	codeNotFound  = "not-found"
+	codeMalformed = "malformed"
+	codeTooLarge  = "too-large"
+	codeInternal  = "internal"
+)
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, apiError{Error: msg, Code: code})
 }

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"crypto/ed25519"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -11,29 +12,38 @@ import (
 
 	"github.com/hashforge/hashforge/api"
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/chain/chaintest"
 	"github.com/hashforge/hashforge/hasher"
+	"github.com/hashforge/hashforge/mempool"
 	"github.com/hashforge/hashforge/miner"
 	"github.com/hashforge/hashforge/p2p"
-	"github.com/hashforge/hashforge/store"
 )
 
-func newServer(t *testing.T) *httptest.Server {
+// node is a regtest node's parts behind a real HTTP server: chain, pool,
+// peer layer and an idle miner.
+type node struct {
+	*httptest.Server
+	chain *chain.Chain
+	pool  *mempool.Pool
+}
+
+// newServer serves a node whose own key is key.
+func newServer(t *testing.T, key ed25519.PrivateKey) *node {
 	t.Helper()
-	st, err := store.Open(t.TempDir(), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	ch, _ := chaintest.NewChain(t)
 	log := slog.New(slog.DiscardHandler)
-	ch, err := chain.New(chain.Regtest, st, log)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool := mempool.New(ch, mempool.DefaultConfig(), log)
 	devs, _ := hasher.OpenAll(hasher.NewCPU(1))
-	m := miner.New(ch, hasher.NewScheduler(devs, log), miner.Config{}, log)
-	srv := httptest.NewServer(api.New(ch, m, p2p.New(p2p.DefaultConfig(), ch, nil, log)))
+	m := miner.New(ch, pool, hasher.NewScheduler(devs, log), miner.Config{}, log)
+	srv := httptest.NewServer(api.New(api.Config{
+		Chain: ch,
+		Miner: m,
+		Peers: p2p.New(p2p.DefaultConfig(), ch, pool, nil, log),
+		Pool:  pool,
+		Key:   key,
+	}))
 	t.Cleanup(srv.Close)
-	return srv
+	return &node{Server: srv, chain: ch, pool: pool}
 }
 
 func get(t *testing.T, url string) (int, string, string) {
@@ -51,7 +61,7 @@ func get(t *testing.T, url string) (int, string, string) {
 }
 
 func TestStatus(t *testing.T) {
-	srv := newServer(t)
+	srv := newServer(t, chain.FaucetKey())
 	code, ctype, body := get(t, srv.URL+"/api/status")
 	if code != http.StatusOK || ctype != "application/json" {
 		t.Fatalf("status %d, content type %q", code, ctype)
@@ -86,7 +96,7 @@ func TestStatus(t *testing.T) {
 }
 
 func TestMetrics(t *testing.T) {
-	srv := newServer(t)
+	srv := newServer(t, chain.FaucetKey())
 	code, _, body := get(t, srv.URL+"/metrics")
 	if code != http.StatusOK {
 		t.Fatalf("status %d", code)
@@ -106,7 +116,7 @@ func TestMetrics(t *testing.T) {
 }
 
 func TestUnknownEndpoint(t *testing.T) {
-	srv := newServer(t)
+	srv := newServer(t, chain.FaucetKey())
 	code, ctype, body := get(t, srv.URL+"/api/nope")
 	if code != http.StatusNotFound || ctype != "application/json" || !strings.Contains(body, `"error"`) {
 		t.Fatalf("got %d %q %s, want a 404 JSON error", code, ctype, body)

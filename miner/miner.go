@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/hasher"
+	"github.com/hashforge/hashforge/mempool"
 )
 
 // Chain is what the miner needs of the chain.
@@ -23,8 +25,15 @@ type Chain interface {
 	Subscribe() (<-chan chain.Tip, func())
 }
 
-// refreshInterval is how often work is rebuilt with a newer timestamp, so a
-// slow block does not carry a stale time into the difficulty adjustment.
+// TxSource offers the transactions of a block template: the best-paying
+// valid set for a block on parent within maxBytes, and their fees.
+type TxSource interface {
+	Template(parent chain.Hash, maxBytes int) ([]*chain.Tx, uint64, error)
+}
+
+// refreshInterval is how often work is rebuilt with a newer timestamp and
+// the pool's latest transactions, so a slow block does not carry a stale time
+// into the difficulty adjustment and new transactions wait at most this long.
 const refreshInterval = 5 * time.Second
 
 // Config sets what the miner mines for.
@@ -38,6 +47,7 @@ type Config struct {
 // Miner mines blocks on the chain's tip with the scheduler's devices.
 type Miner struct {
 	chain Chain
+	txs   TxSource // nil mines empty blocks
 	sched *hasher.Scheduler
 	cfg   Config
 	log   *slog.Logger
@@ -47,9 +57,10 @@ type Miner struct {
 	found  atomic.Uint64
 }
 
-// New returns a miner; Run starts it.
-func New(c Chain, sched *hasher.Scheduler, cfg Config, log *slog.Logger) *Miner {
-	return &Miner{chain: c, sched: sched, cfg: cfg, log: log, meter: newMeter(Windows[len(Windows)-1])}
+// New returns a miner taking transactions from txs, which may be nil; Run
+// starts it.
+func New(c Chain, txs TxSource, sched *hasher.Scheduler, cfg Config, log *slog.Logger) *Miner {
+	return &Miner{chain: c, txs: txs, sched: sched, cfg: cfg, log: log, meter: newMeter(Windows[len(Windows)-1])}
 }
 
 // Mining reports whether the miner is running.
@@ -129,7 +140,13 @@ func (m *Miner) loop(ctx context.Context) {
 			}
 			continue
 		}
-		block, work := m.template(next, extraNonce)
+		block, work, err := m.template(next, extraNonce)
+		if errors.Is(err, mempool.ErrStaleParent) {
+			continue // a block arrived since NextBlock: build on it
+		}
+		if err != nil {
+			m.log.Error("block template", "err", err)
+		}
 		hits := make(chan hasher.Hit, 1)
 		job, err := m.sched.Submit(work, 0, hasher.NonceSpace, func(h hasher.Hit) {
 			select {
@@ -168,19 +185,33 @@ func (m *Miner) loop(ctx context.Context) {
 	}
 }
 
-// template builds a block on the tip paying the subsidy to the miner, and the
-// work that solves it.
-func (m *Miner) template(next chain.NextBlock, extraNonce uint64) (*chain.Block, hasher.Work) {
+// template builds a block on the tip with the pool's best transactions and a
+// coinbase paying the subsidy and their fees to the miner, and the work that
+// solves it. When the pool fails the block goes out empty, still worth its
+// subsidy, with the error.
+func (m *Miner) template(next chain.NextBlock, extraNonce uint64) (*chain.Block, hasher.Work, error) {
 	cb := chain.NewCoinbase(next.Height, m.cfg.Address, next.Subsidy, extraNonce)
+	var txs []*chain.Tx
+	var err error
+	if m.txs != nil {
+		// Room for the header, the transaction count and the coinbase.
+		room := chain.MaxBlockSize - chain.HeaderSize - 9 - cb.Size()
+		var fees uint64
+		if txs, fees, err = m.txs.Template(next.Parent, room); err == nil {
+			cb.Amount += fees
+		} else if errors.Is(err, mempool.ErrStaleParent) {
+			return nil, hasher.Work{}, err
+		}
+	}
 	b := &chain.Block{
 		Header: chain.Header{
-			Version:    1,
-			PrevBlock:  next.Parent,
-			MerkleRoot: chain.MerkleRoot([]chain.Hash{cb.Hash()}),
-			Timestamp:  max(uint32(time.Now().Unix()), next.MinTime),
-			Bits:       next.Bits,
+			Version:   1,
+			PrevBlock: next.Parent,
+			Timestamp: max(uint32(time.Now().Unix()), next.MinTime),
+			Bits:      next.Bits,
 		},
-		Txs: []*chain.Tx{cb},
+		Txs: append([]*chain.Tx{cb}, txs...),
 	}
-	return b, hasher.Work{Header: b.Header.Bytes(), Target: chain.BigToHash(chain.CompactToBig(next.Bits))}
+	b.Header.MerkleRoot = chain.MerkleRoot(b.TxHashes())
+	return b, hasher.Work{Header: b.Header.Bytes(), Target: chain.BigToHash(chain.CompactToBig(next.Bits))}, err
 }

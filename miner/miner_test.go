@@ -8,38 +8,27 @@ import (
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/chain/chaintest"
 	"github.com/hashforge/hashforge/hasher"
+	"github.com/hashforge/hashforge/mempool"
 	"github.com/hashforge/hashforge/miner"
-	"github.com/hashforge/hashforge/store"
 )
 
-func newChain(t *testing.T) (*chain.Chain, *store.Store) {
-	t.Helper()
-	st, err := store.Open(t.TempDir(), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	ch, err := chain.New(chain.Regtest, st, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ch, st
-}
-
-func newMiner(ch *chain.Chain, cfg miner.Config) *miner.Miner {
+// newMiner returns a one-lane CPU miner taking transactions from txs, which
+// may be nil.
+func newMiner(ch *chain.Chain, txs miner.TxSource, cfg miner.Config) *miner.Miner {
 	log := slog.New(slog.DiscardHandler)
 	devs, _ := hasher.OpenAll(hasher.NewCPU(1))
-	return miner.New(ch, hasher.NewScheduler(devs, log), cfg, log)
+	return miner.New(ch, txs, hasher.NewScheduler(devs, log), cfg, log)
 }
 
 // A paced regtest miner on a real chain mines blocks paying its address, no
 // faster than its block interval, and every block passes Verify.
 func TestMinerMinesPacedBlocks(t *testing.T) {
-	ch, st := newChain(t)
+	ch, st := chaintest.NewChain(t)
 	addr := chain.Address{1, 2, 3}
 	const interval = 100 * time.Millisecond
-	m := newMiner(ch, miner.Config{Address: addr, BlockInterval: interval})
+	m := newMiner(ch, nil, miner.Config{Address: addr, BlockInterval: interval})
 
 	tips, cancel := ch.Subscribe()
 	defer cancel()
@@ -88,13 +77,65 @@ func TestMinerMinesPacedBlocks(t *testing.T) {
 	}
 }
 
+// Transfers waiting in the pool go into the next block, and the coinbase
+// collects their fees.
+func TestMinerMinesPoolTransactions(t *testing.T) {
+	ch, st := chaintest.NewChain(t)
+	log := slog.New(slog.DiscardHandler)
+	pool := mempool.New(ch, mempool.DefaultConfig(), log)
+	faucet := chain.FaucetKey()
+	_, bob := chaintest.NewKey("bob")
+	var txs []*chain.Tx
+	var fees uint64
+	for nonce := range uint64(3) {
+		tx := &chain.Tx{Kind: chain.TxTransfer, To: bob, Amount: chain.Coin, Fee: 1000 + nonce, Nonce: nonce, Memo: []byte("words")}
+		tx.Sign(faucet, chain.Regtest.Magic)
+		if err := pool.Add(tx); err != nil {
+			t.Fatal(err)
+		}
+		txs, fees = append(txs, tx), fees+tx.Fee
+	}
+
+	addr := chain.Address{7}
+	m := newMiner(ch, pool, miner.Config{Address: addr})
+	ctx, stop := context.WithTimeout(context.Background(), 30*time.Second)
+	defer stop()
+	done := make(chan struct{})
+	go func() { m.Run(ctx); close(done) }()
+	tips, cancel := ch.Subscribe()
+	defer cancel()
+	select {
+	case <-tips:
+	case <-ctx.Done():
+		t.Fatal("no block mined")
+	}
+	stop()
+	<-done
+
+	for _, tx := range txs {
+		if _, loc, ok, err := ch.Transaction(tx.Hash()); !ok || err != nil || loc.Height != 1 {
+			t.Errorf("transfer nonce %d at %+v (found %t, %v), want height 1", tx.Nonce, loc, ok, err)
+		}
+	}
+	if acc, _ := st.Account(bob); acc.Balance != 3*chain.Coin {
+		t.Errorf("bob has %d units, want 3 coins", acc.Balance)
+	}
+	height := ch.Tip().Height
+	if acc, _ := st.Account(addr); acc.Balance != height*chain.Regtest.Subsidy+fees {
+		t.Errorf("miner has %d units after %d blocks, want subsidies plus fees %d", acc.Balance, height, fees)
+	}
+	if _, err := chain.Verify(context.Background(), chain.Regtest, st, nil); err != nil {
+		t.Fatalf("verify mined chain: %v", err)
+	}
+}
+
 // Blocks faster than one a second push the earliest valid timestamp ahead of
 // the clock. Once it passes the network's future limit no block can be valid
 // until the clock moves, so an unpaced miner must wait, not spin on blocks the
 // chain rejects: in steady state it mines about six blocks per clock second
 // (the median time past advances one second per six blocks) and hashes little.
 func TestMinerWaitsWhenAheadOfClock(t *testing.T) {
-	ch, _ := newChain(t)
+	ch, _ := chaintest.NewChain(t)
 	// Eleven blocks stamped up to the future limit.
 	limit := uint32(time.Now().Add(chain.Regtest.MaxFutureTime).Unix()) - 1
 	for i := range uint32(11) {
@@ -109,7 +150,7 @@ func TestMinerWaitsWhenAheadOfClock(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	m := newMiner(ch, miner.Config{})
+	m := newMiner(ch, nil, miner.Config{})
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { m.Run(ctx); close(done) }()
@@ -155,11 +196,11 @@ func (d *stampedDevice) Search(w *hasher.Work, start, count uint32, hits []uint3
 // A new tip from elsewhere (a peer's block, through ProcessBlock like any
 // block) must stop hashing on the old tip within 10 ms.
 func TestNewTipStopsStaleWork(t *testing.T) {
-	ch, _ := newChain(t)
+	ch, _ := chaintest.NewChain(t)
 	log := slog.New(slog.DiscardHandler)
 	cpu, _ := hasher.OpenAll(hasher.NewCPU(2))
 	dev := &stampedDevice{Device: cpu[0], last: map[chain.Hash]time.Time{}}
-	m := miner.New(ch, hasher.NewScheduler([]hasher.Device{dev}, log), miner.Config{}, log)
+	m := miner.New(ch, nil, hasher.NewScheduler([]hasher.Device{dev}, log), miner.Config{}, log)
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { m.Run(ctx); close(done) }()

@@ -5,24 +5,23 @@ package node
 import (
 	"context"
 	"crypto/ed25519"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/hashforge/hashforge/api"
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/hasher"
+	"github.com/hashforge/hashforge/mempool"
 	"github.com/hashforge/hashforge/miner"
 	"github.com/hashforge/hashforge/p2p"
 	"github.com/hashforge/hashforge/store"
+	"github.com/hashforge/hashforge/wallet"
 )
 
 // Config describes one node.
@@ -37,7 +36,8 @@ type Config struct {
 
 	HTTPAddr string // host:port of the HTTP server; empty for none
 
-	P2P p2p.Config
+	P2P     p2p.Config
+	Mempool mempool.Config
 }
 
 // KeyFile holds the node's own ed25519 key inside its datadir: the seed as hex.
@@ -69,15 +69,22 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
+	key, err := wallet.LoadOrCreateKey(filepath.Join(cfg.DataDir, KeyFile))
+	if err != nil {
+		return err
+	}
+	pool := mempool.New(ch, cfg.Mempool, log)
+	wg.Go(func() { pool.Run(ctx) })
+
 	var m *miner.Miner
 	if cfg.Mine {
-		if m, err = newMiner(cfg, ch, log); err != nil {
+		if m, err = newMiner(cfg, ch, pool, key, log); err != nil {
 			return err
 		}
 		wg.Go(func() { m.Run(ctx) })
 	}
 
-	peers := p2p.New(cfg.P2P, ch, st, log)
+	peers := p2p.New(cfg.P2P, ch, pool, st, log)
 	ln, err := peers.Listen()
 	if err != nil {
 		return err
@@ -93,7 +100,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if err != nil {
 			return fmt.Errorf("http: %w", err)
 		}
-		srv := &http.Server{Handler: api.New(ch, apiMiner, peers), ReadHeaderTimeout: 10 * time.Second}
+		handler := api.New(api.Config{Chain: ch, Miner: apiMiner, Peers: peers, Pool: pool, Key: key})
+		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 		log.Info("http listening", "addr", "http://"+ln.Addr().String())
 		wg.Go(func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -113,13 +121,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	return nil
 }
 
-func newMiner(cfg Config, ch *chain.Chain, log *slog.Logger) (*miner.Miner, error) {
+func newMiner(cfg Config, ch *chain.Chain, pool *mempool.Pool, key ed25519.PrivateKey, log *slog.Logger) (*miner.Miner, error) {
 	addr := cfg.Address
 	if addr == nil {
-		key, err := LoadOrCreateKey(filepath.Join(cfg.DataDir, KeyFile))
-		if err != nil {
-			return nil, err
-		}
 		a := chain.AddressOf(key.Public().(ed25519.PublicKey))
 		addr = &a
 	}
@@ -136,52 +140,5 @@ func newMiner(cfg Config, ch *chain.Chain, log *slog.Logger) (*miner.Miner, erro
 	}
 	log.Info("mining", "address", addr.String(), "block_interval", cfg.BlockInterval)
 	sched := hasher.NewScheduler(cfg.Devices, log)
-	return miner.New(ch, sched, miner.Config{Address: *addr, BlockInterval: cfg.BlockInterval}, log), nil
-}
-
-// LoadOrCreateKey reads an ed25519 key saved as a hex seed, creating the file
-// (mode 0600) with a new key when it does not exist.
-func LoadOrCreateKey(path string) (ed25519.PrivateKey, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		_, key, err := ed25519.GenerateKey(nil)
-		if err != nil {
-			return nil, err
-		}
-		// Write a synced temporary file and rename it into place: a crash
-		// mid-write must not leave an empty key file that fails every later start.
-		seed := hex.EncodeToString(key.Seed()) + "\n"
-		tmp := path + ".tmp"
-		if err := writeFileSync(tmp, []byte(seed), 0o600); err != nil {
-			return nil, fmt.Errorf("write key: %w", err)
-		}
-		if err := os.Rename(tmp, path); err != nil {
-			return nil, fmt.Errorf("write key: %w", err)
-		}
-		return key, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read key: %w", err)
-	}
-	seed, err := hex.DecodeString(strings.TrimSpace(string(b)))
-	if err != nil || len(seed) != ed25519.SeedSize {
-		return nil, fmt.Errorf("key file %s: want %d bytes of hex seed", path, ed25519.SeedSize)
-	}
-	return ed25519.NewKeyFromSeed(seed), nil
-}
-
-// writeFileSync writes a file and flushes it to disk before returning.
-func writeFileSync(path string, b []byte, perm os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return miner.New(ch, pool, sched, miner.Config{Address: *addr, BlockInterval: cfg.BlockInterval}, log), nil
 }

@@ -12,7 +12,8 @@ import (
 // must be canonical: a payload it accepts re-encodes to exactly the same
 // bytes, so a message has one encoding and what we relay is what we got.
 // Seed corpora built from real messages (a version, an addr with two
-// entries, getheaders with a real locator, headers and a block from regtest)
+// entries, getheaders with a real locator, headers and a block from regtest,
+// signed transfers and a coinbase, inventories of blocks and transactions)
 // live in testdata/fuzz.
 
 // fuzzPayload fuzzes the payload decoder of the messages mk makes.
@@ -47,6 +48,8 @@ func FuzzMsgGetHeaders(f *testing.F) { fuzzPayload(f, func() Message { return ne
 func FuzzMsgHeaders(f *testing.F) { fuzzPayload(f, func() Message { return new(MsgHeaders) }) }
 
 func FuzzMsgBlock(f *testing.F) { fuzzPayload(f, func() Message { return new(MsgBlock) }) }
+
+func FuzzMsgTx(f *testing.F) { fuzzPayload(f, func() Message { return new(MsgTx) }) }
 
 // FuzzReadMessage feeds whole streams: whatever the bytes, ReadMessage
 // returns a message, ErrMalformed or an I/O error of the stream ending, and

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -15,13 +14,14 @@ import (
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/mempool"
 	"github.com/hashforge/hashforge/store"
 )
 
 // This file is the one home of the helpers the tests share: chains on real
-// bbolt stores, a regtest block builder, servers on loopback and a raw peer
-// that speaks the wire protocol by hand, so a test can send what a real
-// Server never would.
+// bbolt stores, a regtest block and transfer builder, servers with real
+// pools on loopback and a raw peer that speaks the wire protocol by hand, so
+// a test can send what a real Server never would.
 
 // testLog discards logs unless P2P_TEST_LOG is set, then debug goes to stderr.
 func testLog() *slog.Logger {
@@ -55,22 +55,26 @@ func newChain(t testing.TB) *chain.Chain {
 }
 
 // nextBlock returns an unsolved block on ch's tip: a coinbase paying the
-// subsidy to miner, the merkle root over it, the network's bits and the
-// parent's time plus one second. Two chains mining to different addresses
-// grow different branches.
-func nextBlock(ch *chain.Chain, miner chain.Address) *chain.Block {
+// subsidy and the fees of txs to miner, then txs, the merkle root over
+// them, the network's bits and the parent's time plus one second. Two
+// chains mining to different addresses grow different branches.
+func nextBlock(ch *chain.Chain, miner chain.Address, txs ...*chain.Tx) *chain.Block {
 	next, tip := ch.NextBlock(), ch.Tip()
-	cb := chain.NewCoinbase(next.Height, miner, next.Subsidy, 0)
-	return &chain.Block{
-		Header: chain.Header{
-			Version:    1,
-			PrevBlock:  next.Parent,
-			MerkleRoot: chain.MerkleRoot([]chain.Hash{cb.Hash()}),
-			Timestamp:  tip.Header.Timestamp + 1,
-			Bits:       next.Bits,
-		},
-		Txs: []*chain.Tx{cb},
+	reward := next.Subsidy
+	for _, tx := range txs {
+		reward += tx.Fee
 	}
+	b := &chain.Block{
+		Header: chain.Header{
+			Version:   1,
+			PrevBlock: next.Parent,
+			Timestamp: tip.Header.Timestamp + 1,
+			Bits:      next.Bits,
+		},
+		Txs: append([]*chain.Tx{chain.NewCoinbase(next.Height, miner, reward, 0)}, txs...),
+	}
+	b.Header.MerkleRoot = chain.MerkleRoot(b.TxHashes())
+	return b
 }
 
 // searchNonce steps the nonce until valid says whether the hash meets the
@@ -96,11 +100,36 @@ func mine(t testing.TB, ch *chain.Chain, n int) { mineTo(t, ch, n, chain.Address
 func mineTo(t testing.TB, ch *chain.Chain, n int, miner chain.Address) {
 	t.Helper()
 	for range n {
-		b := searchNonce(t, nextBlock(ch, miner), true)
-		if err := ch.ProcessBlock(context.Background(), b); err != nil {
-			t.Fatalf("block at height %d: %v", ch.Tip().Height+1, err)
-		}
+		mineBlock(t, ch, miner)
 	}
+}
+
+// mineBlock builds a valid block carrying txs on ch's tip and processes it.
+func mineBlock(t testing.TB, ch *chain.Chain, miner chain.Address, txs ...*chain.Tx) {
+	t.Helper()
+	b := searchNonce(t, nextBlock(ch, miner, txs...), true)
+	if err := ch.ProcessBlock(context.Background(), b); err != nil {
+		t.Fatalf("block at height %d: %v", ch.Tip().Height+1, err)
+	}
+}
+
+// transfer is the faucet's transfer of amount with nonce and memo (nil for
+// none), paying the least fee a default pool takes, signed for regtest.
+// The faucet holds chain.FaucetAlloc from genesis on.
+func transfer(nonce, amount uint64, memo []byte) *chain.Tx {
+	tx := &chain.Tx{Kind: chain.TxTransfer, To: chain.Address{0xee}, Amount: amount, Nonce: nonce, Memo: memo}
+	tx.Fee = mempool.DefaultConfig().MinFeeRate * uint64(tx.Size())
+	tx.Sign(chain.FaucetKey(), chain.Regtest.Magic)
+	return tx
+}
+
+// transfers are the faucet's transfers of one unit with nonces 0 to n-1.
+func transfers(n int) []*chain.Tx {
+	txs := make([]*chain.Tx, n)
+	for i := range txs {
+		txs[i] = transfer(uint64(i), 1, nil)
+	}
+	return txs
 }
 
 // testConfig listens on a free loopback port with timers short enough for
@@ -120,6 +149,7 @@ func testConfig() Config {
 type node struct {
 	*Server
 	ch      *chain.Chain
+	pool    *mempool.Pool
 	addr    string       // listen address, 127.0.0.1:port
 	accepts atomic.Int64 // connections the listener accepted
 	stop    func()       // ends Run and waits for it; safe to call twice
@@ -129,17 +159,19 @@ type node struct {
 // which is known only once it listens.
 const selfAddr = "self"
 
-// startNode runs a Server for ch until stop or the end of the test; book
-// may be nil. The listener is bound before Run, so addr is dialable at once.
+// startNode runs a Server for ch, with a pool of its own, until stop or the
+// end of the test; book may be nil. The listener is bound before Run, so
+// addr is dialable at once.
 func startNode(t testing.TB, ch *chain.Chain, book Book, cfg Config) *node {
 	t.Helper()
 	cfg.Connect = append([]string(nil), cfg.Connect...)
-	s := New(cfg, ch, book, testLog())
+	pool := mempool.New(ch, mempool.DefaultConfig(), testLog())
+	s := New(cfg, ch, pool, book, testLog())
 	ln, err := s.Listen()
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &node{Server: s, ch: ch, addr: ln.Addr().String()}
+	n := &node{Server: s, ch: ch, pool: pool, addr: ln.Addr().String()}
 	for i, a := range s.cfg.Connect {
 		if a == selfAddr {
 			s.cfg.Connect[i] = n.addr
@@ -149,7 +181,10 @@ func startNode(t testing.TB, ch *chain.Chain, book Book, cfg Config) *node {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		var running sync.WaitGroup
+		running.Go(func() { pool.Run(ctx) })
 		s.Run(ctx, &countingListener{Listener: ln, n: &n.accepts})
+		running.Wait()
 	}()
 	n.stop = func() {
 		cancel()
@@ -286,7 +321,8 @@ func (r *rawPeer) roundTrip() []Message {
 }
 
 // handshake sends v, answers the server's version with verack and waits
-// for the server's verack and the getaddr a server sends every new peer.
+// for the server's verack and the getaddr and mempool a server sends every
+// new peer.
 func (r *rawPeer) handshake(v *MsgVersion) {
 	r.t.Helper()
 	r.tip = v.Tip
@@ -295,6 +331,7 @@ func (r *rawPeer) handshake(v *MsgVersion) {
 	r.send(&MsgVerAck{})
 	await[*MsgVerAck](r)
 	await[*MsgGetAddr](r)
+	await[*MsgMempool](r)
 }
 
 // closed reads until the server closes the connection or d passes; it
@@ -347,11 +384,13 @@ func randUint64() uint64 {
 }
 
 // proxy relays connections to a node and counts, by command, the messages
-// sent toward it: what a node asks of its peer shows on the wire.
+// sent toward it and those it sends back: what nodes ask of each other, and
+// what they relay, shows on the wire.
 type proxy struct {
 	addr string
 	mu   sync.Mutex
-	sent map[string]int
+	sent map[string]int // toward the node
+	back map[string]int // from the node
 }
 
 func startProxy(t testing.TB, to string) *proxy {
@@ -361,7 +400,7 @@ func startProxy(t testing.TB, to string) *proxy {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	px := &proxy{addr: ln.Addr().String(), sent: make(map[string]int)}
+	px := &proxy{addr: ln.Addr().String(), sent: make(map[string]int), back: make(map[string]int)}
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -374,33 +413,39 @@ func startProxy(t testing.TB, to string) *proxy {
 				continue
 			}
 			t.Cleanup(func() { c.Close(); up.Close() })
-			go func() {
-				io.Copy(c, up)
-				c.Close()
-			}()
-			go func() {
-				defer up.Close()
-				for {
-					m, err := ReadMessage(c, chain.Regtest.Magic)
-					if err != nil {
-						return
-					}
-					px.mu.Lock()
-					px.sent[m.Command()]++
-					px.mu.Unlock()
-					if WriteMessage(up, chain.Regtest.Magic, m) != nil {
-						return
-					}
-				}
-			}()
+			go px.pipe(c, up, px.sent)
+			go px.pipe(up, c, px.back)
 		}
 	}()
 	return px
 }
 
+// pipe passes messages from one end to the other, counting them in counts,
+// until either end closes; then it closes the other.
+func (px *proxy) pipe(from, to net.Conn, counts map[string]int) {
+	defer to.Close()
+	for {
+		m, err := ReadMessage(from, chain.Regtest.Magic)
+		if err != nil {
+			return
+		}
+		px.mu.Lock()
+		counts[m.Command()]++
+		px.mu.Unlock()
+		if WriteMessage(to, chain.Regtest.Magic, m) != nil {
+			return
+		}
+	}
+}
+
 // count is how many messages of command went through toward the node.
-func (px *proxy) count(command string) int {
+func (px *proxy) count(command string) int { return px.read(px.sent, command) }
+
+// countBack is how many messages of command the node sent back.
+func (px *proxy) countBack(command string) int { return px.read(px.back, command) }
+
+func (px *proxy) read(counts map[string]int, command string) int {
 	px.mu.Lock()
 	defer px.mu.Unlock()
-	return px.sent[command]
+	return counts[command]
 }

@@ -4,6 +4,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/hashforge/hashforge/chain"
 )
 
 // outQueue bounds the messages waiting for a peer; a peer that falls this
@@ -30,6 +32,7 @@ type peer struct {
 	pingSent   time.Time
 	rtt        time.Duration
 	banScore   int
+	known      *hashRing[struct{}] // txids the peer has seen: announced by either side, or sent
 }
 
 func newPeer(conn net.Conn, dialed string) *peer {
@@ -41,6 +44,7 @@ func newPeer(conn net.Conn, dialed string) *peer {
 		out:      make(chan Message, outQueue),
 		done:     make(chan struct{}),
 		lastSeen: time.Now(),
+		known:    newHashRing[struct{}](maxKnownInv),
 	}
 }
 
@@ -64,6 +68,21 @@ func (p *peer) answer(m Message) {
 	case p.out <- m:
 	case <-p.done:
 	}
+}
+
+// seen records txids as seen by the peer and returns those it had not
+// seen, in order: each is announced to a peer once, and never to one that
+// told us of it.
+func (p *peer) seen(ids ...chain.Hash) []chain.Hash {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var fresh []chain.Hash
+	for _, id := range ids {
+		if p.known.put(id, struct{}{}) {
+			fresh = append(fresh, id)
+		}
+	}
+	return fresh
 }
 
 func (p *peer) close() {

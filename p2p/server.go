@@ -1,7 +1,8 @@
 // Package p2p connects a node to its peers over TCP: framed messages (see
 // README.md), a version handshake, ping/pong liveness, address gossip, block
-// relay of tip announcements, sync from peers with more work, a periodic
-// consensus round, and ban scores for peers that break the protocol.
+// relay of tip announcements, transaction relay, sync from peers with more
+// work, a periodic consensus round, and ban scores for peers that break the
+// protocol.
 package p2p
 
 import (
@@ -86,6 +87,7 @@ type addrState struct {
 type Server struct {
 	cfg     Config
 	chain   Chain
+	pool    Mempool
 	book    Book
 	log     *slog.Logger
 	magic   [4]byte
@@ -101,21 +103,24 @@ type Server struct {
 	syncSince  time.Time
 	syncAsked  bool // a getheaders to syncPeer awaits its headers
 	progress   progress
+	txs        txState
 	wg         sync.WaitGroup
 }
 
-// New returns a peer layer for ch; book may be nil.
-func New(cfg Config, ch Chain, book Book, log *slog.Logger) *Server {
+// New returns a peer layer for ch that relays the transactions of pool;
+// book may be nil.
+func New(cfg Config, ch Chain, pool Mempool, book Book, log *slog.Logger) *Server {
 	var id [8]byte
 	rand.Read(id[:])
 	return &Server{
-		cfg: cfg, chain: ch, book: book, log: log,
+		cfg: cfg, chain: ch, pool: pool, book: book, log: log,
 		magic:   ch.Params().Magic,
 		genesis: ch.Params().GenesisHash(),
 		nodeID:  binary.LittleEndian.Uint64(id[:]),
 		peers:   make(map[*peer]struct{}),
 		addrs:   make(map[string]*addrState),
 		bans:    make(map[string]time.Time),
+		txs:     newTxState(),
 	}
 }
 
@@ -483,29 +488,15 @@ func (s *Server) handle(ctx context.Context, p *peer, m Message) error {
 			s.broadcast(&MsgAddr{Addrs: fresh}, p)
 		}
 	case *MsgInv:
-		var want []InvItem
-		for _, it := range m.Items {
-			if it.Type != InvBlock {
-				continue
-			}
-			if !s.chain.Have(it.Hash) {
-				want = append(want, it)
-			}
-			// Nodes announce their tips: one announcing ours has it.
-			s.noteTip(p, it.Hash)
-		}
-		if len(want) > 0 {
-			p.send(&MsgGetData{invList{Items: want}})
-		}
+		s.onInv(p, m)
 	case *MsgGetData:
 		var missing []InvItem
 		for _, it := range m.Items {
-			b, err := s.chain.Block(it.Hash)
-			if it.Type != InvBlock || err != nil {
+			if obj := s.object(p, it); obj != nil {
+				p.answer(obj)
+			} else {
 				missing = append(missing, it)
-				continue
 			}
-			p.answer(&MsgBlock{Block: b})
 		}
 		if len(missing) > 0 {
 			p.answer(&MsgNotFound{invList{Items: missing}})
@@ -517,6 +508,53 @@ func (s *Server) handle(ctx context.Context, p *peer, m Message) error {
 		s.onHeaders(p, m)
 	case *MsgBlock:
 		s.onBlock(ctx, p, m.Block)
+	case *MsgTx:
+		s.onTx(p, m.Tx)
+	case *MsgMempool:
+		s.answerMempool(p)
+	}
+	return nil
+}
+
+// onInv asks, in one getdata, for the announced blocks we do not have (on
+// any branch) and the transactions we want, in the order announced: a
+// sender's transactions are then offered to the pool in nonce order.
+func (s *Server) onInv(p *peer, m *MsgInv) {
+	var want []InvItem
+	tip := s.chain.Tip().Hash
+	for _, it := range m.Items {
+		switch it.Type {
+		case InvBlock:
+			if !s.chain.Have(it.Hash) {
+				want = append(want, it)
+			}
+			// Nodes announce their tips: one announcing ours has it.
+			s.noteTip(p, it.Hash)
+		case InvTx:
+			p.seen(it.Hash)
+			if s.wantTx(it.Hash, tip) {
+				want = append(want, it)
+			}
+		}
+	}
+	if len(want) > 0 {
+		p.send(&MsgGetData{invList{Items: want}})
+	}
+}
+
+// object is the message that carries an item p asked for, or nil when we
+// do not have it.
+func (s *Server) object(p *peer, it InvItem) Message {
+	switch it.Type {
+	case InvBlock:
+		if b, err := s.chain.Block(it.Hash); err == nil {
+			return &MsgBlock{Block: b}
+		}
+	case InvTx:
+		if tx, ok := s.pool.Get(it.Hash); ok {
+			p.seen(it.Hash)
+			return &MsgTx{Tx: tx}
+		}
 	}
 	return nil
 }
@@ -584,6 +622,7 @@ func (s *Server) onReady(p *peer) {
 		}
 	}
 	p.send(&MsgGetAddr{})
+	p.send(&MsgMempool{})
 	s.maybeSync(p)
 }
 
@@ -622,14 +661,24 @@ func (s *Server) broadcast(m Message, except *peer) {
 // (it sent it to us): the announcement is how a peer learns our tip, for
 // agreement. Blocks themselves travel once per peer: only announced blocks
 // a node lacks are fetched, and only a node whose tip changed announces, so
-// every flood ends.
+// every flood ends. It announces every transaction the pool admits, from
+// peers or not, to the peers that have not seen it: a transaction, too,
+// travels once per peer.
 func (s *Server) relay(ctx context.Context) {
-	tips, cancel := s.chain.Subscribe()
-	defer cancel()
+	tips, cancelTips := s.chain.Subscribe()
+	defer cancelTips()
+	txs, cancelTxs := s.pool.Subscribe()
+	defer cancelTxs()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case tx := <-txs:
+			batch := waiting(txs, tx)
+			s.announceTxs(batch)
+			for _, tx := range batch {
+				s.adoptOrphan(tx)
+			}
 		case t := <-tips:
 			inv := &MsgInv{invList{Items: []InvItem{{Type: InvBlock, Hash: t.Hash}}}}
 			s.mu.Lock()

@@ -317,7 +317,7 @@ func TestHostilePeer(t *testing.T) {
 		// Only the header goes out: a server that waited for 4 GiB of
 		// payload would hold the connection until its handshake timeout.
 		{"frame announcing 4 GiB", false, func(t *testing.T, r *rawPeer, a *node) { r.write(hugeBlock) }, true},
-		{"unknown command", true, func(t *testing.T, r *rawPeer, a *node) { r.write(frame(magic, "mempool", nil)) }, true},
+		{"unknown command", true, func(t *testing.T, r *rawPeer, a *node) { r.write(frame(magic, "getblocks", nil)) }, true},
 		{"bad checksum", true, func(t *testing.T, r *rawPeer, a *node) { r.write(badSum) }, true},
 		{"addr over MaxAddrs", true, func(t *testing.T, r *rawPeer, a *node) {
 			r.write(frame(magic, "addr", list(MaxAddrs+1)))
@@ -335,6 +335,21 @@ func TestHostilePeer(t *testing.T) {
 			b.Txs[0].Height++
 			b.Header.MerkleRoot = chain.MerkleRoot(b.TxHashes())
 			r.send(&MsgBlock{Block: searchNonce(t, b, true)})
+		}, true},
+		// A transaction that breaks a consensus rule, whatever the state.
+		{"transaction with a bad signature", true, func(t *testing.T, r *rawPeer, a *node) {
+			tx := transfer(0, chain.Coin, nil)
+			tx.Amount++
+			r.send(&MsgTx{Tx: tx})
+		}, true},
+		{"transaction with a memo over MaxMemo", true, func(t *testing.T, r *rawPeer, a *node) {
+			r.send(&MsgTx{Tx: transfer(0, chain.Coin, make([]byte, chain.MaxMemo+1))})
+		}, true},
+		{"transaction over the money supply", true, func(t *testing.T, r *rawPeer, a *node) {
+			r.send(&MsgTx{Tx: transfer(0, chain.MaxMoney+1, nil)})
+		}, true},
+		{"coinbase as a transaction", true, func(t *testing.T, r *rawPeer, a *node) {
+			r.send(&MsgTx{Tx: chain.NewCoinbase(2, chain.Address{}, 50*chain.Coin, 0)})
 		}, true},
 		// Protocol slips a buggy peer makes: dropped, not banned.
 		{"getdata before the handshake", false, func(t *testing.T, r *rawPeer, a *node) {

@@ -60,6 +60,8 @@ var messages = map[string]func() Message{
 	"getheaders": func() Message { return new(MsgGetHeaders) },
 	"headers":    func() Message { return new(MsgHeaders) },
 	"block":      func() Message { return new(MsgBlock) },
+	"tx":         func() Message { return new(MsgTx) },
+	"mempool":    func() Message { return new(MsgMempool) },
 }
 
 // WriteMessage frames and writes m.
@@ -168,13 +170,17 @@ func (*MsgVersion) MaxPayload() uint32             { return 4 + 32 + 8 + 2 + 8 +
 func (m *MsgVersion) encode(w *bytes.Buffer)       { put(w, m) }
 func (m *MsgVersion) decode(r *bytes.Reader) error { return get(r, m) }
 
-// MsgVerAck accepts a version.
-type MsgVerAck struct{}
+// emptyPayload is the payload of messages whose command says it all.
+type emptyPayload struct{}
 
-func (*MsgVerAck) Command() string            { return "verack" }
-func (*MsgVerAck) MaxPayload() uint32         { return 0 }
-func (*MsgVerAck) encode(*bytes.Buffer)       {}
-func (*MsgVerAck) decode(*bytes.Reader) error { return nil }
+func (emptyPayload) MaxPayload() uint32         { return 0 }
+func (emptyPayload) encode(*bytes.Buffer)       {}
+func (emptyPayload) decode(*bytes.Reader) error { return nil }
+
+// MsgVerAck accepts a version.
+type MsgVerAck struct{ emptyPayload }
+
+func (*MsgVerAck) Command() string { return "verack" }
 
 // MsgPing checks liveness and carries the sender's tip.
 type MsgPing struct {
@@ -193,12 +199,9 @@ type MsgPong struct{ MsgPing }
 func (*MsgPong) Command() string { return "pong" }
 
 // MsgGetAddr asks for known peer addresses.
-type MsgGetAddr struct{}
+type MsgGetAddr struct{ emptyPayload }
 
-func (*MsgGetAddr) Command() string            { return "getaddr" }
-func (*MsgGetAddr) MaxPayload() uint32         { return 0 }
-func (*MsgGetAddr) encode(*bytes.Buffer)       {}
-func (*MsgGetAddr) decode(*bytes.Reader) error { return nil }
+func (*MsgGetAddr) Command() string { return "getaddr" }
 
 // NetAddr is a peer's listening address.
 type NetAddr struct {
@@ -220,8 +223,11 @@ func (m *MsgAddr) decode(r *bytes.Reader) (err error) {
 	return err
 }
 
-// InvBlock is the inventory type of a block.
-const InvBlock uint32 = 1
+// Inventory types.
+const (
+	InvBlock uint32 = 1
+	InvTx    uint32 = 2
+)
 
 // InvItem names an object a node has or wants.
 type InvItem struct {
@@ -291,8 +297,35 @@ func (*MsgBlock) Command() string          { return "block" }
 func (*MsgBlock) MaxPayload() uint32       { return chain.MaxBlockSize }
 func (m *MsgBlock) encode(w *bytes.Buffer) { w.Write(m.Block.Bytes()) }
 func (m *MsgBlock) decode(r *bytes.Reader) (err error) {
-	b := make([]byte, r.Len())
-	r.Read(b)
-	m.Block, err = chain.DecodeBlock(b)
+	m.Block, err = chain.DecodeBlock(rest(r))
 	return err
 }
+
+// rest reads the rest of a payload: a block or a transaction is the whole
+// of its message, and the chain's decoder checks it is exactly one.
+func rest(r *bytes.Reader) []byte {
+	b := make([]byte, r.Len())
+	r.Read(b)
+	return b
+}
+
+// maxTxPayload bounds a tx message: the largest valid transfer, with a memo
+// of chain.MaxMemo bytes, takes 400.
+const maxTxPayload = 1024
+
+// MsgTx carries one transaction in the chain's encoding.
+type MsgTx struct{ Tx *chain.Tx }
+
+func (*MsgTx) Command() string          { return "tx" }
+func (*MsgTx) MaxPayload() uint32       { return maxTxPayload }
+func (m *MsgTx) encode(w *bytes.Buffer) { w.Write(m.Tx.Bytes()) }
+func (m *MsgTx) decode(r *bytes.Reader) (err error) {
+	m.Tx, err = chain.DecodeTx(rest(r))
+	return err
+}
+
+// MsgMempool asks the peer to announce the transactions it has pending, as
+// bitcoind's BIP 35 message does: a node that joins late learns them.
+type MsgMempool struct{ emptyPayload }
+
+func (*MsgMempool) Command() string { return "mempool" }

@@ -74,25 +74,34 @@ func sampleMessages(t testing.TB) map[string]Message {
 	if err != nil {
 		t.Fatal(err)
 	}
+	txItems := make([]InvItem, 3)
+	for i, tx := range transfers(len(txItems)) {
+		txItems[i] = InvItem{Type: InvTx, Hash: tx.Hash()}
+	}
 	return map[string]Message{
-		"version":            &MsgVersion{Protocol: ProtocolVersion, Genesis: chain.Regtest.GenesisHash(), NodeID: 0xfeedface12345678, ListenPort: 18999, Tip: tip},
-		"verack":             &MsgVerAck{},
-		"ping":               &MsgPing{Nonce: 1<<64 - 1, Tip: tip},
-		"pong":               &MsgPong{MsgPing{Nonce: 42, Tip: tip}},
-		"getaddr":            &MsgGetAddr{},
-		"addr":               &MsgAddr{Addrs: addrs[:2]},
-		"addr empty":         &MsgAddr{Addrs: []NetAddr{}},
-		"addr full":          &MsgAddr{Addrs: addrs},
-		"inv":                &MsgInv{invList{Items: items[:1]}},
-		"inv full":           &MsgInv{invList{Items: items}},
-		"getdata":            &MsgGetData{invList{Items: items[:3]}},
-		"notfound":           &MsgNotFound{invList{Items: []InvItem{{Type: 99, Hash: chain.Hash{9}}}}},
-		"getheaders":         &MsgGetHeaders{Locator: ch.Locator(), Stop: chain.Hash{0xff}},
-		"getheaders full":    &MsgGetHeaders{Locator: locator},
-		"headers":            &MsgHeaders{Headers: []chain.Header{chain.Regtest.Genesis.Header, block.Header}},
-		"headers full":       &MsgHeaders{Headers: headers},
-		"block":              &MsgBlock{Block: block},
-		"block regtest gen.": &MsgBlock{Block: chain.Regtest.Genesis},
+		"version":             &MsgVersion{Protocol: ProtocolVersion, Genesis: chain.Regtest.GenesisHash(), NodeID: 0xfeedface12345678, ListenPort: 18999, Tip: tip},
+		"verack":              &MsgVerAck{},
+		"ping":                &MsgPing{Nonce: 1<<64 - 1, Tip: tip},
+		"pong":                &MsgPong{MsgPing{Nonce: 42, Tip: tip}},
+		"getaddr":             &MsgGetAddr{},
+		"addr":                &MsgAddr{Addrs: addrs[:2]},
+		"addr empty":          &MsgAddr{Addrs: []NetAddr{}},
+		"addr full":           &MsgAddr{Addrs: addrs},
+		"inv":                 &MsgInv{invList{Items: items[:1]}},
+		"inv full":            &MsgInv{invList{Items: items}},
+		"getdata":             &MsgGetData{invList{Items: items[:3]}},
+		"notfound":            &MsgNotFound{invList{Items: []InvItem{{Type: 99, Hash: chain.Hash{9}}}}},
+		"getheaders":          &MsgGetHeaders{Locator: ch.Locator(), Stop: chain.Hash{0xff}},
+		"getheaders full":     &MsgGetHeaders{Locator: locator},
+		"headers":             &MsgHeaders{Headers: []chain.Header{chain.Regtest.Genesis.Header, block.Header}},
+		"headers full":        &MsgHeaders{Headers: headers},
+		"block":               &MsgBlock{Block: block},
+		"block regtest gen.":  &MsgBlock{Block: chain.Regtest.Genesis},
+		"tx":                  &MsgTx{Tx: transfer(7, chain.Coin, nil)},
+		"tx largest transfer": &MsgTx{Tx: transfer(1<<64-1, chain.MaxMoney/2, bytes.Repeat([]byte{'m'}, chain.MaxMemo))},
+		"tx coinbase":         &MsgTx{Tx: block.Txs[0]},
+		"inv of transactions": &MsgInv{invList{Items: txItems}},
+		"mempool":             &MsgMempool{},
 	}
 }
 
@@ -133,7 +142,7 @@ func TestMessageRoundTrip(t *testing.T) {
 // ban every honest peer, a larger one would let a frame carry trailing bytes
 // past the size check.
 func TestFixedSizeMessages(t *testing.T) {
-	for _, m := range []Message{&MsgVersion{}, &MsgPing{}, &MsgPong{}, &MsgVerAck{}, &MsgGetAddr{}} {
+	for _, m := range []Message{&MsgVersion{}, &MsgPing{}, &MsgPong{}, &MsgVerAck{}, &MsgGetAddr{}, &MsgMempool{}} {
 		if got := len(payloadOf(m)); uint32(got) != m.MaxPayload() {
 			t.Errorf("%s: payload of %d bytes, MaxPayload %d", m.Command(), got, m.MaxPayload())
 		}
@@ -192,6 +201,7 @@ func TestOversizedFrameRefusedBeforePayload(t *testing.T) {
 	}{
 		{"verack", 1},
 		{"getaddr", 1},
+		{"mempool", 1},
 		{"version", (&MsgVersion{}).MaxPayload() + 1},
 		{"ping", (&MsgPing{}).MaxPayload() + 1},
 		{"addr", (&MsgAddr{}).MaxPayload() + 1},
@@ -200,6 +210,7 @@ func TestOversizedFrameRefusedBeforePayload(t *testing.T) {
 		{"headers", (&MsgHeaders{}).MaxPayload() + 1},
 		{"block", chain.MaxBlockSize + 1},
 		{"block", 1<<32 - 1},
+		{"tx", maxTxPayload + 1},
 	}
 	for _, tt := range tests {
 		hdr := frame(magic, tt.cmd, nil)
@@ -230,6 +241,7 @@ func TestReadMessageRejects(t *testing.T) {
 	inv := payloadOf(&MsgInv{invList{Items: []InvItem{{Type: InvBlock}}}})
 	block := chain.Regtest.Genesis.Bytes()
 	header := chain.Regtest.Genesis.Header.Bytes()
+	tx := transfer(0, 1, nil).Bytes()
 
 	tests := []struct {
 		name  string
@@ -238,7 +250,7 @@ func TestReadMessageRejects(t *testing.T) {
 	}{
 		// Another network is not an attack: it drops the peer without a ban.
 		{"wrong magic", frame(chain.Devnet.Magic, "verack", nil), ErrWrongNetwork},
-		{"unknown command", frame(magic, "mempool", nil), nil},
+		{"unknown command", frame(magic, "getblocks", nil), nil},
 		{"empty command", frame(magic, "", nil), nil},
 		{"bytes after the NUL padding", append(append(append([]byte(nil), verack[:10]...), 0, 'x'), verack[12:]...), nil},
 		{"command in upper case", frame(magic, "VERACK", nil), nil},
@@ -261,6 +273,11 @@ func TestReadMessageRejects(t *testing.T) {
 		{"empty block", frame(magic, "block", nil), nil},
 		{"block trailing byte", frame(magic, "block", append(append([]byte(nil), block...), 0)), nil},
 		{"block truncated", frame(magic, "block", block[:len(block)-1]), nil},
+		{"empty tx", frame(magic, "tx", nil), nil},
+		{"tx trailing byte", frame(magic, "tx", append(append([]byte(nil), tx...), 0)), nil},
+		{"tx truncated", frame(magic, "tx", tx[:len(tx)-1]), nil},
+		{"tx of unknown kind", frame(magic, "tx", append([]byte{7}, tx[1:]...)), nil},
+		{"two txs", frame(magic, "tx", append(append([]byte(nil), tx...), tx...)), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

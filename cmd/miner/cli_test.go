@@ -52,20 +52,25 @@ func TestBadInput(t *testing.T) {
 		{"verify unknown network", []string{"verify", "--network", "foo"}, []string{`"foo"`}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := runMiner(t, 10*time.Second, tt.args...)
-			if r.code != exitUsage {
-				t.Errorf("exit %d, want %d", r.code, exitUsage)
-			}
-			if r.stdout != "" {
-				t.Errorf("stdout %q, want nothing", r.stdout)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(r.stderr, w) {
-					t.Errorf("stderr %q: want it to mention %q", r.stderr, w)
-				}
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { wantUsageError(t, tt.args, tt.want...) })
+	}
+}
+
+// wantUsageError runs the miner with args and fails unless it exits with a
+// usage error, prints nothing on stdout and mentions every want on stderr.
+func wantUsageError(t *testing.T, args []string, want ...string) {
+	t.Helper()
+	r := runMiner(t, 10*time.Second, args...)
+	if r.code != exitUsage {
+		t.Errorf("exit %d, want %d\nstderr: %s", r.code, exitUsage, r.stderr)
+	}
+	if r.stdout != "" {
+		t.Errorf("stdout %q, want nothing", r.stdout)
+	}
+	for _, w := range want {
+		if !strings.Contains(r.stderr, w) {
+			t.Errorf("stderr %q: want it to mention %q", r.stderr, w)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@
 //	miner devices                      list hashing devices
 //	miner verify --datadir DIR         re-validate a stored chain
 //	miner devnet -n N [--mine]         run N local nodes joined together
+//	miner wallet COMMAND ...           keys, balances and transfers
 package main
 
 import (
@@ -45,6 +46,7 @@ var commands = map[string]command{
 	"devices": {"list the hashing devices found", runDevices},
 	"verify":  {"re-validate a stored chain from genesis", runVerify},
 	"devnet":  {"run N local nodes joined together, with a live status table", runDevnet},
+	"wallet":  {"keep keys, read balances and send coins through a node", runWallet},
 }
 
 func main() {
@@ -80,7 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func printCommands(w io.Writer) {
 	fmt.Fprintln(w, "Commands (miner COMMAND --help for flags):")
-	for _, name := range []string{"search", "bench", "devices", "verify", "devnet"} {
+	for _, name := range []string{"search", "bench", "devices", "verify", "devnet", "wallet"} {
 		fmt.Fprintf(w, "  %-8s %s\n", name, commands[name].summary)
 	}
 }
@@ -94,15 +96,20 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-func parse(fs *flag.FlagSet, args []string) error {
+// parse parses a command that takes flags only.
+func parse(fs *flag.FlagSet, args []string) error { return parseArgs(fs, args, 0) }
+
+// parseArgs parses a command that takes flags and up to positional
+// arguments after them; more is a usage error.
+func parseArgs(fs *flag.FlagSet, args []string, positional int) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
 		return usageError{err}
 	}
-	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
+	if fs.NArg() > positional {
+		return usagef("unexpected argument %q", fs.Arg(positional))
 	}
 	return nil
 }

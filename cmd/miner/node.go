@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/mempool"
 	"github.com/hashforge/hashforge/node"
 	"github.com/hashforge/hashforge/p2p"
 )
@@ -34,6 +35,10 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	network := addNetworkFlags(fs)
 	address := fs.String("address", "", "address the coinbase pays (default: the node's own key in the datadir)")
 	interval := fs.Duration("block-interval", 0, "least time between mined blocks, 0 = unpaced (default 200ms on regtest, 0 on devnet)")
+	poolDefaults := mempool.DefaultConfig()
+	minFeeRate := fs.Uint64("min-fee-rate", poolDefaults.MinFeeRate, "least fee, in units per byte, of a transaction the mempool admits and relays")
+	poolSize := fs.Int("mempool-size", poolDefaults.MaxBytes>>20, "mempool cap in MiB; beyond it the lowest fee rates are evicted")
+	poolExpiry := fs.Duration("mempool-expiry", poolDefaults.Expiry, "a transaction unconfirmed this long leaves the mempool")
 	logs := addLogFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -67,11 +72,15 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *interval < 0 {
 		return usagef("--block-interval %s: must not be negative", *interval)
 	}
+	if *poolSize < 1 || *poolExpiry <= 0 {
+		return usagef("--mempool-size must be at least 1 (MiB) and --mempool-expiry positive")
+	}
 	cfg := node.Config{
 		Params:        params,
 		DataDir:       dataDir,
 		Mine:          *mine || *gpu,
 		BlockInterval: *interval,
+		Mempool:       mempool.Config{MinFeeRate: *minFeeRate, MaxBytes: *poolSize << 20, Expiry: *poolExpiry},
 	}
 	if err := hash.validate(*gpu); err != nil {
 		return err

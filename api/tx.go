@@ -1,0 +1,264 @@
+package api
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/mempool"
+	"github.com/hashforge/hashforge/wallet"
+)
+
+// Pool is what the API uses of the transaction pool.
+type Pool interface {
+	Add(tx *chain.Tx) error
+	Get(txid chain.Hash) (*chain.Tx, bool)
+	Entries() ([]mempool.Entry, mempool.Stats, error)
+	Account(a chain.Address) (chain.Account, int, error)
+	MinFee(size int) uint64
+}
+
+// maxTxBody bounds a posted transaction: the largest transfer is about 400
+// bytes, so even hex inside JSON fits many times over.
+const maxTxBody = 16 << 10
+
+// readBody reads a request body of at most limit bytes, answering 413 and
+// returning false when it is larger.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		if errors.As(err, new(*http.MaxBytesError)) {
+			writeError(w, http.StatusRequestEntityTooLarge, codeTooLarge, fmt.Sprintf("body exceeds %d bytes", limit))
+		} else {
+			writeError(w, http.StatusBadRequest, codeMalformed, "read body: "+err.Error())
+		}
+		return nil, false
+	}
+	return body, true
+}
+
+// decodeTx reads a transaction posted as JSON, as {"hex": "..."} or as bare
+// hex of its encoding.
+func decodeTx(body []byte) (*chain.Tx, error) {
+	body = bytes.TrimSpace(body)
+	if len(body) > 0 && body[0] != '{' {
+		return decodeTxHex(string(body))
+	}
+	var wrapped struct {
+		Hex string `json:"hex"`
+	}
+	if json.Unmarshal(body, &wrapped) == nil && wrapped.Hex != "" {
+		return decodeTxHex(wrapped.Hex)
+	}
+	tx := new(chain.Tx)
+	if err := json.Unmarshal(body, tx); err != nil {
+		return nil, err
+	}
+	return tx, nil
+}
+
+func decodeTxHex(s string) (*chain.Tx, error) {
+	raw, err := hex.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("transaction hex: %w", err)
+	}
+	return chain.DecodeTx(raw)
+}
+
+// txResult answers a transaction the pool took.
+type txResult struct {
+	TxID chain.Hash `json:"txid"`
+}
+
+func (s *Server) postTx(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r, maxTxBody)
+	if !ok {
+		return
+	}
+	tx, err := decodeTx(body)
+	if err != nil {
+		if code := chain.Code(err); code != "" {
+			writeError(w, http.StatusUnprocessableEntity, string(code), err.Error())
+		} else {
+			writeError(w, http.StatusBadRequest, codeMalformed, "transaction: "+err.Error())
+		}
+		return
+	}
+	s.submit(w, tx)
+}
+
+// submit hands tx to the pool and answers with its txid. Posting a pending
+// transaction again succeeds, so a client may retry safely.
+func (s *Server) submit(w http.ResponseWriter, tx *chain.Tx) {
+	err := s.cfg.Pool.Add(tx)
+	if code := mempool.CodeOf(err); err != nil && code != mempool.CodeKnown {
+		if code == "" {
+			writeError(w, http.StatusInternalServerError, codeInternal, err.Error())
+		} else {
+			writeError(w, http.StatusUnprocessableEntity, string(code), err.Error())
+		}
+		return
+	}
+	writeJSON(w, http.StatusOK, txResult{TxID: tx.Hash()})
+}
+
+// TxStatus is the body of GET /api/tx/{txid}.
+type TxStatus struct {
+	TxID   chain.Hash `json:"txid"`
+	Status string     `json:"status"` // "pending" or "confirmed"
+	// Where a confirmed transaction sits, and how many blocks (its own
+	// included) bury it.
+	Height        *uint64     `json:"height,omitempty"`
+	Block         *chain.Hash `json:"block,omitempty"`
+	Confirmations uint64      `json:"confirmations,omitempty"`
+	Tx            *chain.Tx   `json:"tx"`
+}
+
+func (s *Server) getTx(w http.ResponseWriter, r *http.Request) {
+	id, err := chain.ParseHash(r.PathValue("txid"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, codeMalformed, err.Error())
+		return
+	}
+	// The chain first: a transaction confirmed a moment ago may still wait
+	// in a pool that has not caught up with the tip.
+	tx, loc, ok, err := s.cfg.Chain.Transaction(id)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, codeInternal, err.Error())
+		return
+	}
+	if ok {
+		confirmations := s.cfg.Chain.Tip().Height - loc.Height + 1
+		writeJSON(w, http.StatusOK, TxStatus{TxID: id, Status: "confirmed", Height: &loc.Height, Block: &loc.Block, Confirmations: confirmations, Tx: tx})
+		return
+	}
+	if tx, ok := s.cfg.Pool.Get(id); ok {
+		writeJSON(w, http.StatusOK, TxStatus{TxID: id, Status: "pending", Tx: tx})
+		return
+	}
+	writeError(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("transaction %s is neither pending nor on the main chain", id))
+}
+
+// Mempool is the body of GET /api/mempool.
+type Mempool struct {
+	Count int    `json:"count"`
+	Bytes int    `json:"bytes"`
+	Fees  uint64 `json:"fees"`
+	// Txs are the pending transactions in the order a block takes them,
+	// the first ?limit= of them (default 100).
+	Txs []PendingTx `json:"txs"`
+}
+
+// PendingTx is a pending transaction with what the pool knows of it.
+type PendingTx struct {
+	Tx      *chain.Tx `json:"tx"`
+	Size    int       `json:"size"`
+	FeeRate float64   `json:"fee_rate"` // units per byte
+	Added   time.Time `json:"added"`
+}
+
+const (
+	defaultMempoolLimit = 100
+	maxMempoolLimit     = 10_000
+)
+
+func (s *Server) mempool(w http.ResponseWriter, r *http.Request) {
+	limit := defaultMempoolLimit
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > maxMempoolLimit {
+			writeError(w, http.StatusBadRequest, codeMalformed, fmt.Sprintf("limit %q: want 0 to %d", v, maxMempoolLimit))
+			return
+		}
+		limit = n
+	}
+	entries, st, err := s.cfg.Pool.Entries()
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, codeInternal, err.Error())
+		return
+	}
+	out := Mempool{Count: st.Count, Bytes: st.Bytes, Fees: st.Fees, Txs: []PendingTx{}}
+	for _, e := range entries[:min(limit, len(entries))] {
+		out.Txs = append(out.Txs, PendingTx{Tx: e.Tx, Size: e.Size, FeeRate: float64(e.Tx.Fee) / float64(e.Size), Added: e.Added})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// AccountStatus is the body of GET /api/accounts/{addr}: state at the tip
+// in units, and how many of the address's transfers are pending. The next
+// transfer it signs carries nonce + pending.
+type AccountStatus struct {
+	Address chain.Address `json:"address"`
+	Balance uint64        `json:"balance"`
+	Nonce   uint64        `json:"nonce"`
+	Pending int           `json:"pending"`
+}
+
+func (s *Server) account(w http.ResponseWriter, r *http.Request) {
+	a, err := chain.ParseAddress(r.PathValue("addr"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, codeMalformed, err.Error())
+		return
+	}
+	acc, pending, err := s.cfg.Pool.Account(a)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, codeInternal, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, AccountStatus{Address: a, Balance: acc.Balance, Nonce: acc.Nonce, Pending: pending})
+}
+
+// maxWordsBody bounds POST /api/words: the memo limit, escaped, with room.
+const maxWordsBody = 4 << 10
+
+// words signs the posted text into a memo transfer from the node's own key
+// to itself, paying the pool's minimum fee, so the text is mined into a block.
+func (s *Server) words(w http.ResponseWriter, r *http.Request) {
+	body, ok := readBody(w, r, maxWordsBody)
+	if !ok {
+		return
+	}
+	var req struct {
+		Text string `json:"text"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		writeError(w, http.StatusBadRequest, codeMalformed, "want {\"text\": \"...\"}: "+err.Error())
+		return
+	}
+	if req.Text == "" {
+		writeError(w, http.StatusBadRequest, codeMalformed, "text is empty")
+		return
+	}
+	if len(req.Text) > chain.MaxMemo {
+		writeError(w, http.StatusUnprocessableEntity, string(chain.ErrMemoTooLong), fmt.Sprintf("text of %d bytes exceeds %d", len(req.Text), chain.MaxMemo))
+		return
+	}
+	// The pool checks nonces in sequence: two words requests must not sign
+	// the same one.
+	s.wordsMu.Lock()
+	defer s.wordsMu.Unlock()
+	self := chain.AddressOf(s.cfg.Key.Public().(ed25519.PublicKey))
+	acc, pending, err := s.cfg.Pool.Account(self)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, codeInternal, err.Error())
+		return
+	}
+	// A transfer's size depends on its memo alone.
+	fee := s.cfg.Pool.MinFee((&chain.Tx{Kind: chain.TxTransfer, Memo: []byte(req.Text)}).Size())
+	if acc.Balance < fee {
+		writeError(w, http.StatusUnprocessableEntity, string(chain.ErrInsufficientFunds),
+			fmt.Sprintf("the node's address %s holds %d units and cannot pay the fee of %d: mine a block or send it coins", self, acc.Balance, fee))
+		return
+	}
+	s.submit(w, wallet.Transfer(s.cfg.Key, self, 0, fee, acc.Nonce+uint64(pending), []byte(req.Text), s.cfg.Chain.Params()))
+}

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashforge/hashforge/chain"
+)
+
+// These tests run real nodes and move coins between them with the wallet
+// CLI and the JSON API, the way a user would.
+
+// apiTx is GET /api/tx/{txid} as the tests read it.
+type apiTx struct {
+	Status string `json:"status"`
+	Height uint64 `json:"height"`
+	Block  string `json:"block"`
+}
+
+// txStatus reads a transaction's status on n; found is false on a 404.
+func (n *p2pNode) txStatus(txid string) (st apiTx, found bool, err error) {
+	resp, err := httpClient.Get(n.url() + "/api/tx/" + txid)
+	if err != nil {
+		return st, false, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return st, false, nil
+	}
+	if resp.StatusCode != http.StatusOK {
+		return st, false, fmt.Errorf("GET /api/tx/%s: %s", txid, resp.Status)
+	}
+	return st, true, json.NewDecoder(resp.Body).Decode(&st)
+}
+
+// balance reads an address's balance in units on n.
+func (n *p2pNode) balance(addr string) (uint64, error) {
+	var acc struct {
+		Balance uint64 `json:"balance"`
+	}
+	body, err := httpGet(n.url() + "/api/accounts/" + addr)
+	if err == nil {
+		err = json.Unmarshal(body, &acc)
+	}
+	return acc.Balance, err
+}
+
+func (n *p2pNode) url() string { return "http://127.0.0.1:" + n.httpPort }
+
+// confirmedOnAll reports whether txid is confirmed at one height in one block
+// on every node.
+func confirmedOnAll(txid string, nodes ...*p2pNode) (bool, string) {
+	var desc []string
+	var first apiTx
+	for i, n := range nodes {
+		st, found, err := n.txStatus(txid)
+		if err != nil {
+			return false, fmt.Sprintf("%s: %v", n.name, err)
+		}
+		desc = append(desc, fmt.Sprintf("%s: %s at %d in %.12s (found %t)", n.name, st.Status, st.Height, st.Block, found))
+		if i == 0 {
+			first = st
+		}
+		if !found || st.Status != "confirmed" || st.Block != first.Block {
+			return false, strings.Join(desc, "; ")
+		}
+	}
+	return true, strings.Join(desc, "; ")
+}
+
+// walletCLI runs `miner wallet ARGS` and returns its stdout, failing on a
+// non-zero exit.
+func walletCLI(t *testing.T, args ...string) string {
+	t.Helper()
+	r := runMiner(t, 30*time.Second, append([]string{"wallet"}, args...)...)
+	if r.code != 0 {
+		t.Fatalf("miner wallet %s: exit %d\n%s", strings.Join(args, " "), r.code, r.stderr)
+	}
+	return strings.TrimSpace(r.stdout)
+}
+
+// TestTxBetweenNodes: coins A mined are sent with `miner wallet send` through
+// A's API; once mined, the recipient's balance is right to the unit on both
+// nodes and the transaction is confirmed at the same height on both.
+func TestTxBetweenNodes(t *testing.T) {
+	dir := t.TempDir()
+	keyA := filepath.Join(dir, "a.key")
+	addrA := walletCLI(t, "new", "--out", keyA)
+	recipient := walletCLI(t, "new", "--out", filepath.Join(dir, "r.key"))
+
+	c := newP2PNet(t)
+	a := c.start("A", nodeOpts{mine: true, interval: "300ms", extra: []string{"--address", addrA}})
+	b := c.start("B", nodeOpts{peers: []string{a.addr()}})
+	waitFor(t, 30*time.Second, "A's coinbases spendable, B following", func() (bool, string) { return sameTip(2, a, b) })
+
+	out := walletCLI(t, "send", "--key", keyA, "--to", recipient, "--amount", "12.34567891", "--fee", "0.0001", "--node", a.url())
+	var sent struct {
+		TxID string `json:"txid"`
+	}
+	if err := json.Unmarshal([]byte(out), &sent); err != nil || len(sent.TxID) != 64 {
+		t.Fatalf("wallet send printed %q: %v", out, err)
+	}
+	took := waitFor(t, 30*time.Second, "the transfer confirmed in one block on A and B", func() (bool, string) {
+		return confirmedOnAll(sent.TxID, a, b)
+	})
+	t.Logf("confirmed on both nodes %s after sending", took.Round(time.Millisecond))
+	for _, n := range []*p2pNode{a, b} {
+		if got, err := n.balance(recipient); err != nil || got != 1_234_567_891 {
+			t.Errorf("%s: recipient holds %d units (%v), want 1234567891", n.name, got, err)
+		}
+	}
+	var bal struct {
+		Balance string `json:"balance"`
+		Units   uint64 `json:"units"`
+	}
+	out = walletCLI(t, "balance", recipient, "--node", b.url())
+	if err := json.Unmarshal([]byte(out), &bal); err != nil || bal.Balance != "12.34567891" || bal.Units != 1_234_567_891 {
+		t.Errorf("wallet balance on B printed %q (%v)", out, err)
+	}
+}
+
+// postTx posts a transaction to a node's API and returns the status and,
+// for a refusal, its code.
+func postTx(n *p2pNode, tx *chain.Tx) (int, string, error) {
+	body, err := json.Marshal(tx)
+	if err != nil {
+		return 0, "", err
+	}
+	resp, err := httpClient.Post(n.url()+"/api/tx", "application/json", strings.NewReader(string(body)))
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	var refusal struct {
+		Code string `json:"code"`
+	}
+	json.NewDecoder(resp.Body).Decode(&refusal)
+	return resp.StatusCode, refusal.Code, nil
+}
+
+// TestDoubleSpend gives two nodes, both mining, two transfers of the faucet
+// with the same nonce to different recipients at the same moment. Exactly
+// one confirms, the same on both nodes, and the replayed chains (miner
+// verify: every balance and nonce from genesis) hold on both.
+func TestDoubleSpend(t *testing.T) {
+	c := newP2PNet(t)
+	a := c.start("A", nodeOpts{mine: true, interval: "200ms"})
+	b := c.start("B", nodeOpts{mine: true, interval: "200ms", peers: []string{a.addr()}})
+	waitFor(t, 30*time.Second, "A and B on one tip", func() (bool, string) { return sameTip(1, a, b) })
+
+	var txs [2]*chain.Tx
+	for i, name := range []string{"x", "y"} {
+		to := chain.AddressOf([]byte(name))
+		txs[i] = &chain.Tx{Kind: chain.TxTransfer, To: to, Amount: 5 * chain.Coin, Fee: 1000}
+		txs[i].Sign(chain.FaucetKey(), chain.Regtest.Magic)
+	}
+	// Each node takes its own unless the other's reached it first: then the
+	// second is a replacement that pays no more, and refused.
+	var wg sync.WaitGroup
+	var accepted atomic.Int32
+	for i, n := range []*p2pNode{a, b} {
+		wg.Go(func() {
+			status, code, err := postTx(n, txs[i])
+			switch {
+			case err != nil:
+				t.Errorf("post to %s: %v", n.name, err)
+			case status == http.StatusOK:
+				accepted.Add(1)
+			case status != http.StatusUnprocessableEntity || code != "replacement-fee-too-low":
+				t.Errorf("post to %s: %d %s, want 200 or a refused replacement", n.name, status, code)
+			}
+		})
+	}
+	wg.Wait()
+	if accepted.Load() == 0 {
+		t.Fatal("neither node took its transfer")
+	}
+
+	var winner, loser *chain.Tx
+	waitFor(t, 30*time.Second, "one of the two confirmed on both nodes", func() (bool, string) {
+		for i, tx := range txs {
+			if ok, desc := confirmedOnAll(tx.Hash().String(), a, b); ok {
+				winner, loser = tx, txs[1-i]
+				return true, desc
+			}
+		}
+		return false, "neither confirmed on both"
+	})
+	// Let a few more blocks come: the loser must never confirm, and must
+	// leave both pools.
+	st := a.mustStatus(t)
+	waitFor(t, 30*time.Second, "three more blocks on one tip", func() (bool, string) { return sameTip(st.Height+3, a, b) })
+	for _, n := range []*p2pNode{a, b} {
+		if _, found, err := n.txStatus(loser.Hash().String()); err != nil || found {
+			t.Errorf("%s: the double spend is still known (found %t, %v)", n.name, found, err)
+		}
+		for _, tx := range txs {
+			got, err := n.balance(tx.To.String())
+			want := uint64(0)
+			if tx == winner {
+				want = tx.Amount
+			}
+			if err != nil || got != want {
+				t.Errorf("%s: %s holds %d units (%v), want %d", n.name, tx.To, got, err, want)
+			}
+		}
+	}
+	for _, n := range []*p2pNode{a, b} {
+		c.stop(n)
+		if r := verify(t, "regtest", n.datadir); r.code != 0 {
+			t.Errorf("%s: miner verify exit %d\n%s", n.name, r.code, r.stderr)
+		}
+	}
+}
+
+// TestReorgReturnsTx: a transfer confirmed on a lighter branch goes back to
+// the pool when its node moves to the heavier branch, travels to the miners
+// of that branch and confirms there.
+func TestReorgReturnsTx(t *testing.T) {
+	c := newP2PNet(t)
+	heavy := c.start("heavy", nodeOpts{mine: true, interval: "50ms"})
+	light := c.start("light", nodeOpts{mine: true, interval: "400ms"})
+	waitFor(t, 30*time.Second, "both branches under way", func() (bool, string) {
+		okH, dh := sameTip(30, heavy)
+		okL, dl := sameTip(2, light)
+		return okH && okL, dh + "; " + dl
+	})
+	tx := &chain.Tx{Kind: chain.TxTransfer, To: chain.AddressOf([]byte("r")), Amount: chain.Coin, Fee: 1000}
+	tx.Sign(chain.FaucetKey(), chain.Regtest.Magic)
+	if status, code, err := postTx(light, tx); err != nil || status != http.StatusOK {
+		t.Fatalf("post to light: %d %s %v", status, code, err)
+	}
+	id := tx.Hash().String()
+	waitFor(t, 30*time.Second, "the transfer confirmed on the light branch", func() (bool, string) { return confirmedOnAll(id, light) })
+	before, _, _ := light.txStatus(id)
+
+	// A third node joins both: light must reorganise onto heavy's branch.
+	bridge := c.start("bridge", nodeOpts{peers: []string{heavy.addr(), light.addr()}})
+	waitFor(t, 60*time.Second, "the transfer confirmed on the heavy branch on all three", func() (bool, string) {
+		ok, desc := confirmedOnAll(id, heavy, light, bridge)
+		if st, _, _ := light.txStatus(id); st.Block == before.Block {
+			ok = false
+		}
+		return ok, desc
+	})
+	if !strings.Contains(light.log(), "mempool follows a reorganisation") {
+		t.Error("light's log does not show the pool following the reorganisation")
+	}
+}

@@ -1,0 +1,250 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/wallet"
+	flag "github.com/spf13/pflag"
+)
+
+// walletCommands are the subcommands of `miner wallet`, in the order help lists them.
+var walletCommands = []struct {
+	name string
+	command
+}{
+	{"new", command{"write a new key to a file and print its address", runWalletNew}},
+	{"address", command{"print the address of a key file", runWalletAddress}},
+	{"balance", command{"show an account's balance, nonce and pending transfers", runWalletBalance}},
+	{"send", command{"sign a transfer and submit it to a node", runWalletSend}},
+	{"faucet", command{"write the public faucet key (regtest and devnet) to a file", runWalletFaucet}},
+}
+
+func runWallet(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		for _, c := range walletCommands {
+			if c.name == args[0] {
+				return c.run(ctx, args[1:], stdout, stderr)
+			}
+		}
+	}
+	fmt.Fprintf(stderr, "Usage: miner wallet COMMAND [flags]\n\n"+
+		"Keep keys in files and move coins through a node's HTTP API.\n\n"+
+		"Commands (miner wallet COMMAND --help for flags):\n")
+	for _, c := range walletCommands {
+		fmt.Fprintf(stderr, "  %-8s %s\n", c.name, c.summary)
+	}
+	switch {
+	case len(args) == 0:
+		return usagef("wallet: missing command")
+	case args[0] == "-h" || args[0] == "--help":
+		return flag.ErrHelp
+	}
+	return usagef("wallet: unknown command %q", args[0])
+}
+
+// Where wallet commands find a node: the default HTTP port of devnet, the
+// default network, on this machine.
+var (
+	defaultNode = "http://127.0.0.1:" + strconv.Itoa(int(chain.Devnet.HTTPPort))
+	regtestNode = "http://127.0.0.1:" + strconv.Itoa(int(chain.Regtest.HTTPPort))
+)
+
+// nodeTimeout bounds each request: a node that accepts connections but never
+// answers must not hang the wallet.
+const nodeTimeout = 30 * time.Second
+
+func addNodeFlag(fs *flag.FlagSet) *string {
+	return fs.String("node", defaultNode, "URL of the node's HTTP API (a regtest node's default is "+regtestNode+")")
+}
+
+// nodeClient checks --node and returns a client for the node it names.
+func nodeClient(node string) (*wallet.Client, error) {
+	u, err := url.Parse(node)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, usagef("--node %q: want a URL such as %s", node, defaultNode)
+	}
+	return &wallet.Client{URL: node, HTTP: &http.Client{Timeout: nodeTimeout}}, nil
+}
+
+// requireFlags refuses a command run without any of the named flags.
+func requireFlags(fs *flag.FlagSet, names ...string) error {
+	for _, name := range names {
+		if fs.Lookup(name).Value.String() == "" {
+			return usagef("--%s is required", name)
+		}
+	}
+	return nil
+}
+
+// parseKeyFileFlag parses the one flag new, faucet and address take: the key
+// file to write (--out) or read (--key).
+func parseKeyFileFlag(args []string, stderr io.Writer, cmd, flagName, about string) (string, error) {
+	fs := newFlagSet("miner wallet "+cmd, stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: miner wallet %s --%s FILE\n\n%s\n\nFlags:\n%s", cmd, flagName, about, fs.FlagUsages())
+	}
+	path := fs.String(flagName, "", "key file (required)")
+	if err := parse(fs, args); err != nil {
+		return "", err
+	}
+	return *path, requireFlags(fs, flagName)
+}
+
+func runWalletNew(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	path, err := parseKeyFileFlag(args, stderr, "new", "out",
+		"Write a new ed25519 key to FILE (mode 0600; an existing FILE is never\noverwritten) and print its address.")
+	if err != nil {
+		return err
+	}
+	key, err := wallet.NewKeyFile(path)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, keyAddress(key))
+	return nil
+}
+
+func runWalletFaucet(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	path, err := parseKeyFileFlag(args, stderr, "faucet", "out",
+		"Write the faucet key to FILE (mode 0600; an existing FILE is never overwritten)\n"+
+			"and print its address. Genesis on regtest and devnet gives the faucet\n"+
+			chain.FormatCoins(chain.FaucetAlloc)+" coins to send from. The key is public, for tests and demos only.")
+	if err != nil {
+		return err
+	}
+	key := chain.FaucetKey()
+	if err := wallet.WriteKeyFile(path, key); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "warning: the faucet key is public (its seed is SHA-256 of %q): anyone can spend\n"+
+		"what it holds. Use it on regtest and devnet, for tests and demos only.\n", chain.FaucetSeedPhrase)
+	fmt.Fprintln(stdout, keyAddress(key))
+	return nil
+}
+
+func runWalletAddress(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	path, err := parseKeyFileFlag(args, stderr, "address", "key", "Print the address of the key in FILE.")
+	if err != nil {
+		return err
+	}
+	key, err := wallet.LoadKey(path)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, keyAddress(key))
+	return nil
+}
+
+func keyAddress(key ed25519.PrivateKey) chain.Address {
+	return chain.AddressOf(key.Public().(ed25519.PublicKey))
+}
+
+// walletBalance is the output of `miner wallet balance`.
+type walletBalance struct {
+	Address chain.Address `json:"address"`
+	Balance string        `json:"balance"` // coins, eight decimals
+	Units   uint64        `json:"units"`
+	Nonce   uint64        `json:"nonce"`
+	Pending uint64        `json:"pending"`
+}
+
+func runWalletBalance(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("miner wallet balance", stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: miner wallet balance ADDR [--node URL]\n\n"+
+			"Print the confirmed balance and nonce of the account ADDR (40 hex digits) and how\n"+
+			"many of its transfers are pending, as one JSON line.\n\nFlags:\n%s", fs.FlagUsages())
+	}
+	node := addNodeFlag(fs)
+	if err := parseArgs(fs, args, 1); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usagef("want the address to look up: miner wallet balance ADDR")
+	}
+	addr, err := chain.ParseAddress(fs.Arg(0))
+	if err != nil {
+		return usageError{err}
+	}
+	client, err := nodeClient(*node)
+	if err != nil {
+		return err
+	}
+	a, err := client.Account(ctx, addr)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(stdout).Encode(walletBalance{
+		Address: addr, Balance: chain.FormatCoins(a.Balance), Units: a.Balance, Nonce: a.Nonce, Pending: a.Pending,
+	})
+}
+
+func runWalletSend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("miner wallet send", stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: miner wallet send --key FILE --to ADDR --amount COINS --fee COINS [--memo TEXT] [--node URL]\n\n"+
+			"Sign a transfer from the key's account and submit it to the node, which gives the\n"+
+			"network and the sender's next nonce. Prints the txid as JSON.\n\nFlags:\n%s", fs.FlagUsages())
+	}
+	keyPath := fs.String("key", "", "sender's key file (required)")
+	toHex := fs.String("to", "", "recipient's address, 40 hex digits (required)")
+	amountCoins := fs.String("amount", "", "coins to send, at most 8 decimal places (required)")
+	feeCoins := fs.String("fee", "", "coins paid to the miner, at most 8 decimal places (required)")
+	memo := fs.String("memo", "", "text the transfer carries, at most "+strconv.Itoa(chain.MaxMemo)+" bytes")
+	node := addNodeFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := requireFlags(fs, "key", "to", "amount", "fee"); err != nil {
+		return err
+	}
+	to, err := chain.ParseAddress(*toHex)
+	if err != nil {
+		return usagef("--to: %v", err)
+	}
+	amount, err := chain.ParseCoins(*amountCoins)
+	if err != nil {
+		return usagef("--amount: %v", err)
+	}
+	fee, err := chain.ParseCoins(*feeCoins)
+	if err != nil {
+		return usagef("--fee: %v", err)
+	}
+	if len(*memo) > chain.MaxMemo {
+		return usagef("--memo: %d bytes, at most %d allowed", len(*memo), chain.MaxMemo)
+	}
+	client, err := nodeClient(*node)
+	if err != nil {
+		return err
+	}
+	key, err := wallet.LoadKey(*keyPath)
+	if err != nil {
+		return err
+	}
+
+	params, err := client.Network(ctx)
+	if err != nil {
+		return err
+	}
+	sender, err := client.Account(ctx, keyAddress(key))
+	if err != nil {
+		return err
+	}
+	tx := wallet.Transfer(key, to, amount, fee, sender.NextNonce(), []byte(*memo), params)
+	txid, err := client.Submit(ctx, tx)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(stdout).Encode(struct {
+		TxID chain.Hash `json:"txid"`
+	}{txid})
+}
