@@ -307,7 +307,10 @@ func (p *Pool) catchUp(v *chain.View) error {
 	}
 	detached, err := v.Detached(p.tip)
 	if err != nil {
-		return fmt.Errorf("mempool: follow the chain from %s: %w", p.tip, err)
+		// Only a store that cannot read a block gets here. Losing what
+		// those blocks held beats a pool that refuses everything after.
+		p.log.Error("mempool: read the blocks a reorganisation detached; their transactions are dropped", "from", p.tip, "err", err)
+		detached = nil
 	}
 	var back []*entry
 	now := p.now()
