@@ -75,32 +75,21 @@ func confirmedOnAll(txid string, nodes ...*p2pNode) (bool, string) {
 	return true, strings.Join(desc, "; ")
 }
 
-// walletCLI runs `miner wallet ARGS` and returns its stdout, failing on a
-// non-zero exit.
-func walletCLI(t *testing.T, args ...string) string {
-	t.Helper()
-	r := runMiner(t, 30*time.Second, append([]string{"wallet"}, args...)...)
-	if r.code != 0 {
-		t.Fatalf("miner wallet %s: exit %d\n%s", strings.Join(args, " "), r.code, r.stderr)
-	}
-	return strings.TrimSpace(r.stdout)
-}
-
 // TestTxBetweenNodes: coins A mined are sent with `miner wallet send` through
 // A's API; once mined, the recipient's balance is right to the unit on both
 // nodes and the transaction is confirmed at the same height on both.
 func TestTxBetweenNodes(t *testing.T) {
 	dir := t.TempDir()
 	keyA := filepath.Join(dir, "a.key")
-	addrA := walletCLI(t, "new", "--out", keyA)
-	recipient := walletCLI(t, "new", "--out", filepath.Join(dir, "r.key"))
+	addrA := strings.TrimSpace(runWalletOK(t, "new", "--out", keyA))
+	recipient := strings.TrimSpace(runWalletOK(t, "new", "--out", filepath.Join(dir, "r.key")))
 
 	c := newP2PNet(t)
 	a := c.start("A", nodeOpts{mine: true, interval: "300ms", extra: []string{"--address", addrA}})
 	b := c.start("B", nodeOpts{peers: []string{a.addr()}})
 	waitFor(t, 30*time.Second, "A's coinbases spendable, B following", func() (bool, string) { return sameTip(2, a, b) })
 
-	out := walletCLI(t, "send", "--key", keyA, "--to", recipient, "--amount", "12.34567891", "--fee", "0.0001", "--node", a.url())
+	out := strings.TrimSpace(runWalletOK(t, "send", "--key", keyA, "--to", recipient, "--amount", "12.34567891", "--fee", "0.0001", "--node", a.url()))
 	var sent struct {
 		TxID string `json:"txid"`
 	}
@@ -120,7 +109,7 @@ func TestTxBetweenNodes(t *testing.T) {
 		Balance string `json:"balance"`
 		Units   uint64 `json:"units"`
 	}
-	out = walletCLI(t, "balance", recipient, "--node", b.url())
+	out = strings.TrimSpace(runWalletOK(t, "balance", recipient, "--node", b.url()))
 	if err := json.Unmarshal([]byte(out), &bal); err != nil || bal.Balance != "12.34567891" || bal.Units != 1_234_567_891 {
 		t.Errorf("wallet balance on B printed %q (%v)", out, err)
 	}
