@@ -144,6 +144,17 @@ func (h *harness) wantDetached(from *chain.Block, want ...*chain.Block) {
 			h.t.Errorf("Detached(%s)[%d] = %s, want %s", from.Hash(), i, got[i].Hash(), want[i].Hash())
 		}
 	}
+	h.c.View(func(v *chain.View) error {
+		for _, b := range want {
+			if height, main, ok := v.Locate(b.Hash()); !ok || main || height != chaintest.Height(b) {
+				h.t.Errorf("View.Locate(%s) = %d, main %v, known %v; want %d off the main chain", b.Hash(), height, main, ok, chaintest.Height(b))
+			}
+			if got, err := v.Block(b.Hash()); err != nil || got.Hash() != b.Hash() {
+				h.t.Errorf("View.Block(%s): %v", b.Hash(), err)
+			}
+		}
+		return nil
+	})
 }
 
 // account reads an address's state from the chain's store.
@@ -191,6 +202,21 @@ func (h *harness) wantMain(blocks ...*chain.Block) {
 	if got, ok, err := h.st.MainHash(uint64(len(blocks))); ok || err != nil {
 		h.t.Errorf("main chain continues past height %d: %s, %v", len(blocks)-1, got, err)
 	}
+	// The chain's own index agrees with the store.
+	h.c.View(func(v *chain.View) error {
+		for i, b := range blocks {
+			if got, ok := v.HashAt(uint64(i)); !ok || got != b.Hash() {
+				h.t.Errorf("View.HashAt(%d) = %s, %v; want %s", i, got, ok, b.Hash())
+			}
+			if height, main, ok := v.Locate(b.Hash()); height != uint64(i) || !main || !ok {
+				h.t.Errorf("View.Locate(%s) = %d, %v, %v; want %d on the main chain", b.Hash(), height, main, ok, i)
+			}
+		}
+		if got, ok := v.HashAt(uint64(len(blocks))); ok {
+			h.t.Errorf("View.HashAt(%d) = %s past the tip", len(blocks), got)
+		}
+		return nil
+	})
 }
 
 // verify replays the stored main chain with chain.Verify, which cross-checks

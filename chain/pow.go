@@ -95,3 +95,17 @@ func checkProofOfWork(hash Hash, bits uint32, powLimit *big.Int) error {
 	}
 	return nil
 }
+
+// diff1Target is the target of difficulty 1, Bitcoin's first target.
+var diff1Target = CompactToBig(0x1d00ffff)
+
+// Difficulty returns how many times harder bits are to meet than difficulty 1,
+// Bitcoin's convention; easy test networks have difficulties far below 1.
+func Difficulty(bits uint32) float64 {
+	target := CompactToBig(bits)
+	if target.Sign() <= 0 {
+		return 0
+	}
+	d, _ := new(big.Rat).SetFrac(diff1Target, target).Float64()
+	return d
+}

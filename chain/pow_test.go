@@ -3,6 +3,7 @@ package chain_test
 import (
 	"encoding/hex"
 	"encoding/json"
+	"math"
 	"math/big"
 	"os"
 	"strconv"
@@ -75,6 +76,24 @@ func TestBitcoinHeaderVectors(t *testing.T) {
 				t.Errorf("prev block %s, want %s", h.PrevBlock, prev)
 			}
 		})
+	}
+}
+
+// TestDifficulty checks Bitcoin's difficulty convention against values block
+// explorers show: block 100,000's bits give 16307.42.
+func TestDifficulty(t *testing.T) {
+	for _, tc := range []struct {
+		bits uint32
+		want float64
+	}{
+		{0x1d00ffff, 1},
+		{0x1b0404cb, 16307.420938523983},
+		{0x207fffff, 4.6565423739069247e-10}, // regtest's limit
+		{0, 0},                               // no target, no difficulty
+	} {
+		if got := chain.Difficulty(tc.bits); math.Abs(got-tc.want) > 1e-9*tc.want {
+			t.Errorf("Difficulty(%08x) = %g, want %g", tc.bits, got, tc.want)
+		}
 	}
 }
 

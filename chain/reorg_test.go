@@ -57,6 +57,18 @@ func TestReorg(t *testing.T) {
 	drain(tips)
 	h.accept(b6)
 	h.wantTip(b6)
+	// Ten blocks checked, one move that detached blocks (a5's branch).
+	st := h.c.Stats()
+	if st.Reorgs != 1 || st.Validation.Count != 10 {
+		t.Errorf("stats: %d reorgs, %d validations; want 1 and 10", st.Reorgs, st.Validation.Count)
+	}
+	var inBuckets uint64
+	for _, n := range st.Validation.Counts {
+		inBuckets += n
+	}
+	if inBuckets != st.Validation.Count || st.Validation.Sum <= 0 {
+		t.Errorf("validation histogram: %d in buckets, count %d, sum %g", inBuckets, st.Validation.Count, st.Validation.Sum)
+	}
 	select {
 	case tip := <-tips:
 		if tip.Hash != b6.Hash() || tip.Height != 6 {

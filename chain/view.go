@@ -25,6 +25,33 @@ func (v *View) Tip() Tip { return v.c.tipLocked() }
 // Account returns an address's state at the tip.
 func (v *View) Account(a Address) (Account, error) { return v.c.store.Account(a) }
 
+// HashAt returns the hash of the main-chain block at height; ok is false
+// above the tip.
+func (v *View) HashAt(height uint64) (h Hash, ok bool) {
+	if height >= uint64(len(v.c.main)) {
+		return h, false
+	}
+	return v.c.main[height].hash, true
+}
+
+// Locate returns a stored block's height and whether it is on the main chain;
+// ok is false for an unknown block.
+func (v *View) Locate(h Hash) (height uint64, main, ok bool) {
+	n := v.c.index[h]
+	if n == nil {
+		return 0, false, false
+	}
+	return n.height, v.c.onMain(n), true
+}
+
+// Block returns a stored block, on any branch.
+func (v *View) Block(h Hash) (*Block, error) {
+	if v.c.index[h] == nil {
+		return nil, fmt.Errorf("block %s is unknown", h)
+	}
+	return v.c.store.Block(h)
+}
+
 // Detached returns the blocks that left the main chain since from was its tip,
 // oldest first: the branch from the fork with today's main chain up to from.
 // It is empty when from is still on the main chain.
