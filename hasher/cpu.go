@@ -24,8 +24,11 @@ func NewCPU(threads int) *CPU {
 	return &CPU{threads: threads}
 }
 
+// CPUBackend names the CPU backend in device IDs and metrics.
+const CPUBackend = "cpu"
+
 // Name returns "cpu".
-func (c *CPU) Name() string { return "cpu" }
+func (c *CPU) Name() string { return CPUBackend }
 
 // List returns the one CPU device.
 func (c *CPU) List() ([]DeviceInfo, error) {
@@ -40,7 +43,7 @@ func (c *CPU) Open(info DeviceInfo) (Device, error) { return &cpuDevice{info: in
 // CPUInfo describes the host processor: model, cores, and the instruction
 // set extensions that matter for SHA-256, as the kernel reports them.
 func CPUInfo() DeviceInfo {
-	info := DeviceInfo{Backend: "cpu", Name: runtime.GOARCH, Threads: runtime.NumCPU()}
+	info := DeviceInfo{Backend: CPUBackend, Name: runtime.GOARCH, Threads: runtime.NumCPU()}
 	f, err := os.Open("/proc/cpuinfo")
 	if err != nil {
 		return info

@@ -99,6 +99,10 @@ type deviceState struct {
 	hashes  atomic.Uint64
 	errors  atomic.Uint64
 	stopped atomic.Bool
+	// active is how many of the device's lanes hash; the others wait. Only
+	// CPU devices change it (SetThreads): a user takes cores back from the
+	// miner without restarting it.
+	active atomic.Int64
 }
 
 // Scheduler runs the current Job on every lane of every device.
@@ -115,9 +119,54 @@ type Scheduler struct {
 func NewScheduler(devices []Device, log *slog.Logger) *Scheduler {
 	s := &Scheduler{log: log, wake: make(chan struct{})}
 	for _, d := range devices {
-		s.devices = append(s.devices, &deviceState{dev: d})
+		ds := &deviceState{dev: d}
+		ds.active.Store(int64(d.Lanes()))
+		s.devices = append(s.devices, ds)
 	}
 	return s
+}
+
+// ErrNoCPU is returned by SetThreads on a scheduler without a CPU device.
+var ErrNoCPU = errors.New("no CPU hashing device")
+
+// SetThreads sets how many threads every CPU device hashes with, from 1 to
+// the lanes it was opened with; lanes above n finish their range and wait.
+func (s *Scheduler) SetThreads(n int) error {
+	cpus := s.cpuDevices()
+	if len(cpus) == 0 {
+		return ErrNoCPU
+	}
+	for _, d := range cpus {
+		if n < 1 || n > d.dev.Lanes() {
+			return fmt.Errorf("threads %d: device %s hashes with 1 to %d", n, d.dev.Info().ID(), d.dev.Lanes())
+		}
+	}
+	for _, d := range cpus {
+		d.active.Store(int64(n))
+	}
+	// Wake waiting lanes to read their new state.
+	j, _ := s.current()
+	s.setJob(j)
+	return nil
+}
+
+// Threads returns the threads the CPU devices hash with, and the most they
+// may: 0, 0 without a CPU device.
+func (s *Scheduler) Threads() (active, most int) {
+	for _, d := range s.cpuDevices() {
+		active, most = max(active, int(d.active.Load())), max(most, d.dev.Lanes())
+	}
+	return active, most
+}
+
+func (s *Scheduler) cpuDevices() []*deviceState {
+	var cpus []*deviceState
+	for _, d := range s.devices {
+		if d.dev.Info().Backend == CPUBackend {
+			cpus = append(cpus, d)
+		}
+	}
+	return cpus
 }
 
 // Submit makes w over nonces [start, start+count) the current job; lanes leave
@@ -163,14 +212,14 @@ func (s *Scheduler) Stats() []DeviceStats {
 func (s *Scheduler) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, d := range s.devices {
-		for range d.dev.Lanes() {
-			wg.Go(func() { s.lane(ctx, d) })
+		for i := range d.dev.Lanes() {
+			wg.Go(func() { s.lane(ctx, d, int64(i)) })
 		}
 	}
 	wg.Wait()
 }
 
-func (s *Scheduler) lane(ctx context.Context, d *deviceState) {
+func (s *Scheduler) lane(ctx context.Context, d *deviceState, index int64) {
 	batch, target := d.dev.Batch()
 	var hits []uint32
 	for ctx.Err() == nil && !d.stopped.Load() {
@@ -178,7 +227,7 @@ func (s *Scheduler) lane(ctx context.Context, d *deviceState) {
 		var start uint32
 		var n uint64
 		ok := false
-		if j != nil {
+		if j != nil && index < d.active.Load() {
 			start, n, ok = j.take(batch)
 		}
 		if !ok {

@@ -178,3 +178,63 @@ func TestFailingDeviceIsStopped(t *testing.T) {
 		})
 	}
 }
+
+// concurrentDevice records the most Search calls it ran at once.
+type concurrentDevice struct {
+	hasher.Device
+	mu        sync.Mutex
+	now, most int
+}
+
+func (d *concurrentDevice) Search(w *hasher.Work, start, count uint32, hits []uint32) ([]uint32, error) {
+	d.mu.Lock()
+	d.now++
+	d.most = max(d.most, d.now)
+	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		d.now--
+		d.mu.Unlock()
+	}()
+	return d.Device.Search(w, start, count, hits)
+}
+
+// SetThreads leaves the lanes above it idle, and the lanes that hash still
+// find every hit.
+func TestSetThreads(t *testing.T) {
+	devs, err := hasher.OpenAll(hasher.NewCPU(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := &concurrentDevice{Device: devs[0]}
+	s := hasher.NewScheduler([]hasher.Device{dev}, quiet)
+	if active, most := s.Threads(); active != 4 || most != 4 {
+		t.Fatalf("Threads() = %d, %d; want 4, 4", active, most)
+	}
+	for _, bad := range []int{0, 5, -1} {
+		if err := s.SetThreads(bad); err == nil {
+			t.Errorf("SetThreads(%d) succeeded on a 4-lane device", bad)
+		}
+	}
+	if err := s.SetThreads(2); err != nil {
+		t.Fatal(err)
+	}
+	w := hashertest.EasyWork(rand.New(rand.NewPCG(5, 6)), 12)
+	const count = 1 << 18
+	hits, err := hashertest.SearchRange(t, s, w, 0, count, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := bruteForce(&w, 0, count); !slices.Equal(hits, want) {
+		t.Errorf("%d hits with 2 threads, want %d", len(hits), len(want))
+	}
+	if dev.most != 2 {
+		t.Errorf("at most %d searches ran at once with 2 threads", dev.most)
+	}
+	if active, _ := s.Threads(); active != 2 {
+		t.Errorf("Threads() active %d, want 2", active)
+	}
+	if err := hasher.NewScheduler(nil, quiet).SetThreads(1); !errors.Is(err, hasher.ErrNoCPU) {
+		t.Errorf("SetThreads without a CPU device: %v, want ErrNoCPU", err)
+	}
+}

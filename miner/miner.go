@@ -42,6 +42,8 @@ type Config struct {
 	// BlockInterval is the least time between two blocks this miner finds;
 	// hashing pauses in between. Zero mines as fast as the target allows.
 	BlockInterval time.Duration
+	// Idle starts the miner without hashing, until SetMining(true).
+	Idle bool
 }
 
 // Miner mines blocks on the chain's tip with the scheduler's devices.
@@ -53,18 +55,41 @@ type Miner struct {
 	log   *slog.Logger
 	meter *meter
 
-	mining atomic.Bool
-	found  atomic.Uint64
+	enabled atomic.Bool   // what the user asked for: -m, or POST /api/mining
+	running atomic.Bool   // Run is looping
+	toggled chan struct{} // a SetMining the loop has not seen yet
+	found   atomic.Uint64
 }
 
 // New returns a miner taking transactions from txs, which may be nil; Run
 // starts it.
 func New(c Chain, txs TxSource, sched *hasher.Scheduler, cfg Config, log *slog.Logger) *Miner {
-	return &Miner{chain: c, txs: txs, sched: sched, cfg: cfg, log: log, meter: newMeter(Windows[len(Windows)-1])}
+	m := &Miner{chain: c, txs: txs, sched: sched, cfg: cfg, log: log,
+		meter: newMeter(Windows[len(Windows)-1]), toggled: make(chan struct{}, 1)}
+	m.enabled.Store(!cfg.Idle)
+	return m
 }
 
-// Mining reports whether the miner is running.
-func (m *Miner) Mining() bool { return m.mining.Load() }
+// Mining reports whether the miner is hashing for blocks.
+func (m *Miner) Mining() bool { return m.running.Load() && m.enabled.Load() }
+
+// SetMining starts or stops hashing; the miner keeps running either way, so
+// hashrate windows and counters carry on.
+func (m *Miner) SetMining(on bool) {
+	if m.enabled.Swap(on) != on {
+		m.log.Info("mining", "enabled", on)
+		select {
+		case m.toggled <- struct{}{}:
+		default: // the loop has one to see already
+		}
+	}
+}
+
+// SetThreads sets how many threads the CPU devices hash with.
+func (m *Miner) SetThreads(n int) error { return m.sched.SetThreads(n) }
+
+// Threads returns the threads the CPU devices hash with, and the most they may.
+func (m *Miner) Threads() (active, most int) { return m.sched.Threads() }
 
 // BlocksFound counts blocks this miner found that the chain accepted.
 func (m *Miner) BlocksFound() uint64 { return m.found.Load() }
@@ -76,14 +101,19 @@ func (m *Miner) Devices() []hasher.DeviceStats { return m.sched.Stats() }
 // window, and false until the window has filled.
 func (m *Miner) Hashrate(window time.Duration) (float64, bool) { return m.meter.rate(window, -1) }
 
+// DeviceHashrate is Hashrate for the device at index i of Devices.
+func (m *Miner) DeviceHashrate(i int, window time.Duration) (float64, bool) {
+	return m.meter.rate(window, i)
+}
+
 // Run mines until ctx ends.
 func (m *Miner) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	wg.Go(func() { m.sched.Run(ctx) })
 	wg.Go(func() { m.sample(ctx) })
-	m.mining.Store(true)
+	m.running.Store(true)
 	m.loop(ctx)
-	m.mining.Store(false)
+	m.running.Store(false)
 	m.sched.Pause()
 	wg.Wait()
 }
@@ -119,6 +149,15 @@ func (m *Miner) loop(ctx context.Context) {
 	extraNonce := binary.LittleEndian.Uint64(seed[:])
 	var lastFound time.Time
 	for {
+		if !m.enabled.Load() {
+			m.sched.Pause()
+			select {
+			case <-ctx.Done():
+				return
+			case <-m.toggled:
+			}
+			continue
+		}
 		if wait := time.Until(lastFound.Add(m.cfg.BlockInterval)); wait > 0 {
 			m.sched.Pause()
 			select {
@@ -162,6 +201,7 @@ func (m *Miner) loop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-tips: // a new tip: stale work stops at once
+		case <-m.toggled:
 		case <-refresh.C:
 		case <-job.Exhausted():
 			extraNonce++

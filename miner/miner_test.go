@@ -234,3 +234,43 @@ func TestNewTipStopsStaleWork(t *testing.T) {
 		}
 	}
 }
+
+// An idle miner hashes nothing until SetMining(true), and stops hashing on
+// SetMining(false) while Run goes on.
+func TestSetMining(t *testing.T) {
+	ch, _ := chaintest.NewChain(t)
+	m := newMiner(ch, nil, miner.Config{Address: chain.Address{4}, BlockInterval: 50 * time.Millisecond, Idle: true})
+	ctx, stop := context.WithTimeout(context.Background(), 30*time.Second)
+	defer stop()
+	done := make(chan struct{})
+	go func() { m.Run(ctx); close(done) }()
+	defer func() { stop(); <-done }()
+
+	hashes := func() uint64 { return m.Devices()[0].Hashes }
+	time.Sleep(200 * time.Millisecond)
+	if m.Mining() || hashes() != 0 || ch.Tip().Height != 0 {
+		t.Fatalf("idle miner: mining %v, %d hashes, height %d", m.Mining(), hashes(), ch.Tip().Height)
+	}
+
+	m.SetMining(true)
+	tips, cancel := ch.Subscribe()
+	defer cancel()
+	select {
+	case <-tips:
+	case <-ctx.Done():
+		t.Fatal("no block after SetMining(true)")
+	}
+	if !m.Mining() {
+		t.Error("Mining() false after SetMining(true)")
+	}
+
+	m.SetMining(false)
+	// A range in flight finishes; after that the count stands still.
+	time.Sleep(300 * time.Millisecond)
+	before, height := hashes(), ch.Tip().Height
+	time.Sleep(300 * time.Millisecond)
+	if m.Mining() || hashes() != before || ch.Tip().Height != height {
+		t.Errorf("after SetMining(false): mining %v, hashes %d → %d, height %d → %d",
+			m.Mining(), before, hashes(), height, ch.Tip().Height)
+	}
+}
