@@ -60,6 +60,7 @@ type Pool struct {
 	senders map[chain.Address]*sender
 	byFee   feeHeap // lowest fee rate first: the eviction order
 	bytes   int
+	fees    uint64
 	seq     uint64 // counts admissions, to order equal fee rates by arrival
 
 	subMu sync.Mutex
@@ -256,12 +257,14 @@ func (p *Pool) index(s *sender, e *entry) {
 	p.byID[e.id] = e
 	heap.Push(&p.byFee, e)
 	p.bytes += e.size
+	p.fees += e.tx.Fee
 }
 
 func (p *Pool) unindex(e *entry) {
 	delete(p.byID, e.id)
 	heap.Remove(&p.byFee, e.feeIdx)
 	p.bytes -= e.size
+	p.fees -= e.tx.Fee
 }
 
 // dropFrom removes the transactions of s from position i on: a transaction
@@ -325,7 +328,7 @@ func (p *Pool) catchUp(v *chain.View) error {
 	p.byID = make(map[chain.Hash]*entry, len(pending)+len(back))
 	p.senders = make(map[chain.Address]*sender)
 	p.byFee = p.byFee[:0]
-	p.bytes = 0
+	p.bytes, p.fees = 0, 0
 	p.tip = tip
 
 	bySender := make(map[chain.Address][]*entry)

@@ -83,8 +83,13 @@ func (h *harness) wantPending(txs ...*chain.Tx) {
 	if !slices.Equal(got, want) {
 		h.t.Errorf("pending:\n  %v\nwant\n  %v", got, want)
 	}
-	if st.Count != len(txs) {
-		h.t.Errorf("Stats.Count = %d, want %d", st.Count, len(txs))
+	var bytes int
+	var fees uint64
+	for _, e := range entries {
+		bytes, fees = bytes+e.Size, fees+e.Tx.Fee
+	}
+	if want := (Stats{Count: len(txs), Bytes: bytes, Fees: fees}); st != want || h.pool.Stats() != want {
+		h.t.Errorf("Entries' stats %+v, Stats() %+v; want %+v", st, h.pool.Stats(), want)
 	}
 }
 
