@@ -449,3 +449,24 @@ func (px *proxy) read(counts map[string]int, command string) int {
 	defer px.mu.Unlock()
 	return counts[command]
 }
+
+// nextEvent returns the next peer event, failing the test after 5 s.
+func nextEvent(t testing.TB, events <-chan PeerEvent) PeerEvent {
+	t.Helper()
+	select {
+	case ev := <-events:
+		return ev
+	case <-time.After(5 * time.Second):
+		t.Fatal("no peer event in 5 s")
+		return PeerEvent{}
+	}
+}
+
+// quietConfig is testConfig without timers that send: no pings, no
+// consensus rounds, no idle drops, so what crosses the wire is what the
+// test makes cross it.
+func quietConfig() Config {
+	cfg := testConfig()
+	cfg.PingInterval, cfg.ConsensusInterval, cfg.IdleTimeout = time.Hour, time.Hour, time.Hour
+	return cfg
+}

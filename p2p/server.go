@@ -15,6 +15,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
@@ -105,7 +106,20 @@ type Server struct {
 	progress   progress
 	txs        txState
 	wg         sync.WaitGroup
+
+	traffic  trafficStats
+	banCount atomic.Uint64 // bans imposed since start
+
+	subMu sync.Mutex
+	subs  map[chan PeerEvent]struct{}
 }
+
+// ErrBadAddress marks an address Connect cannot dial: not host:port with a
+// host and a port from 1 to 65535, or this node's own.
+var ErrBadAddress = errors.New("bad peer address")
+
+// ErrBanned marks an address Connect refuses because its host is banned.
+var ErrBanned = errors.New("host is banned")
 
 // New returns a peer layer for ch that relays the transactions of pool;
 // book may be nil.
@@ -121,6 +135,8 @@ func New(cfg Config, ch Chain, pool Mempool, book Book, log *slog.Logger) *Serve
 		addrs:   make(map[string]*addrState),
 		bans:    make(map[string]time.Time),
 		txs:     newTxState(),
+		traffic: newTrafficStats(),
+		subs:    make(map[chan PeerEvent]struct{}),
 	}
 }
 
@@ -312,6 +328,47 @@ func (s *Server) learn(addr string, pinned bool) bool {
 	return true
 }
 
+// Connect keeps a connection to addr (host:port), as -k does: the address
+// is pinned, dialled at the next dial round (every 500 ms) while an
+// outbound slot is free, and redialled whenever the connection ends. An IP
+// host is taken in its canonical form, the one the peer's own announcements
+// and bans use. An address that is not host:port with a port from 1 to
+// 65535, or that a dial found to be this node's own, wraps ErrBadAddress;
+// one whose host is banned wraps ErrBanned. Before Run the address waits
+// for Run; after Run it is only remembered.
+func (s *Server) Connect(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrBadAddress, err)
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	if host == "" || err != nil || n == 0 {
+		return fmt.Errorf("%w: %q: want host:port with a port from 1 to 65535", ErrBadAddress, addr)
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		host = ip.String()
+	}
+	addr = net.JoinHostPort(host, strconv.FormatUint(n, 10))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if until := s.bans[host]; time.Now().Before(until) {
+		return fmt.Errorf("%w: %s, until %s", ErrBanned, host, until.Format(time.RFC3339))
+	}
+	st := s.addrs[addr]
+	if st == nil {
+		// Beyond maxKnownAddr if need be, as the -k addresses: the
+		// operator named it, gossip did not.
+		st = &addrState{}
+		s.addrs[addr] = st
+	}
+	if st.self {
+		return fmt.Errorf("%w: %s is this node's own", ErrBadAddress, addr)
+	}
+	st.pinned = true
+	st.nextTry = time.Time{} // asked for now: no backoff from earlier failures
+	return nil
+}
+
 // evictAddr makes room in a full address table by forgetting an address
 // that is not pinned, not ours and not in use, one that failed if there is
 // one: a flood of junk addresses then cannot crowd out real peers. s.mu is held.
@@ -372,39 +429,46 @@ func (s *Server) drop(p *peer) {
 	}
 	if p.ready() {
 		s.log.Info("peer disconnected", "addr", p.addr)
+		s.notifyPeer("left", p)
 	}
 }
 
 func (s *Server) writeLoop(p *peer) {
+	w := &countingWriter{w: p.conn}
 	for {
 		select {
 		case <-p.done:
 			return
 		case m := <-p.out:
 			p.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
-			if err := WriteMessage(p.conn, s.magic, m); err != nil {
+			w.n = 0
+			if err := WriteMessage(w, s.magic, m); err != nil {
 				p.close()
 				return
 			}
+			s.traffic.add(sent, m.Command(), w.n)
 		}
 	}
 }
 
 func (s *Server) readLoop(ctx context.Context, p *peer) {
 	handshakeBy := time.Now().Add(s.cfg.HandshakeTimeout)
+	r := &countingReader{r: p.conn}
 	for {
 		deadline := time.Now().Add(s.cfg.IdleTimeout)
 		if !p.ready() {
 			deadline = handshakeBy
 		}
 		p.conn.SetReadDeadline(deadline)
-		m, err := ReadMessage(p.conn, s.magic)
+		r.n = 0
+		m, err := ReadMessage(r, s.magic)
 		if err != nil {
 			if errors.Is(err, ErrMalformed) {
 				s.misbehave(p, banThreshold, err)
 			}
 			return
 		}
+		s.traffic.add(received, m.Command(), r.n)
 		p.mu.Lock()
 		p.lastSeen = time.Now()
 		p.mu.Unlock()
@@ -425,6 +489,11 @@ func (s *Server) misbehave(p *peer, score int, why error) {
 	if total < banThreshold {
 		return
 	}
+	// Counted once per peer, when its score reaches the threshold; a later
+	// fault only extends the ban.
+	if total-score < banThreshold {
+		s.banCount.Add(1)
+	}
 	host, _, _ := net.SplitHostPort(p.addr)
 	s.mu.Lock()
 	s.bans[host] = time.Now().Add(s.cfg.BanDuration)
@@ -432,6 +501,9 @@ func (s *Server) misbehave(p *peer, score int, why error) {
 	s.log.Warn("peer banned", "addr", p.addr, "score", total, "reason", why, "for", s.cfg.BanDuration)
 	p.close()
 }
+
+// Bans returns the number of bans imposed since start, one per peer banned.
+func (s *Server) Bans() uint64 { return s.banCount.Load() }
 
 func (s *Server) tipInfo() TipInfo {
 	t := s.chain.Tip()
@@ -624,6 +696,7 @@ func (s *Server) onReady(p *peer) {
 	p.send(&MsgGetAddr{})
 	p.send(&MsgMempool{})
 	s.maybeSync(p)
+	s.notifyPeer("joined", p)
 }
 
 // goodAddrs lists addresses worth sharing: those of connected peers first.

@@ -3,6 +3,7 @@ package p2p
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -257,6 +258,99 @@ func TestSelfConnectionMarkedByInboundEnd(t *testing.T) {
 	}
 }
 
+// Connect refuses what it cannot dial and a banned host, and dials the
+// rest at once, as it does a -k peer.
+func TestConnect(t *testing.T) {
+	t.Parallel()
+	a := startNode(t, newChain(t), nil, testConfig())
+	b := startNode(t, newChain(t), nil, testConfig())
+	r := dialRaw(t, a.addr, hostileHost)
+	r.write(frame(magic, "getblocks", nil))
+	waitFor(t, 3*time.Second, "the hostile host banned", func() bool { return a.banned(hostileHost) })
+
+	tests := []struct {
+		name, addr string
+		want       error
+	}{
+		{"empty", "", ErrBadAddress},
+		{"no port", "127.0.0.1", ErrBadAddress},
+		{"no host", ":8333", ErrBadAddress},
+		{"port 0", "127.0.0.1:0", ErrBadAddress},
+		{"port over 65535", "127.0.0.1:65536", ErrBadAddress},
+		{"negative port", "127.0.0.1:-1", ErrBadAddress},
+		{"port by name", "127.0.0.1:http", ErrBadAddress},
+		{"banned host", hostileHost + ":8333", ErrBanned},
+		{"banned host as IPv4-mapped IPv6", "[::ffff:" + hostileHost + "]:8333", ErrBanned},
+	}
+	for _, tt := range tests {
+		if err := a.Connect(tt.addr); !errors.Is(err, tt.want) {
+			t.Errorf("%s: Connect(%q) = %v, want %v", tt.name, tt.addr, err, tt.want)
+		}
+	}
+	a.mu.Lock()
+	known := len(a.addrs)
+	a.mu.Unlock()
+	if known != 0 {
+		t.Errorf("refused addresses were remembered: %d known", known)
+	}
+
+	events, cancel := a.SubscribePeers()
+	defer cancel()
+	start := time.Now()
+	if err := a.Connect(b.addr); err != nil {
+		t.Fatalf("Connect(%s): %v", b.addr, err)
+	}
+	ev := nextEvent(t, events)
+	if ev.Kind != "joined" || ev.Peer.Addr != b.addr || ev.Peer.Direction != "outbound" {
+		t.Errorf("event %+v, want outbound %s joined", ev, b.addr)
+	}
+	// Dialled at the next dial round, every 500 ms: not after a backoff.
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("connected %s after Connect", took.Round(time.Millisecond))
+	}
+	a.mu.Lock()
+	pinned := a.addrs[b.addr].pinned
+	a.mu.Unlock()
+	if !pinned {
+		t.Errorf("an address given to Connect is not kept as a -k one")
+	}
+	if err := a.Connect(b.addr); err != nil {
+		t.Errorf("Connect to a connected peer: %v", err)
+	}
+
+	// A stopped server only remembers.
+	a.stop()
+	c := startNode(t, newChain(t), nil, testConfig())
+	if err := a.Connect(c.addr); err != nil {
+		t.Errorf("Connect after Run: %v", err)
+	}
+	time.Sleep(time.Second)
+	if n := c.accepts.Load(); n != 0 {
+		t.Errorf("a stopped server dialled: %d connections", n)
+	}
+}
+
+// Our own address, once a dial found it to be ours, is refused; the first
+// time it is dialled and found out as any self-connection is.
+func TestConnectSelf(t *testing.T) {
+	t.Parallel()
+	a := startNode(t, newChain(t), nil, testConfig())
+	if err := a.Connect(a.addr); err != nil {
+		t.Fatalf("Connect to our own address, not yet known as ours: %v", err)
+	}
+	waitFor(t, 5*time.Second, "the self dial", func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.addrs[a.addr].self
+	})
+	if err := a.Connect(a.addr); !errors.Is(err, ErrBadAddress) {
+		t.Errorf("Connect to our own address: %v, want ErrBadAddress", err)
+	}
+	if n := a.readyPeers(); n != 0 {
+		t.Errorf("%d ready peers, want none", n)
+	}
+}
+
 // Peers that stop talking are dropped on a timer: before the handshake
 // after HandshakeTimeout, after it when silent for IdleTimeout (the
 // server's pings do not count: only what the peer sends does). Silence is
@@ -375,6 +469,13 @@ func TestHostilePeer(t *testing.T) {
 			tt.act(t, r, a)
 			if closed, after := r.closed(3 * time.Second); !closed {
 				t.Fatalf("still connected after %s", after)
+			}
+			wantBans := uint64(0)
+			if tt.ban {
+				wantBans = 1
+			}
+			if got := a.Bans(); got != wantBans {
+				t.Errorf("Bans() = %d, want %d", got, wantBans)
 			}
 			if got := a.banned(hostileHost); got != tt.ban {
 				t.Errorf("banned: %v, want %v", got, tt.ban)
