@@ -1,17 +1,19 @@
-// Package api serves a node over HTTP: the JSON API under /api and
-// Prometheus metrics on /metrics.
+// Package api serves a node over HTTP: the JSON API under /api, live events
+// as Server-Sent Events, the web page at / and Prometheus metrics on /metrics.
 package api
 
 import (
+	"bytes"
 	"crypto/ed25519"
+	"crypto/subtle"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/hasher"
@@ -22,59 +24,89 @@ import (
 type Chain interface {
 	Tip() chain.Tip
 	Params() *chain.Params
+	View(fn func(*chain.View) error) error
 	Transaction(txid chain.Hash) (*chain.Tx, chain.TxLocation, bool, error)
+	Subscribe() (<-chan chain.Tip, func())
+	Stats() chain.Stats
 }
 
-// Miner is what the API reads of the miner.
+// Miner is what the API reads and steers of the miner.
 type Miner interface {
 	Mining() bool
+	SetMining(on bool)
+	Threads() (active, most int)
+	SetThreads(n int) error
 	BlocksFound() uint64
 	Devices() []hasher.DeviceStats
 	Hashrate(window time.Duration) (float64, bool)
+	DeviceHashrate(i int, window time.Duration) (float64, bool)
 }
 
-// Peers is what the API reads of the peer layer.
+// Peers is what the API reads and steers of the peer layer.
 type Peers interface {
 	Peers() []p2p.PeerInfo
 	Agreement() (agree, total int)
 	Sync() p2p.SyncStatus
+	Connect(addr string) error
+	SubscribePeers() (<-chan p2p.PeerEvent, func())
+	Traffic() []p2p.Traffic
+	Bans() uint64
 }
 
 // Config names the parts of a node the API serves.
 type Config struct {
 	Chain Chain
-	Miner Miner // nil when the node does not mine
+	Miner Miner // nil when the node has no hashing device
 	Peers Peers
 	Pool  Pool
-	// Key is the node's own key: POST /api/words signs with it.
+	// Key is the node's own key: its address is the node ID, and POST
+	// /api/words signs with it.
 	Key ed25519.PrivateKey
+	// Version is the build's version, shown in status and miner_info.
+	Version string
+	// Token, when set, must come as "Authorization: Bearer <token>" with
+	// every request that changes something.
+	Token string
 }
 
 // Server answers HTTP requests for one node.
 type Server struct {
-	cfg Config
-	mux *http.ServeMux
+	cfg    Config
+	mux    *http.ServeMux
+	nodeID chain.Address
+	events chan struct{} // a slot per open event stream
 
 	wordsMu sync.Mutex // one words transaction at a time takes the next nonce
 }
 
+// maxEventStreams bounds open /api/events streams: each holds a goroutine
+// and subscriptions, so a client looping on connect cannot pile them up.
+const maxEventStreams = 64
+
 // New returns the node's HTTP handler.
 func New(cfg Config) *Server {
-	s := &Server{cfg: cfg, mux: http.NewServeMux()}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		&metrics{chain: cfg.Chain, miner: cfg.Miner},
-	)
-	s.mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	s := &Server{
+		cfg:    cfg,
+		mux:    http.NewServeMux(),
+		nodeID: chain.AddressOf(cfg.Key.Public().(ed25519.PublicKey)),
+		events: make(chan struct{}, maxEventStreams),
+	}
+	s.mux.Handle("GET /metrics", newMetricsHandler(cfg))
+	// The page takes every path the API does not, and answers GET alone.
+	s.mux.Handle("/", webHandler())
 	s.mux.HandleFunc("GET /api/status", s.status)
+	s.mux.HandleFunc("GET /api/events", s.streamEvents)
+	s.mux.HandleFunc("GET /api/blocks", s.listBlocks)
+	s.mux.HandleFunc("GET /api/blocks/{id}", s.block)
+	s.mux.HandleFunc("GET /api/chain", s.listChain)
 	s.mux.HandleFunc("GET /api/peers", s.listPeers)
-	s.mux.HandleFunc("POST /api/tx", s.postTx)
+	s.mux.HandleFunc("POST /api/peers", s.write(s.connectPeer))
+	s.mux.HandleFunc("POST /api/mining", s.write(s.setMining))
+	s.mux.HandleFunc("POST /api/tx", s.write(s.postTx))
 	s.mux.HandleFunc("GET /api/tx/{txid}", s.getTx)
 	s.mux.HandleFunc("GET /api/mempool", s.mempool)
 	s.mux.HandleFunc("GET /api/accounts/{addr}", s.account)
-	s.mux.HandleFunc("POST /api/words", s.words)
+	s.mux.HandleFunc("POST /api/words", s.write(s.words))
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, codeNotFound, "no such endpoint")
 	})
@@ -83,49 +115,43 @@ func New(cfg Config) *Server {
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// Status is the body of GET /api/status.
-type Status struct {
-	Network string     `json:"network"`
-	Height  uint64     `json:"height"`
-	Tip     chain.Hash `json:"tip"`
-	Mining  bool       `json:"mining"`
-	// Hashrate is H/s over the last 60 s, null until the window has filled.
-	Hashrate *float64 `json:"hashrate"`
-	Peers    int      `json:"peers"`
-	// Agreement is the share of peers whose tip is ours, null without peers;
-	// PeersAgreeing counts them.
-	Agreement     *float64 `json:"agreement"`
-	PeersAgreeing int      `json:"peers_agreeing"`
-	// Sync is the height against the best a peer has shown, with the block
-	// rate over the last few seconds.
-	Sync p2p.SyncStatus `json:"sync"`
-}
-
-func (s *Server) status(w http.ResponseWriter, r *http.Request) {
-	tip := s.cfg.Chain.Tip()
-	st := Status{Network: s.cfg.Chain.Params().Name, Height: tip.Height, Tip: tip.Hash}
-	if s.cfg.Miner != nil {
-		st.Mining = s.cfg.Miner.Mining()
-		if rate, ok := s.cfg.Miner.Hashrate(time.Minute); ok {
-			st.Hashrate = &rate
+// write guards a handler that changes the node: with a token configured the
+// request must carry it.
+func (s *Server) write(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.Token != "" {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="hashforge"`)
+				writeError(w, http.StatusUnauthorized, codeUnauthorized, "this endpoint needs the node's API token: Authorization: Bearer <token>")
+				return
+			}
 		}
+		h(w, r)
 	}
-	st.Sync = s.cfg.Peers.Sync()
-	agree, total := s.cfg.Peers.Agreement()
-	st.Peers, st.PeersAgreeing = total, agree
-	if total > 0 {
-		share := float64(agree) / float64(total)
-		st.Agreement = &share
-	}
-	writeJSON(w, http.StatusOK, st)
 }
 
-func (s *Server) listPeers(w http.ResponseWriter, r *http.Request) {
-	peers := s.cfg.Peers.Peers()
-	if peers == nil {
-		peers = []p2p.PeerInfo{}
+// ErrExposed refuses to serve a write API beyond loopback without a token.
+var ErrExposed = errors.New("an HTTP address beyond loopback needs an API token")
+
+// CheckExposure returns ErrExposed when addr (host:port) may be reached from
+// other machines and token is empty: anyone could then spend the node's
+// coins through POST /api/words or stop its miner.
+func CheckExposure(addr, token string) error {
+	if token != "" {
+		return nil
 	}
-	writeJSON(w, http.StatusOK, peers)
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("http address %q: %w", addr, err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrExposed, addr)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -144,12 +170,36 @@ type apiError struct {
 // Codes of errors that are the API's own; refused transactions carry the
 // pool's and the chain's codes.
 const (
-	codeNotFound  = "not-found"
-	codeMalformed = "malformed"
-	codeTooLarge  = "too-large"
-	codeInternal  = "internal"
+	codeNotFound     = "not-found"
+	codeMalformed    = "malformed"
+	codeTooLarge     = "too-large"
+	codeInternal     = "internal"
+	codeUnauthorized = "unauthorized"
+	codeConflict     = "conflict"
+	codeBusy         = "busy"
 )
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, apiError{Error: msg, Code: code})
+}
+
+// decodeStrict reads a JSON object of at most limit bytes into v, refusing
+// unknown fields and trailing data; on failure it has answered and returns
+// false.
+func decodeStrict(w http.ResponseWriter, r *http.Request, limit int64, v any, shape string) bool {
+	body, ok := readBody(w, r, limit)
+	if !ok {
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
+		err = errors.New("data after the object")
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, codeMalformed, fmt.Sprintf("want %s: %v", shape, err))
+		return false
+	}
+	return true
 }

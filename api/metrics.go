@@ -1,41 +1,133 @@
 package api
 
 import (
+	"net/http"
+
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/hashforge/hashforge/chain"
 )
 
-// metrics reads counters from the chain and miner at scrape time, so the hot
-// path of hashing keeps plain atomics and knows nothing of Prometheus.
+// metrics reads counters from the node's parts at scrape time, so the hot
+// paths (hashing, messages, validation) keep plain counters and know nothing
+// of Prometheus.
 type metrics struct {
-	chain Chain
-	miner Miner
+	cfg Config
+}
+
+func newDesc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(name, help, labels, nil)
 }
 
 var (
-	descHashes = prometheus.NewDesc("miner_hashes_total",
-		"Header hashes computed; rate() of it is the hashrate.", []string{"backend", "device"}, nil)
-	descDeviceErrors = prometheus.NewDesc("miner_device_errors_total",
-		"Failed searches and hits that failed the CPU re-check.", []string{"backend", "device"}, nil)
-	descBlocksMined = prometheus.NewDesc("miner_blocks_mined_total",
-		"Blocks this node mined that the chain accepted.", nil, nil)
-	descHeight = prometheus.NewDesc("miner_chain_height",
-		"Height of the main chain's tip.", nil, nil)
+	descInfo = newDesc("miner_info",
+		"Always 1: the node's version and network as labels.", "version", "network")
+	descMining = newDesc("miner_mining",
+		"1 while the miner hashes for blocks, 0 while it is stopped.")
+	descHashes = newDesc("miner_hashes_total",
+		"Header hashes computed; rate() of it is the hashrate.", "backend", "device")
+	descDeviceErrors = newDesc("miner_device_errors_total",
+		"Failed searches and hits that failed the CPU re-check.", "backend", "device")
+	descBlocksMined = newDesc("miner_blocks_mined_total",
+		"Blocks this node mined that the chain accepted.")
+	descHeight = newDesc("miner_chain_height",
+		"Height of the main chain's tip.")
+	descWork = newDesc("miner_chain_work_hashes",
+		"Cumulative work of the main chain: the expected hashes to build it.")
+	descDifficulty = newDesc("miner_chain_difficulty",
+		"Difficulty of the tip, relative to Bitcoin's difficulty 1.")
+	descTipTime = newDesc("miner_chain_tip_timestamp_seconds",
+		"Timestamp of the tip's header; time() minus it is the tip's age.")
+	descReorgs = newDesc("miner_chain_reorgs_total",
+		"Moves of the main chain to another branch that detached blocks.")
+	descValidation = newDesc("miner_block_validation_duration_seconds",
+		"Time taken to check and connect a block, from any source.")
+	descPeers = newDesc("miner_peers",
+		"Connected peers that completed the handshake.", "direction")
+	descMessages = newDesc("miner_p2p_messages_total",
+		"P2P messages by command.", "command", "direction")
+	descBytes = newDesc("miner_p2p_bytes_total",
+		"P2P bytes on the wire, frame headers included, by command.", "command", "direction")
+	descBans = newDesc("miner_p2p_bans_total",
+		"Peers banned for breaking the protocol.")
+	descPoolTxs = newDesc("miner_mempool_transactions",
+		"Transactions waiting in the mempool.")
+	descPoolBytes = newDesc("miner_mempool_bytes",
+		"Encoded size of the transactions waiting in the mempool.")
 )
 
+// newMetricsHandler serves the node's metrics from a registry of its own,
+// with the Go runtime and process collectors beside them.
+func newMetricsHandler(cfg Config) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		&metrics{cfg: cfg},
+	)
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}
+
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descHashes, descDeviceErrors, descBlocksMined, descHeight} {
+	for _, d := range []*prometheus.Desc{
+		descInfo, descMining, descHashes, descDeviceErrors, descBlocksMined,
+		descHeight, descWork, descDifficulty, descTipTime, descReorgs, descValidation,
+		descPeers, descMessages, descBytes, descBans, descPoolTxs, descPoolBytes,
+	} {
 		ch <- d
 	}
 }
 
 func (m *metrics) Collect(ch chan<- prometheus.Metric) {
-	ch <- prometheus.MustNewConstMetric(descHeight, prometheus.GaugeValue, float64(m.chain.Tip().Height))
-	if m.miner == nil {
-		return
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
-	ch <- prometheus.MustNewConstMetric(descBlocksMined, prometheus.CounterValue, float64(m.miner.BlocksFound()))
-	for _, d := range m.miner.Devices() {
-		ch <- prometheus.MustNewConstMetric(descHashes, prometheus.CounterValue, float64(d.Hashes), d.Info.Backend, d.Info.ID())
-		ch <- prometheus.MustNewConstMetric(descDeviceErrors, prometheus.CounterValue, float64(d.Errors), d.Info.Backend, d.Info.ID())
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
+
+	c := m.cfg.Chain
+	gauge(descInfo, 1, m.cfg.Version, c.Params().Name)
+	tip := c.Tip()
+	gauge(descHeight, float64(tip.Height))
+	work, _ := tip.Work.Float64()
+	gauge(descWork, work)
+	gauge(descDifficulty, chain.Difficulty(tip.Header.Bits))
+	gauge(descTipTime, float64(tip.Header.Timestamp))
+	st := c.Stats()
+	counter(descReorgs, st.Reorgs)
+	ch <- prometheus.MustNewConstHistogram(descValidation, st.Validation.Count, st.Validation.Sum, st.Validation.Cumulative())
+
+	if mi := m.cfg.Miner; mi != nil {
+		mining := 0.0
+		if mi.Mining() {
+			mining = 1
+		}
+		gauge(descMining, mining)
+		counter(descBlocksMined, mi.BlocksFound())
+		for _, d := range mi.Devices() {
+			counter(descHashes, d.Hashes, d.Info.Backend, d.Info.ID())
+			counter(descDeviceErrors, d.Errors, d.Info.Backend, d.Info.ID())
+		}
+	}
+
+	p := m.cfg.Peers
+	byDir := map[string]int{"inbound": 0, "outbound": 0}
+	for _, pi := range p.Peers() {
+		byDir[pi.Direction]++
+	}
+	for dir, n := range byDir {
+		gauge(descPeers, float64(n), dir)
+	}
+	for _, t := range p.Traffic() {
+		counter(descMessages, t.Messages, t.Command, t.Direction)
+		counter(descBytes, t.Bytes, t.Command, t.Direction)
+	}
+	counter(descBans, p.Bans())
+
+	pool := m.cfg.Pool.Stats()
+	gauge(descPoolTxs, float64(pool.Count))
+	gauge(descPoolBytes, float64(pool.Bytes))
 }

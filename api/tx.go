@@ -22,6 +22,7 @@ type Pool interface {
 	Add(tx *chain.Tx) error
 	Get(txid chain.Hash) (*chain.Tx, bool)
 	Entries() ([]mempool.Entry, mempool.Stats, error)
+	Stats() mempool.Stats
 	Account(a chain.Address) (chain.Account, int, error)
 	MinFee(size int) uint64
 }
@@ -222,17 +223,10 @@ const maxWordsBody = 4 << 10
 // words signs the posted text into a memo transfer from the node's own key
 // to itself, paying the pool's minimum fee, so the text is mined into a block.
 func (s *Server) words(w http.ResponseWriter, r *http.Request) {
-	body, ok := readBody(w, r, maxWordsBody)
-	if !ok {
-		return
-	}
 	var req struct {
 		Text string `json:"text"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, codeMalformed, "want {\"text\": \"...\"}: "+err.Error())
+	if !decodeStrict(w, r, maxWordsBody, &req, `{"text": "..."}`) {
 		return
 	}
 	if req.Text == "" {

@@ -29,12 +29,17 @@ type Config struct {
 	Params  *chain.Params
 	DataDir string
 
+	// Mine starts hashing at once; without it the miner waits, idle, for
+	// POST /api/mining.
 	Mine          bool
-	Devices       []hasher.Device // opened hashing devices, when mining
+	Devices       []hasher.Device // opened hashing devices; none: the node cannot mine
+	Threads       int             // CPU hashing threads; 0 uses every lane of the CPU devices
 	Address       *chain.Address  // coinbase address; nil uses the node's own key
 	BlockInterval time.Duration
 
 	HTTPAddr string // host:port of the HTTP server; empty for none
+	APIToken string // bearer token of API writes; needed beyond loopback
+	Version  string // shown by the API and metrics
 
 	P2P     p2p.Config
 	Mempool mempool.Config
@@ -48,6 +53,11 @@ const shutdownGrace = time.Second
 
 // Run runs a node until ctx ends, then shuts it down.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	if cfg.HTTPAddr != "" {
+		if err := api.CheckExposure(cfg.HTTPAddr, cfg.APIToken); err != nil {
+			return err
+		}
+	}
 	st, err := store.Open(cfg.DataDir, false)
 	if err != nil {
 		return err
@@ -77,11 +87,13 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	wg.Go(func() { pool.Run(ctx) })
 
 	var m *miner.Miner
-	if cfg.Mine {
+	if len(cfg.Devices) > 0 {
 		if m, err = newMiner(cfg, ch, pool, key, log); err != nil {
 			return err
 		}
 		wg.Go(func() { m.Run(ctx) })
+	} else if cfg.Mine {
+		return errors.New("mining needs at least one hashing device")
 	}
 
 	peers := p2p.New(cfg.P2P, ch, pool, st, log)
@@ -100,8 +112,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if err != nil {
 			return fmt.Errorf("http: %w", err)
 		}
-		handler := api.New(api.Config{Chain: ch, Miner: apiMiner, Peers: peers, Pool: pool, Key: key})
-		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+		handler := api.New(api.Config{Chain: ch, Miner: apiMiner, Peers: peers, Pool: pool, Key: key,
+			Version: cfg.Version, Token: cfg.APIToken})
+		srv := &http.Server{
+			Handler:           handler,
+			ReadHeaderTimeout: 10 * time.Second,
+			// Requests end with the node: event streams never end by themselves.
+			BaseContext: func(net.Listener) context.Context { return ctx },
+		}
 		log.Info("http listening", "addr", "http://"+ln.Addr().String())
 		wg.Go(func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -112,7 +130,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			<-ctx.Done()
 			sctx, scancel := context.WithTimeout(context.Background(), shutdownGrace)
 			defer scancel()
-			srv.Shutdown(sctx)
+			if srv.Shutdown(sctx) != nil {
+				srv.Close() // requests still running after the grace are cut
+			}
 		})
 	}
 
@@ -127,9 +147,6 @@ func newMiner(cfg Config, ch *chain.Chain, pool *mempool.Pool, key ed25519.Priva
 		a := chain.AddressOf(key.Public().(ed25519.PublicKey))
 		addr = &a
 	}
-	if len(cfg.Devices) == 0 {
-		return nil, fmt.Errorf("mining needs at least one hashing device")
-	}
 	for _, d := range cfg.Devices {
 		info := d.Info()
 		attrs := []any{"device", info.ID(), "name", info.Name}
@@ -138,7 +155,13 @@ func newMiner(cfg Config, ch *chain.Chain, pool *mempool.Pool, key ed25519.Priva
 		}
 		log.Info("hashing device", attrs...)
 	}
-	log.Info("mining", "address", addr.String(), "block_interval", cfg.BlockInterval)
 	sched := hasher.NewScheduler(cfg.Devices, log)
-	return miner.New(ch, pool, sched, miner.Config{Address: *addr, BlockInterval: cfg.BlockInterval}, log), nil
+	if cfg.Threads > 0 {
+		if err := sched.SetThreads(cfg.Threads); err != nil && !errors.Is(err, hasher.ErrNoCPU) {
+			return nil, err
+		}
+	}
+	threads, _ := sched.Threads()
+	log.Info("miner", "mining", cfg.Mine, "address", addr.String(), "block_interval", cfg.BlockInterval, "cpu_threads", threads)
+	return miner.New(ch, pool, sched, miner.Config{Address: *addr, BlockInterval: cfg.BlockInterval, Idle: !cfg.Mine}, log), nil
 }

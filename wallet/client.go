@@ -20,8 +20,9 @@ const maxResponse = 1 << 20
 
 // Client talks to a node's HTTP API.
 type Client struct {
-	URL  string       // the node's base URL, such as http://127.0.0.1:8001
-	HTTP *http.Client // nil uses http.DefaultClient
+	URL   string       // the node's base URL, such as http://127.0.0.1:8001
+	Token string       // the node's API token, sent with writes; "" for none
+	HTTP  *http.Client // nil uses http.DefaultClient
 }
 
 // Account is an account as a node sees it. Balance and Nonce are confirmed
@@ -107,6 +108,9 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
 	hc := c.HTTP
 	if hc == nil {

@@ -220,3 +220,28 @@ func TestClientUnreachable(t *testing.T) {
 		t.Errorf("cancelled: error %v, want context.Canceled, not 'cannot reach'", err)
 	}
 }
+
+// TestClientToken: a client with a token sends it as a bearer token; one
+// without meets the node's 401 as an *APIError.
+func TestClientToken(t *testing.T) {
+	tx := wallet.Transfer(chain.FaucetKey(), chain.Address{1}, 1, 1000, 0, nil, chain.Regtest)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer t0k" {
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "token needed", "code": "unauthorized"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"txid": tx.Hash()})
+	}))
+	defer srv.Close()
+	for _, tt := range []struct {
+		token  string
+		status int
+	}{{"t0k", http.StatusOK}, {"", http.StatusUnauthorized}, {"other", http.StatusUnauthorized}} {
+		c := &wallet.Client{URL: srv.URL, Token: tt.token}
+		_, err := c.Submit(context.Background(), tx)
+		var ae *wallet.APIError
+		if tt.status == http.StatusOK && err != nil || tt.status != http.StatusOK && (!errors.As(err, &ae) || ae.Status != tt.status) {
+			t.Errorf("token %q: %v, want HTTP %d", tt.token, err, tt.status)
+		}
+	}
+}

@@ -449,8 +449,8 @@ func (c *devnetConfig) render(w io.Writer, nodes []*devnetNode, stats []*api.Sta
 		default:
 			n.seen = true
 			height, tip, peers = strconv.FormatUint(st.Height, 10), shortTip(st.Tip), strconv.Itoa(st.Peers)
-			if st.Hashrate != nil {
-				rate = formatHashrate(*st.Hashrate)
+			if st.Hashrate.M1 != nil {
+				rate = formatHashrate(*st.Hashrate.M1)
 			} else if st.Mining {
 				rate = "measuring" // the API's 60 s window has not filled
 			}
@@ -483,14 +483,15 @@ func formatHashrate(hs float64) string {
 }
 
 // writeTargets writes the nodes' HTTP addresses as a Prometheus file_sd
-// target group. It writes a temporary file and renames it over the old one,
+// target group, without labels: the job that reads it names them, and each
+// node's miner_info carries its network. It writes a temporary file and renames it over the old one,
 // so Prometheus, which rereads the file when it changes, never reads half.
 func (c *devnetConfig) writeTargets(path string) error {
 	type group struct {
 		Targets []string          `json:"targets"`
 		Labels  map[string]string `json:"labels"`
 	}
-	g := group{Labels: map[string]string{"job": "hashforge", "network": c.network.Name}}
+	g := group{Labels: map[string]string{}}
 	for i := range c.nodes {
 		g.Targets = append(g.Targets, net.JoinHostPort("127.0.0.1", strconv.Itoa(c.httpPort(i))))
 	}

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"strconv"
 	"time"
 
+	"github.com/hashforge/hashforge/api"
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/mempool"
 	"github.com/hashforge/hashforge/node"
@@ -31,7 +33,9 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	peerTimeout := fs.Duration("peer-timeout", 60*time.Second, "a peer silent this long is dropped")
 	roundInterval := fs.Duration("consensus-interval", 60*time.Second, "how often every peer's tip is compared with ours")
 	httpPort := fs.Uint16P("http", "i", 0, "HTTP port for the API and metrics, 0 = off (default 8001 on devnet, 18001 on regtest)")
-	httpAddr := fs.String("http-addr", "127.0.0.1", "address the HTTP server binds to")
+	httpAddr := fs.String("http-addr", "127.0.0.1", "address the HTTP server binds to; beyond loopback it needs --api-token")
+	var apiToken string
+	addTokenFlag(fs, &apiToken, "bearer token every API write (POST) must carry")
 	network := addNetworkFlags(fs)
 	address := fs.String("address", "", "address the coinbase pays (default: the node's own key in the datadir)")
 	interval := fs.Duration("block-interval", 0, "least time between mined blocks, 0 = unpaced (default 200ms on regtest, 0 on devnet)")
@@ -78,6 +82,8 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg := node.Config{
 		Params:        params,
 		DataDir:       dataDir,
+		Version:       buildVersion(),
+		APIToken:      apiToken,
 		Mine:          *mine || *gpu,
 		BlockInterval: *interval,
 		Mempool:       mempool.Config{MinFeeRate: *minFeeRate, MaxBytes: *poolSize << 20, Expiry: *poolExpiry},
@@ -85,11 +91,24 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := hash.validate(*gpu); err != nil {
 		return err
 	}
-	if cfg.Mine {
-		// Devices open last: a GPU program build takes seconds, flags take none.
-		if cfg.Devices, err = hash.open(*gpu); err != nil {
-			return err
+	if *httpPort != 0 {
+		cfg.HTTPAddr = net.JoinHostPort(*httpAddr, strconv.Itoa(int(*httpPort)))
+		if err := api.CheckExposure(cfg.HTTPAddr, apiToken); err != nil {
+			return usagef("--http-addr: %v (set --api-token)", err)
 		}
+	}
+	// The CPU device opens with a lane per core at least, so POST
+	// /api/mining can raise the threads up to that without a restart.
+	cfg.Threads = hash.threads
+	if cfg.Threads == 0 {
+		cfg.Threads = runtime.NumCPU()
+	}
+	hash.threads = max(cfg.Threads, runtime.NumCPU())
+	// Devices open last: a GPU program build takes seconds, flags take none.
+	// A node that does not mine opens them too, idle, so mining can start
+	// through the API.
+	if cfg.Devices, err = hash.open(*gpu); err != nil {
+		return err
 	}
 	if *address != "" {
 		a, err := chain.ParseAddress(*address)
@@ -97,9 +116,6 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return usagef("--address: %v", err)
 		}
 		cfg.Address = &a
-	}
-	if *httpPort != 0 {
-		cfg.HTTPAddr = net.JoinHostPort(*httpAddr, strconv.Itoa(int(*httpPort)))
 	}
 	cfg.P2P = p2p.DefaultConfig()
 	if *port != 0 {

@@ -27,12 +27,12 @@ import (
 // apiStatus is GET /api/status; pointers and raw JSON tell a missing field
 // from a zero one.
 type apiStatus struct {
-	Network  string          `json:"network"`
-	Height   *uint64         `json:"height"`
-	Tip      string          `json:"tip"`
-	Mining   *bool           `json:"mining"`
-	Hashrate json.RawMessage `json:"hashrate"`
-	Peers    *int            `json:"peers"`
+	Network  string              `json:"network"`
+	Height   *uint64             `json:"height"`
+	Tip      string              `json:"tip"`
+	Mining   *bool               `json:"mining"`
+	Hashrate map[string]*float64 `json:"hashrate"`
+	Peers    *int                `json:"peers"`
 }
 
 var httpClient = &http.Client{Timeout: 2 * time.Second}
@@ -104,9 +104,11 @@ func TestNode(t *testing.T) {
 		if st.Mining == nil || !*st.Mining || st.Peers == nil || *st.Peers != 0 {
 			t.Errorf("status mining %v, peers %v: want true and 0", st.Mining, st.Peers)
 		}
-		// The 60 s hashrate window has not filled yet: null, or else a rate.
-		if rate, err := strconv.ParseFloat(string(st.Hashrate), 64); string(st.Hashrate) != "null" && (err != nil || rate <= 0) {
-			t.Errorf("status hashrate %s: want null or a positive number", st.Hashrate)
+		// Each window is null until it has filled, and a rate after.
+		for _, w := range []string{"10s", "60s", "15m"} {
+			if rate, ok := st.Hashrate[w]; !ok || rate != nil && *rate <= 0 {
+				t.Errorf("status hashrate %s: %v (present %v), want null or a positive number", w, rate, ok)
+			}
 		}
 
 		body, err := httpGet("http://127.0.0.1:" + port + "/metrics")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"time"
 
@@ -62,17 +63,33 @@ var (
 // answers must not hang the wallet.
 const nodeTimeout = 30 * time.Second
 
-func addNodeFlag(fs *flag.FlagSet) *string {
-	return fs.String("node", defaultNode, "URL of the node's HTTP API (a regtest node's default is "+regtestNode+")")
+// nodeFlags say which node a wallet command talks to, and with what token.
+type nodeFlags struct {
+	url, token string
 }
 
-// nodeClient checks --node and returns a client for the node it names.
-func nodeClient(node string) (*wallet.Client, error) {
-	u, err := url.Parse(node)
+func addNodeFlags(fs *flag.FlagSet) *nodeFlags {
+	n := &nodeFlags{}
+	fs.StringVar(&n.url, "node", defaultNode, "URL of the node's HTTP API (a regtest node's default is "+regtestNode+")")
+	addTokenFlag(fs, &n.token, "the node's API token, when it has one")
+	return n
+}
+
+// addTokenFlag adds --api-token, defaulting to $HASHFORGE_API_TOKEN so the
+// token need not show in the process list.
+func addTokenFlag(fs *flag.FlagSet, token *string, usage string) {
+	fs.StringVar(token, "api-token", os.Getenv(tokenEnv), usage+" (default $"+tokenEnv+")")
+}
+
+const tokenEnv = "HASHFORGE_API_TOKEN"
+
+// client checks --node and returns a client for the node it names.
+func (n *nodeFlags) client() (*wallet.Client, error) {
+	u, err := url.Parse(n.url)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, usagef("--node %q: want a URL such as %s", node, defaultNode)
+		return nil, usagef("--node %q: want a URL such as %s", n.url, defaultNode)
 	}
-	return &wallet.Client{URL: node, HTTP: &http.Client{Timeout: nodeTimeout}}, nil
+	return &wallet.Client{URL: n.url, Token: n.token, HTTP: &http.Client{Timeout: nodeTimeout}}, nil
 }
 
 // requireFlags refuses a command run without any of the named flags.
@@ -164,7 +181,7 @@ func runWalletBalance(ctx context.Context, args []string, stdout, stderr io.Writ
 			"Print the confirmed balance and nonce of the account ADDR (40 hex digits) and how\n"+
 			"many of its transfers are pending, as one JSON line.\n\nFlags:\n%s", fs.FlagUsages())
 	}
-	node := addNodeFlag(fs)
+	node := addNodeFlags(fs)
 	if err := parseArgs(fs, args, 1); err != nil {
 		return err
 	}
@@ -175,7 +192,7 @@ func runWalletBalance(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return usageError{err}
 	}
-	client, err := nodeClient(*node)
+	client, err := node.client()
 	if err != nil {
 		return err
 	}
@@ -200,7 +217,7 @@ func runWalletSend(ctx context.Context, args []string, stdout, stderr io.Writer)
 	amountCoins := fs.String("amount", "", "coins to send, at most 8 decimal places (required)")
 	feeCoins := fs.String("fee", "", "coins paid to the miner, at most 8 decimal places (required)")
 	memo := fs.String("memo", "", "text the transfer carries, at most "+strconv.Itoa(chain.MaxMemo)+" bytes")
-	node := addNodeFlag(fs)
+	node := addNodeFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -222,7 +239,7 @@ func runWalletSend(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if len(*memo) > chain.MaxMemo {
 		return usagef("--memo: %d bytes, at most %d allowed", len(*memo), chain.MaxMemo)
 	}
-	client, err := nodeClient(*node)
+	client, err := node.client()
 	if err != nil {
 		return err
 	}
