@@ -4,15 +4,19 @@ BIN      := bin/miner
 FUZZTIME ?= 60s
 # Flags for `make run`, e.g. make run ARGS="--network regtest".
 ARGS     ?=
+# The version the node reports (API, miner_info): the commit, as git describes it.
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+# Where `make monitor`'s Prometheus serves its UI and API.
+MONITOR_ADDR ?= 127.0.0.1:9090
 
-.PHONY: all build run test bench fuzz deps kernels clean
+.PHONY: all build run test bench fuzz deps kernels monitor clean
 
 all: build
 
 # A node needs nothing but Go: without a C compiler cgo is off, and the GPU
 # libraries are loaded at run time.
 build:
-	$(GO) build -trimpath -o $(BIN) ./cmd/miner
+	$(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/miner
 
 # Mines on the default network (devnet) with every CPU core; Ctrl-C stops it.
 run: build
@@ -32,10 +36,13 @@ kernels:
 	scripts/ptx kernels/sha256d.ptx
 
 # Hash throughput: every backend present (the CPU beside a plain
-# crypto/sha256 double hash, OpenCL, CUDA), then `miner bench` on one and two threads.
+# crypto/sha256 double hash, OpenCL, CUDA), mempool admission and templates,
+# the hashrate kept while /metrics is scraped every second, then `miner bench`
+# on one and two threads.
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./hasher/...
 	$(GO) test -run '^$$' -bench . -benchtime 3s -cpu 1 ./mempool/
+	$(GO) test -run '^$$' -bench MiningScraped -benchtime 10s -count 3 ./api/
 	./$(BIN) bench -t 1 --duration 10s
 	./$(BIN) bench -t 2 --duration 10s
 
@@ -51,6 +58,13 @@ fuzz: deps
 # for the OpenCL tests, clang-19 for the PTX check.
 deps:
 	@scripts/install-deps
+
+# Prometheus on deploy/prometheus.yml at http://$(MONITOR_ADDR), until Ctrl-C:
+# it scrapes a node on 127.0.0.1:8001 and every node of a devnet started from
+# here in another terminal (bin/miner devnet -n 3 --mine). Its data goes to
+# devnet/prometheus. deploy/README.md tells how to add the Grafana dashboard.
+monitor:
+	MONITOR_ADDR=$(MONITOR_ADDR) scripts/monitor
 
 clean:
 	rm -rf bin
