@@ -22,13 +22,14 @@ build:
 run: build
 	./$(BIN) -m $(ARGS)
 
+# Screenshots of the web page test are kept in ./artifacts.
 # Packages run one at a time (-p 1): the timing checks (stale work within
 # 10 ms, shutdown within 2 s) measure the miner, not PoCL's threads compiling
 # and hashing in another package's tests on the same two cores.
 test: deps
 	scripts/check-ptx
 	$(GO) vet ./...
-	$(GO) test -race -p 1 -timeout 12m ./...
+	HASHFORGE_ARTIFACTS=$(CURDIR)/artifacts $(GO) test -race -p 1 -timeout 12m ./...
 
 # Regenerates the CUDA kernel's PTX from kernels/sha256d.cu (clang-19, no
 # CUDA toolkit); `make test` fails while the committed PTX is stale.
@@ -42,7 +43,7 @@ kernels:
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./hasher/...
 	$(GO) test -run '^$$' -bench . -benchtime 3s -cpu 1 ./mempool/
-	$(GO) test -run '^$$' -bench MiningScraped -benchtime 10s -count 3 ./api/
+	$(GO) test -run '^$$' -bench Scrape -benchtime 10s -count 3 ./api/
 	./$(BIN) bench -t 1 --duration 10s
 	./$(BIN) bench -t 2 --duration 10s
 

@@ -71,7 +71,7 @@ func (n *node) run(t *testing.T) {
 }
 
 // extend mines blocks on the node's tip and hands them to its chain.
-func (n *node) extend(t *testing.T, blocks int) []*chain.Block {
+func (n *node) extend(t testing.TB, blocks int) []*chain.Block {
 	t.Helper()
 	var out []*chain.Block
 	for range blocks {

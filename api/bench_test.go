@@ -5,6 +5,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"testing"
 	"time"
@@ -83,5 +84,19 @@ func scrape(ctx context.Context, b *testing.B, url string, every time.Duration) 
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		n++
+	}
+}
+
+// BenchmarkScrape is the work of one /metrics scrape on a node: the chain,
+// miner, peer and pool series with the Go and process collectors.
+func BenchmarkScrape(b *testing.B) {
+	srv := newServer(b, chain.FaucetKey())
+	b.ReportAllocs()
+	for range b.N {
+		rec := httptest.NewRecorder()
+		srv.Config.Handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		if rec.Code != http.StatusOK {
+			b.Fatalf("scrape: %d", rec.Code)
+		}
 	}
 }
