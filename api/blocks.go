@@ -78,8 +78,7 @@ type pageQuery struct {
 	limit   int
 }
 
-func parsePage(w http.ResponseWriter, r *http.Request, defLimit, maxLimit int) (pageQuery, bool) {
-	q := pageQuery{limit: defLimit}
+func parsePage(w http.ResponseWriter, r *http.Request, defLimit, maxLimit int) (q pageQuery, ok bool) {
 	if v := r.URL.Query().Get("from"); v != "" {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
@@ -88,15 +87,23 @@ func parsePage(w http.ResponseWriter, r *http.Request, defLimit, maxLimit int) (
 		}
 		q.from, q.hasFrom = n, true
 	}
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxLimit {
-			writeError(w, http.StatusBadRequest, codeMalformed, fmt.Sprintf("limit %q: want 1 to %d", v, maxLimit))
-			return q, false
-		}
-		q.limit = n
+	q.limit, ok = parseLimit(w, r, defLimit, 1, maxLimit)
+	return q, ok
+}
+
+// parseLimit reads ?limit=, def when absent; out of [least, most] it answers
+// 400 and returns false.
+func parseLimit(w http.ResponseWriter, r *http.Request, def, least, most int) (limit int, ok bool) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return def, true
 	}
-	return q, true
+	n, err := strconv.Atoi(v)
+	if err != nil || n < least || n > most {
+		writeError(w, http.StatusBadRequest, codeMalformed, fmt.Sprintf("limit %q: want %d to %d", v, least, most))
+		return 0, false
+	}
+	return n, true
 }
 
 // listBlocks pages the main chain newest first, from ?from= (default: the

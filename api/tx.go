@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
@@ -172,14 +171,9 @@ const (
 )
 
 func (s *Server) mempool(w http.ResponseWriter, r *http.Request) {
-	limit := defaultMempoolLimit
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > maxMempoolLimit {
-			writeError(w, http.StatusBadRequest, codeMalformed, fmt.Sprintf("limit %q: want 0 to %d", v, maxMempoolLimit))
-			return
-		}
-		limit = n
+	limit, ok := parseLimit(w, r, defaultMempoolLimit, 0, maxMempoolLimit)
+	if !ok {
+		return
 	}
 	entries, st, err := s.cfg.Pool.Entries()
 	if err != nil {
