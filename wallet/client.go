@@ -21,7 +21,7 @@ const maxResponse = 1 << 20
 // Client talks to a node's HTTP API.
 type Client struct {
 	URL   string       // the node's base URL, such as http://127.0.0.1:8001
-	Token string       // the node's API token, sent with writes; "" for none
+	Token string       // the node's API token, sent with every request; "" for none
 	HTTP  *http.Client // nil uses http.DefaultClient
 }
 

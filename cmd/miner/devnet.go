@@ -484,8 +484,9 @@ func formatHashrate(hs float64) string {
 
 // writeTargets writes the nodes' HTTP addresses as a Prometheus file_sd
 // target group, without labels: the job that reads it names them, and each
-// node's miner_info carries its network. It writes a temporary file and renames it over the old one,
-// so Prometheus, which rereads the file when it changes, never reads half.
+// node's miner_info carries its network. It writes a temporary file and
+// renames it over the old one, so Prometheus, which rereads the file when it
+// changes, never reads half.
 func (c *devnetConfig) writeTargets(path string) error {
 	type group struct {
 		Targets []string          `json:"targets"`
