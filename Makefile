@@ -9,7 +9,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unk
 # Where `make monitor`'s Prometheus serves its UI and API.
 MONITOR_ADDR ?= 127.0.0.1:9090
 
-.PHONY: all build run test bench fuzz deps kernels monitor clean
+.PHONY: all build run test bench fuzz deps kernels asm monitor clean
 
 all: build
 
@@ -26,25 +26,33 @@ run: build
 # Packages run one at a time (-p 1): the timing checks (stale work within
 # 10 ms, shutdown within 2 s) measure the miner, not PoCL's threads compiling
 # and hashing in another package's tests on the same two cores.
+# The purego run tests the portable path alone, as arm64 runs it.
 test: deps
 	scripts/check-ptx
+	scripts/check-asm
 	$(GO) vet ./...
 	HASHFORGE_ARTIFACTS=$(CURDIR)/artifacts $(GO) test -race -p 1 -timeout 12m ./...
+	$(GO) test -tags purego ./hasher/cpu/...
 
 # Regenerates the CUDA kernel's PTX from kernels/sha256d.cu (clang-19, no
 # CUDA toolkit); `make test` fails while the committed PTX is stale.
 kernels:
 	scripts/ptx kernels/sha256d.ptx
 
-# Hash throughput: every backend present (the CPU beside a plain
-# crypto/sha256 double hash, OpenCL, CUDA), mempool admission and templates,
+# Regenerates the CPU backend's assembly and portable path from
+# hasher/cpu/_asm (avo); `make test` fails while the committed ones are stale.
+asm:
+	scripts/asm
+
+# Hash throughput: every backend present (each CPU path beside the standard
+# library's SHA-256 with the midstate kept, OpenCL, CUDA), mempool admission and templates,
 # the hashrate kept while /metrics is scraped every second, then `miner bench`
 # on one and two threads.
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./hasher/...
 	$(GO) test -run '^$$' -bench . -benchtime 3s -cpu 1 ./mempool/
 	$(GO) test -run '^$$' -bench Scrape -benchtime 10s -count 3 ./api/
-	./$(BIN) bench -t 1 --duration 10s
+	./$(BIN) bench --cpu-impl all -t 1 --duration 10s
 	./$(BIN) bench -t 2 --duration 10s
 
 # Runs every fuzz target for FUZZTIME each.

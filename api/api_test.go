@@ -20,6 +20,7 @@ import (
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/chain/chaintest"
 	"github.com/hashforge/hashforge/hasher"
+	"github.com/hashforge/hashforge/hasher/cpu"
 	"github.com/hashforge/hashforge/mempool"
 	"github.com/hashforge/hashforge/miner"
 	"github.com/hashforge/hashforge/p2p"
@@ -41,7 +42,7 @@ var quiet = slog.New(slog.DiscardHandler)
 // its writes.
 func newServer(t testing.TB, key ed25519.PrivateKey, token ...string) *node {
 	t.Helper()
-	devs, _ := hasher.OpenAll(hasher.NewCPU(2))
+	devs, _ := hasher.OpenAll(cpu.New(2))
 	return newServerOn(t, hasher.NewScheduler(devs, quiet), key, token...)
 }
 
@@ -134,6 +135,9 @@ func TestStatus(t *testing.T) {
 	srv := newServer(t, chain.FaucetKey())
 	var got map[string]any
 	getJSON(t, srv.URL+"/api/status", &got)
+	// The device is the CPU on the path the backend picks for this machine.
+	cpus, _ := cpu.New(1).List()
+	cpuInfo := cpus[0]
 	nulls := map[string]any{"10s": nil, "60s": nil, "15m": nil} // no window has filled
 	want := map[string]any{
 		"node_id":        chain.FaucetAddress().String(),
@@ -153,7 +157,7 @@ func TestStatus(t *testing.T) {
 		"mempool":        map[string]any{"count": float64(0), "bytes": float64(0)},
 		// Alone at genesis, the node is as far as anyone it knows: not syncing.
 		"sync": map[string]any{"syncing": false, "height": float64(0), "best_known": float64(0), "blocks_per_second": float64(0)},
-		"devices": []any{map[string]any{"id": "cpu0", "backend": "cpu", "name": got["devices"].([]any)[0].(map[string]any)["name"],
+		"devices": []any{map[string]any{"id": "cpu0", "backend": "cpu", "name": cpuInfo.Name, "impl": cpuInfo.Impl,
 			"hashes": float64(0), "errors": float64(0), "stopped": false, "hashrate": nulls}},
 	}
 	for k, v := range want {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/hasher"
+	"github.com/hashforge/hashforge/hasher/cpu"
 	"github.com/hashforge/hashforge/hasher/hashertest"
 )
 
@@ -28,7 +29,7 @@ func BenchmarkMiningScraped(b *testing.B) {
 		{"scraped_every_1s", time.Second},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			devs, err := hasher.OpenAll(hasher.NewCPU(runtime.NumCPU()))
+			devs, err := hasher.OpenAll(cpu.New(runtime.NumCPU()))
 			if err != nil {
 				b.Fatal(err)
 			}

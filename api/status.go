@@ -30,9 +30,11 @@ func ratesOf(rate func(window time.Duration) (float64, bool)) Rates {
 
 // DeviceStatus is one hashing device's counters and rates.
 type DeviceStatus struct {
-	ID       string `json:"id"`
-	Backend  string `json:"backend"`
-	Name     string `json:"name"`
+	ID      string `json:"id"`
+	Backend string `json:"backend"`
+	Name    string `json:"name"`
+	// Impl is a CPU device's SHA-256d path: avx512, avx2, shani or generic.
+	Impl     string `json:"impl,omitempty"`
 	Hashes   uint64 `json:"hashes"`
 	Errors   uint64 `json:"errors"`
 	Stopped  bool   `json:"stopped"`
@@ -113,7 +115,7 @@ func (s *Server) devices() []DeviceStatus {
 	out := make([]DeviceStatus, len(stats))
 	for i, d := range stats {
 		out[i] = DeviceStatus{
-			ID: d.Info.ID(), Backend: d.Info.Backend, Name: d.Info.Name,
+			ID: d.Info.ID(), Backend: d.Info.Backend, Name: d.Info.Name, Impl: d.Info.Impl,
 			Hashes: d.Hashes, Errors: d.Errors, Stopped: d.Stopped,
 			Hashrate: ratesOf(func(w time.Duration) (float64, bool) { return m.DeviceHashrate(i, w) }),
 		}

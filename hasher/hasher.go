@@ -16,6 +16,10 @@ const HeaderSize = 80
 
 const nonceOffset = 76
 
+// CPUBackend names the CPU backend (package hasher/cpu) in device IDs and
+// metrics; the scheduler changes the threads of its devices only.
+const CPUBackend = "cpu"
+
 // Work is one header to search and the target its hash must not exceed.
 type Work struct {
 	Header [HeaderSize]byte
@@ -53,6 +57,8 @@ type DeviceInfo struct {
 	// CPU: hashing threads and instruction set extensions.
 	Threads  int      `json:"threads,omitempty"`
 	Features []string `json:"features,omitempty"`
+	// Impl is the CPU backend's SHA-256d path: avx512, avx2, shani or generic.
+	Impl string `json:"impl,omitempty"`
 	// GPUs: multiprocessors or compute units, memory, CUDA compute
 	// capability, OpenCL platform and device type.
 	ComputeUnits int    `json:"compute_units,omitempty"`

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hashforge/hashforge/hasher"
+	"github.com/hashforge/hashforge/hasher/cpu"
 	"github.com/hashforge/hashforge/hasher/hashertest"
 )
 
@@ -49,7 +50,7 @@ func TestSchedulerHitsEqualBruteForce(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			w := hashertest.EasyWork(rng, 6)
-			devs, _ := hasher.OpenAll(hasher.NewCPU(2))
+			devs, _ := hasher.OpenAll(cpu.New(2))
 			s := hasher.NewScheduler(devs, quiet)
 			got, err := hashertest.SearchRange(t, s, w, tc.start, tc.count, 30*time.Second)
 			if err != nil {
@@ -94,7 +95,7 @@ func (d *timedDevice) Search(w *hasher.Work, start, count uint32, hits []uint32)
 // New work must reach every lane within 10 ms: lanes check for it between
 // ranges, and ranges are sized to take about batchTime.
 func TestStaleWorkDroppedWithin10ms(t *testing.T) {
-	cpu, _ := hasher.OpenAll(hasher.NewCPU(2))
+	cpu, _ := hasher.OpenAll(cpu.New(2))
 	dev := &timedDevice{Device: cpu[0], last: map[byte]time.Time{}}
 	s := hasher.NewScheduler([]hasher.Device{dev}, quiet)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -159,8 +160,8 @@ func TestFailingDeviceIsStopped(t *testing.T) {
 		{"hit fails CPU re-check", &faultyDevice{wrongHit: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			healthy, _ := hasher.OpenAll(hasher.NewCPU(1))
-			broken, _ := hasher.OpenAll(hasher.NewCPU(1))
+			healthy, _ := hasher.OpenAll(cpu.New(1))
+			broken, _ := hasher.OpenAll(cpu.New(1))
 			tc.faulty.Device = broken[0]
 			w := hashertest.EasyWork(rand.New(rand.NewPCG(3, 4)), 30) // hits are rare: a wrong one stands out
 			s := hasher.NewScheduler([]hasher.Device{healthy[0], tc.faulty}, quiet)
@@ -202,7 +203,7 @@ func (d *concurrentDevice) Search(w *hasher.Work, start, count uint32, hits []ui
 // SetThreads leaves the lanes above it idle, and the lanes that hash still
 // find every hit.
 func TestSetThreads(t *testing.T) {
-	devs, err := hasher.OpenAll(hasher.NewCPU(4))
+	devs, err := hasher.OpenAll(cpu.New(4))
 	if err != nil {
 		t.Fatal(err)
 	}

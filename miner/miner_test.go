@@ -10,6 +10,7 @@ import (
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/chain/chaintest"
 	"github.com/hashforge/hashforge/hasher"
+	"github.com/hashforge/hashforge/hasher/cpu"
 	"github.com/hashforge/hashforge/mempool"
 	"github.com/hashforge/hashforge/miner"
 )
@@ -18,7 +19,7 @@ import (
 // may be nil.
 func newMiner(ch *chain.Chain, txs miner.TxSource, cfg miner.Config) *miner.Miner {
 	log := slog.New(slog.DiscardHandler)
-	devs, _ := hasher.OpenAll(hasher.NewCPU(1))
+	devs, _ := hasher.OpenAll(cpu.New(1))
 	return miner.New(ch, txs, hasher.NewScheduler(devs, log), cfg, log)
 }
 
@@ -198,7 +199,7 @@ func (d *stampedDevice) Search(w *hasher.Work, start, count uint32, hits []uint3
 func TestNewTipStopsStaleWork(t *testing.T) {
 	ch, _ := chaintest.NewChain(t)
 	log := slog.New(slog.DiscardHandler)
-	cpu, _ := hasher.OpenAll(hasher.NewCPU(2))
+	cpu, _ := hasher.OpenAll(cpu.New(2))
 	dev := &stampedDevice{Device: cpu[0], last: map[chain.Hash]time.Time{}}
 	m := miner.New(ch, nil, hasher.NewScheduler([]hasher.Device{dev}, log), miner.Config{}, log)
 	ctx, stop := context.WithCancel(context.Background())

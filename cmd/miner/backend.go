@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hashforge/hashforge/hasher"
+	"github.com/hashforge/hashforge/hasher/cpu"
 	"github.com/hashforge/hashforge/hasher/cuda"
 	"github.com/hashforge/hashforge/hasher/opencl"
 	flag "github.com/spf13/pflag"
@@ -18,6 +19,7 @@ type hashFlags struct {
 	threads   int
 	devices   []string
 	intensity int
+	cpuImpl   string
 }
 
 func addHashFlags(fs *flag.FlagSet) *hashFlags {
@@ -26,12 +28,18 @@ func addHashFlags(fs *flag.FlagSet) *hashFlags {
 	fs.IntVarP(&h.threads, "threads", "t", 0, "CPU hashing threads (default: one per core)")
 	fs.StringSliceVar(&h.devices, "devices", nil, "devices to use, by ID as `miner devices` lists them (e.g. cuda0,opencl1; default: all)")
 	fs.IntVar(&h.intensity, "intensity", 0, "GPU launch size as a power of two, 8 to 31 (default: tuned to ~100 ms a launch)")
+	fs.StringVar(&h.cpuImpl, "cpu-impl", cpu.Auto, "CPU SHA-256d path: "+strings.Join(cpu.Impls(), ", ")+" (auto: the fastest this CPU has)")
 	return h
 }
 
-// backends returns the three backends, in the order devices are listed.
-func (h *hashFlags) backends() (cpu, cu, cl hasher.Backend) {
-	return hasher.NewCPU(h.threads), cuda.New(h.intensity), opencl.New(h.intensity)
+// backends returns the three backends, in the order devices are listed. The
+// CPU backend fails only on a --cpu-impl this CPU cannot run.
+func (h *hashFlags) backends() (cpuBackend, cu, cl hasher.Backend, err error) {
+	c, err := cpu.NewImpl(h.threads, h.cpuImpl)
+	if err != nil {
+		return nil, nil, nil, usagef("%v", err)
+	}
+	return c, cuda.New(h.intensity), opencl.New(h.intensity), nil
 }
 
 // validate checks the flags without touching any device, so a node that
@@ -47,6 +55,9 @@ func (h *hashFlags) validate(gpu bool) error {
 	case !slices.Contains([]string{"cpu", "cuda", "opencl"}, h.backend):
 		return usagef("--backend %q: want cpu, cuda or opencl", h.backend)
 	}
+	if _, err := cpu.NewImpl(1, h.cpuImpl); err != nil && h.cpuImpl != "all" {
+		return usagef("%v", err)
+	}
 	return nil
 }
 
@@ -56,7 +67,10 @@ func (h *hashFlags) open(gpu bool) ([]hasher.Device, error) {
 	if err := h.validate(gpu); err != nil {
 		return nil, err
 	}
-	cpu, cu, cl := h.backends()
+	cpuBackend, cu, cl, err := h.backends()
+	if err != nil {
+		return nil, err
+	}
 	var cands []hasher.Candidate
 	if gpu {
 		gpus, notes := hasher.ListGPUs(cu, cl)
@@ -65,12 +79,11 @@ func (h *hashFlags) open(gpu bool) ([]hasher.Device, error) {
 		}
 		cands = gpus
 		if h.fs.Changed("threads") {
-			cpus, _ := hasher.ListAll(cpu)
+			cpus, _ := hasher.ListAll(cpuBackend)
 			cands = append(cands, cpus...)
 		}
 	} else {
-		b := map[string]hasher.Backend{"cpu": cpu, "cuda": cu, "opencl": cl}[h.backend]
-		var err error
+		b := map[string]hasher.Backend{"cpu": cpuBackend, "cuda": cu, "opencl": cl}[h.backend]
 		if cands, err = hasher.ListAll(b); err != nil {
 			return nil, usagef("--backend %s: %v", h.backend, err)
 		}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hashforge/hashforge/hasher"
+	"github.com/hashforge/hashforge/hasher/cpu"
 )
 
 var discardLogger = slog.New(slog.DiscardHandler)
@@ -18,6 +18,7 @@ var discardLogger = slog.New(slog.DiscardHandler)
 type benchResult struct {
 	Backend  string  `json:"backend"`
 	Device   string  `json:"device"`
+	Impl     string  `json:"impl,omitempty"` // the CPU's SHA-256d path
 	Threads  int     `json:"threads"`
 	Hashes   uint64  `json:"hashes"`
 	Seconds  float64 `json:"seconds"`
@@ -27,8 +28,8 @@ type benchResult struct {
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("miner bench", stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: miner bench [--backend cpu|cuda|opencl] [--devices IDS] [-t N] [--duration 10s] [--json]\n\n"+
-			"Hash random work for the duration and print each device's hashrate.\n\nFlags:\n%s", fs.FlagUsages())
+		fmt.Fprintf(stderr, "Usage: miner bench [--backend cpu|cuda|opencl] [--cpu-impl PATH|all] [--devices IDS] [-t N] [--duration 10s] [--json]\n\n"+
+			"Hash random work for the duration and print each device's hashrate;\n--cpu-impl all measures every CPU path this machine has, one after another.\n\nFlags:\n%s", fs.FlagUsages())
 	}
 	hash := addHashFlags(fs)
 	duration := fs.Duration("duration", 10*time.Second, "how long to hash")
@@ -39,42 +40,39 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *duration <= 0 {
 		return usagef("--duration %s: must be positive", *duration)
 	}
+	impls := []string{hash.cpuImpl}
+	if hash.cpuImpl == "all" {
+		if hash.backend != "cpu" {
+			return usagef("--cpu-impl all measures the CPU backend's paths: leave --backend at cpu")
+		}
+		impls = cpu.Available()
+	}
+	enc := json.NewEncoder(stdout)
+	for _, impl := range impls {
+		hash.cpuImpl = impl
+		if err := benchDevices(ctx, hash, *duration, *asJSON, enc, stdout); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// benchDevices measures the devices the flags name and prints their rates.
+func benchDevices(ctx context.Context, hash *hashFlags, d time.Duration, asJSON bool, enc *json.Encoder, stdout io.Writer) error {
 	devices, err := hash.open(false)
 	if err != nil {
 		return err
 	}
 	defer hasher.CloseAll(devices)
-
-	// A random header under a zero target: every nonce is hashed, none is a hit.
-	var w hasher.Work
-	rand.Read(w.Header[:])
-	sched := hasher.NewScheduler(devices, discardLogger)
-	runCtx, cancel := context.WithTimeout(ctx, *duration)
-	defer cancel()
-	done := make(chan struct{})
-	t0 := time.Now()
-	go func() { sched.Run(runCtx); close(done) }()
-	// When a header's nonces run out, change its extranonce-like bytes and go on.
-	for runCtx.Err() == nil {
-		job, err := sched.Submit(w, 0, hasher.NonceSpace, nil)
-		if err != nil {
-			return err
-		}
-		select {
-		case <-runCtx.Done():
-		case <-job.Exhausted():
-			w.Header[0]++
-		}
+	stats, took, err := hasher.Bench(ctx, devices, d)
+	if err != nil {
+		return err
 	}
-	<-done
-	// Interrupted early, the figures still hold for the time that ran.
-	secs := time.Since(t0).Seconds()
-
-	enc := json.NewEncoder(stdout)
-	for _, s := range sched.Stats() {
-		r := benchResult{Backend: s.Info.Backend, Device: s.Info.ID(), Threads: s.Info.Threads,
+	secs := took.Seconds()
+	for _, s := range stats {
+		r := benchResult{Backend: s.Info.Backend, Device: s.Info.ID(), Impl: s.Info.Impl, Threads: s.Info.Threads,
 			Hashes: s.Hashes, Seconds: secs, Hashrate: float64(s.Hashes) / secs}
-		if *asJSON {
+		if asJSON {
 			enc.Encode(r)
 			continue
 		}

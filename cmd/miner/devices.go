@@ -27,7 +27,10 @@ func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cpu, cu, cl := (&hashFlags{}).backends()
+	cpu, cu, cl, err := (&hashFlags{cpuImpl: "auto"}).backends()
+	if err != nil {
+		return err
+	}
 	enc := json.NewEncoder(stdout)
 	for _, b := range []hasher.Backend{cpu, cu, cl} {
 		infos, err := b.List()
@@ -58,7 +61,10 @@ func describe(d hasher.DeviceInfo) string {
 	if d.Type != "" {
 		parts = append(parts, d.Type)
 	}
-	if d.Threads > 0 {
+	switch {
+	case d.Threads == 1:
+		parts = append(parts, "1 thread")
+	case d.Threads > 1:
 		parts = append(parts, fmt.Sprintf("%d threads", d.Threads))
 	}
 	if d.ComputeUnits > 0 {
@@ -76,6 +82,9 @@ func describe(d hasher.DeviceInfo) string {
 	}
 	if len(d.Features) > 0 {
 		parts = append(parts, strings.Join(d.Features, " "))
+	}
+	if d.Impl != "" {
+		parts = append(parts, d.Impl+" path")
 	}
 	return strings.Join(parts, ", ")
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/hasher"
+	"github.com/hashforge/hashforge/hasher/cpu"
 )
 
 // The Bitcoin genesis block: its header (nonce included), nonce and hash as
@@ -180,7 +181,7 @@ func Hits(t testing.TB, d hasher.Device, w *hasher.Work, start, count uint32) []
 // so a reference for millions of nonces stays quick.
 func CPUHits(t testing.TB, w *hasher.Work, start, count uint32) []uint32 {
 	t.Helper()
-	devs, err := hasher.OpenAll(hasher.NewCPU(2))
+	devs, err := hasher.OpenAll(cpu.New(2))
 	if err != nil {
 		t.Fatal(err)
 	}

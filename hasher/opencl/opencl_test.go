@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hashforge/hashforge/hasher"
+	"github.com/hashforge/hashforge/hasher/cpu"
 	"github.com/hashforge/hashforge/hasher/hashertest"
 	"github.com/hashforge/hashforge/kernels"
 )
@@ -285,12 +286,12 @@ func TestProgramCache(t *testing.T) {
 // and the OpenCL device hashed part of the range without errors.
 func TestScheduler(t *testing.T) {
 	d := device(t)
-	cpu, err := hasher.OpenAll(hasher.NewCPU(1))
+	cpus, err := hasher.OpenAll(cpu.New(1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	const nonce = hashertest.GenesisNonce
-	s := hasher.NewScheduler([]hasher.Device{d, cpu[0]}, slog.New(slog.DiscardHandler))
+	s := hasher.NewScheduler([]hasher.Device{d, cpus[0]}, slog.New(slog.DiscardHandler))
 	hits, err := hashertest.SearchRange(t, s, hashertest.GenesisWork(t), nonce-(1<<21), 1<<22, 40*time.Second)
 	if err != nil {
 		t.Fatal(err)
