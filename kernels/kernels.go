@@ -64,12 +64,12 @@ func (j *Job) Count() uint32 { return j[jobCount] }
 // little-endian 256-bit number; the kernel compares its top 32 bits only.
 func NewJob(header *[80]byte, target *[32]byte, start, count uint32) Job {
 	var j Job
-	mid := iv
+	mid := IV
 	var w [16]uint32
 	for i := range w {
 		w[i] = binary.BigEndian.Uint32(header[4*i:])
 	}
-	compress(&mid, &w)
+	Compress(&mid, &w)
 	copy(j[jobMid:], mid[:])
 
 	w0 := binary.BigEndian.Uint32(header[64:])
@@ -77,23 +77,28 @@ func NewJob(header *[80]byte, target *[32]byte, start, count uint32) Job {
 	w2 := binary.BigEndian.Uint32(header[72:])
 	st := mid
 	for i, wi := range []uint32{w0, w1, w2} {
-		round(&st, k[i], wi)
+		Round(&st, K[i]+wi)
 	}
 	copy(j[jobState3:], st[:])
 	j[jobW], j[jobW+1], j[jobW+2] = w0, w1, w2
 	// w16 = s1(w14) + w9 + s0(w1) + w0 and w17 = s1(w15) + w10 + s0(w2) + w1,
 	// with w9, w10, w14 zero padding and w15 the length, 640 bits.
-	j[jobW16] = sigma0(w1) + w0
-	j[jobW17] = sigma1(640) + sigma0(w2) + w1
+	j[jobW16] = Sigma0(w1) + w0
+	j[jobW17] = Sigma1(640) + Sigma0(w2) + w1
 	j[jobTarget] = binary.LittleEndian.Uint32(target[28:])
 	j[jobStart] = start
 	j[jobCount] = count
 	return j
 }
 
-var iv = [8]uint32{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19}
+// SHA-256's functions and constants: the host side of the GPU kernel and
+// the CPU backend's plan (hasher/cpu) both compute with them.
 
-var k = [64]uint32{
+// IV is SHA-256's initial state.
+var IV = [8]uint32{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19}
+
+// K holds SHA-256's round constants.
+var K = [64]uint32{
 	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
 	0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
 	0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
@@ -104,27 +109,41 @@ var k = [64]uint32{
 	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 }
 
-func sigma0(x uint32) uint32 { return bits.RotateLeft32(x, -7) ^ bits.RotateLeft32(x, -18) ^ x>>3 }
-func sigma1(x uint32) uint32 { return bits.RotateLeft32(x, -17) ^ bits.RotateLeft32(x, -19) ^ x>>10 }
+// Sigma0 and Sigma1 are the message schedule's small sigmas; Sum0 and
+// Sum1 the rounds' big ones.
+func Sigma0(x uint32) uint32 { return bits.RotateLeft32(x, -7) ^ bits.RotateLeft32(x, -18) ^ x>>3 }
+func Sigma1(x uint32) uint32 { return bits.RotateLeft32(x, -17) ^ bits.RotateLeft32(x, -19) ^ x>>10 }
+func Sum0(x uint32) uint32 {
+	return bits.RotateLeft32(x, -2) ^ bits.RotateLeft32(x, -13) ^ bits.RotateLeft32(x, -22)
+}
+func Sum1(x uint32) uint32 {
+	return bits.RotateLeft32(x, -6) ^ bits.RotateLeft32(x, -11) ^ bits.RotateLeft32(x, -25)
+}
 
-// round runs one SHA-256 round on s with round constant kt and schedule word wt.
-func round(s *[8]uint32, kt, wt uint32) {
+// Round runs one SHA-256 round on s with kw = K[t] + W[t].
+func Round(s *[8]uint32, kw uint32) {
 	a, b, c, d, e, f, g, h := s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]
-	t1 := h + (bits.RotateLeft32(e, -6) ^ bits.RotateLeft32(e, -11) ^ bits.RotateLeft32(e, -25)) + (e&f ^ ^e&g) + kt + wt
-	t2 := (bits.RotateLeft32(a, -2) ^ bits.RotateLeft32(a, -13) ^ bits.RotateLeft32(a, -22)) + (a&b ^ a&c ^ b&c)
+	t1 := h + Sum1(e) + (e&f ^ ^e&g) + kw
+	t2 := Sum0(a) + (a&b ^ a&c ^ b&c)
 	*s = [8]uint32{t1 + t2, a, b, c, d + t1, e, f, g}
 }
 
-// compress runs the SHA-256 compression of one block into state.
-func compress(state *[8]uint32, block *[16]uint32) {
+// Schedule expands a block into its 64 message words.
+func Schedule(block *[16]uint32) [64]uint32 {
 	var w [64]uint32
 	copy(w[:], block[:])
-	for i := 16; i < 64; i++ {
-		w[i] = sigma1(w[i-2]) + w[i-7] + sigma0(w[i-15]) + w[i-16]
+	for t := 16; t < 64; t++ {
+		w[t] = Sigma1(w[t-2]) + w[t-7] + Sigma0(w[t-15]) + w[t-16]
 	}
+	return w
+}
+
+// Compress runs the SHA-256 compression of one block into state.
+func Compress(state *[8]uint32, block *[16]uint32) {
+	w := Schedule(block)
 	s := *state
-	for i := range w {
-		round(&s, k[i], w[i])
+	for t := range w {
+		Round(&s, K[t]+w[t])
 	}
 	for i := range s {
 		state[i] += s[i]

@@ -14,36 +14,29 @@ import (
 // second hash. It returns the first hash and the value the kernel compares
 // with the target's top word.
 func kernelTop(j *Job, nonce uint32) (first [8]uint32, top uint32) {
-	var w [64]uint32
-	w[0], w[1], w[2] = j[jobW], j[jobW+1], j[jobW+2]
-	w[3] = bits.ReverseBytes32(nonce)
-	w[4] = 0x80000000
-	w[15] = 640
-	w[16], w[17] = j[jobW16], j[jobW17]
-	for i := 18; i < 64; i++ {
-		w[i] = sigma1(w[i-2]) + w[i-7] + sigma0(w[i-15]) + w[i-16]
+	block := [16]uint32{j[jobW], j[jobW+1], j[jobW+2], bits.ReverseBytes32(nonce), 0x80000000, 15: 640}
+	w := Schedule(&block)
+	if w[16] != j[jobW16] || w[17] != j[jobW17] {
+		panic("job words 16 and 17 are not the schedule's")
 	}
 	var s [8]uint32
 	copy(s[:], j[jobState3:jobState3+8])
 	for i := 3; i < 64; i++ {
-		round(&s, k[i], w[i])
+		Round(&s, K[i]+w[i])
 	}
 	for i := range first {
 		first[i] = j[jobMid+i] + s[i]
 	}
 
-	w = [64]uint32{}
-	copy(w[:], first[:])
-	w[8], w[15] = 0x80000000, 256
-	for i := 16; i < 61; i++ {
-		w[i] = sigma1(w[i-2]) + w[i-7] + sigma0(w[i-15]) + w[i-16]
-	}
-	s = iv
+	block = [16]uint32{8: 0x80000000, 15: 256}
+	copy(block[:], first[:])
+	w = Schedule(&block)
+	s = IV
 	for i := 0; i < 61; i++ {
-		round(&s, k[i], w[i])
+		Round(&s, K[i]+w[i])
 	}
 	// After round 60 the word that ends as h is e; rounds 61-63 only move it.
-	return first, bits.ReverseBytes32(s[4] + iv[7])
+	return first, bits.ReverseBytes32(s[4] + IV[7])
 }
 
 func TestJobReproducesSHA256d(t *testing.T) {

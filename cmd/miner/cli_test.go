@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hashforge/hashforge/hasher/cpu"
 )
 
 // TestBadInput checks that every malformed request exits 2 before doing
@@ -50,6 +53,9 @@ func TestBadInput(t *testing.T) {
 		{"http beyond loopback without a token", []string{"--http-addr", "0.0.0.0"}, []string{"--http-addr", "0.0.0.0:", "--api-token"}},
 		{"zero bench duration", []string{"bench", "--duration", "0"}, []string{"--duration"}},
 		{"bench with cuda", []string{"bench", "--backend", "cuda"}, []string{"cuda"}},
+		{"unknown cpu path", []string{"bench", "--cpu-impl", "sse9"}, []string{`--cpu-impl "sse9"`, "avx512", "generic"}},
+		{"every cpu path outside bench", []string{"-m", "--cpu-impl", "all"}, []string{`--cpu-impl "all"`}},
+		{"every cpu path on opencl", []string{"bench", "--cpu-impl", "all", "--backend", "opencl"}, []string{"--cpu-impl all", "--backend"}},
 		{"verify unknown network", []string{"verify", "--network", "foo"}, []string{`"foo"`}},
 	}
 	for _, tt := range tests {
@@ -97,6 +103,7 @@ func TestBench(t *testing.T) {
 	var got struct {
 		Backend  *string  `json:"backend"`
 		Device   *string  `json:"device"`
+		Impl     *string  `json:"impl"`
 		Threads  *int     `json:"threads"`
 		Hashes   *uint64  `json:"hashes"`
 		Seconds  *float64 `json:"seconds"`
@@ -109,8 +116,11 @@ func TestBench(t *testing.T) {
 	if err := dec.Decode(new(any)); err != io.EOF {
 		t.Fatalf("stdout %q: want exactly one JSON object (the CPU), got more", r.stdout)
 	}
-	if got.Backend == nil || got.Device == nil || got.Threads == nil || got.Hashes == nil || got.Seconds == nil || got.Hashrate == nil {
-		t.Fatalf("stdout %q: want backend, device, threads, hashes, seconds and hashrate", r.stdout)
+	if got.Backend == nil || got.Device == nil || got.Impl == nil || got.Threads == nil || got.Hashes == nil || got.Seconds == nil || got.Hashrate == nil {
+		t.Fatalf("stdout %q: want backend, device, impl, threads, hashes, seconds and hashrate", r.stdout)
+	}
+	if !slices.Contains(cpu.Available(), *got.Impl) {
+		t.Errorf("impl %q: want one of the CPU's paths %v", *got.Impl, cpu.Available())
 	}
 	if *got.Backend != "cpu" || *got.Device != "cpu0" || *got.Threads != 1 {
 		t.Errorf("backend %q, device %q, threads %d: want cpu, cpu0, 1", *got.Backend, *got.Device, *got.Threads)
@@ -123,6 +133,34 @@ func TestBench(t *testing.T) {
 	}
 	if want := float64(*got.Hashes) / *got.Seconds; math.Abs(*got.Hashrate-want) > want*1e-6 {
 		t.Errorf("hashrate %v, want hashes/seconds = %v", *got.Hashrate, want)
+	}
+}
+
+// TestBenchEveryPath measures each CPU path this machine has, in turn.
+func TestBenchEveryPath(t *testing.T) {
+	r := runMiner(t, 60*time.Second, "bench", "--cpu-impl", "all", "--duration", "200ms", "-t", "1", "--json")
+	if r.code != 0 {
+		t.Fatalf("exit %d, want 0\nstderr: %s", r.code, r.stderr)
+	}
+	var impls []string
+	dec := json.NewDecoder(strings.NewReader(r.stdout))
+	for {
+		var rec struct {
+			Impl     string  `json:"impl"`
+			Hashrate float64 `json:"hashrate"`
+		}
+		if err := dec.Decode(&rec); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("stdout %q: %v", r.stdout, err)
+		}
+		if rec.Hashrate <= 0 {
+			t.Errorf("%s: hashrate %v, want it positive", rec.Impl, rec.Hashrate)
+		}
+		impls = append(impls, rec.Impl)
+	}
+	if want := cpu.Available(); !slices.Equal(impls, want) {
+		t.Errorf("measured paths %v, want every available one: %v", impls, want)
 	}
 }
 

@@ -46,7 +46,7 @@ TEXT ·scanAVX512(SB), NOSPLIT, $0-36
 	VPADDD       laneOffsets<>+0(SB), Z0, Z0
 	VMOVDQU64    bswap32<>+0(SB), Z1
 
-group:
+avx512_group:
 	VPSHUFB      Z1, Z0, Z2
 	VPADDD.BCST  96(AX), Z2, Z3
 	VPBROADCASTD 100(AX), Z4
@@ -3396,11 +3396,11 @@ group:
 	VPADDD.BCST  sixteen<>+0(SB), Z0, Z0
 	INCQ         DX
 	TESTL        BX, BX
-	JNZ          out
+	JNZ          avx512_out
 	CMPQ         DX, CX
-	JB           group
+	JB           avx512_group
 
-out:
+avx512_out:
 	MOVQ DX, done+24(FP)
 	MOVL BX, mask+32(FP)
 	VZEROUPPER
@@ -10368,7 +10368,7 @@ TEXT ·scanSHANI(SB), $64-36
 	MOVOU       X2, 32(SP)
 	MOVOU       X1, 48(SP)
 
-shani_pair:
+shani_group:
 	MOVL        DX, SI
 	MOVOU       32(SP), X1
 	MOVOU       48(SP), X2
@@ -11026,7 +11026,7 @@ shani_miss1:
 	TESTL SI, SI
 	JNZ   shani_out
 	CMPQ  BX, CX
-	JB    shani_pair
+	JB    shani_group
 
 shani_out:
 	MOVQ BX, done+24(FP)

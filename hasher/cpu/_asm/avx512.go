@@ -5,7 +5,7 @@ import (
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
 
-	"github.com/hashforge/hashforge/hasher/cpu/internal/sha256d"
+	"github.com/hashforge/hashforge/kernels"
 )
 
 // Shared constants of the vector paths.
@@ -24,7 +24,7 @@ func constants() {
 	for i := range 16 {
 		DATA(4*i, U32(i))
 	}
-	iv7 = ConstData("iv7", U32(sha256d.IV[7]))
+	iv7 = ConstData("iv7", U32(kernels.IV[7]))
 }
 
 // avx512 emits scanAVX512: 16 nonces per ZMM register, all 32 registers
@@ -50,7 +50,7 @@ func avx512() {
 	VMOVDQU64(bswapMask, swap)
 	result := GP32()
 
-	Label("group")
+	Label("avx512_group")
 	// The nonce is word 3 of the header's second block, big-endian.
 	w3 := z.pool.get()
 	VPSHUFB(swap, nonces, w3)
@@ -77,14 +77,7 @@ func avx512() {
 		z.pool.put(r)
 	}
 	VPADDD_BCST(ConstData("sixteen", U32(16)), nonces, nonces)
-	INCQ(done)
-	TESTL(result, result)
-	JNZ(LabelRef("out"))
-	CMPQ(done, groups)
-	JB(LabelRef("group"))
-	Label("out")
-	Store(done, ReturnIndex(0))
-	Store(result, ReturnIndex(1))
+	nextGroup("avx512", done, groups, result)
 	VZEROUPPER()
 	RET()
 }

@@ -137,6 +137,20 @@ func compress(l lanes, b block, w map[int]Op) {
 	}
 }
 
+// nextGroup ends a path's loop over groups: count the group, return with
+// the mask of its lanes if any passed, else go on to the next while groups
+// remain (labels PATH_group, PATH_out).
+func nextGroup(path string, done, groups, result reg.Register) {
+	INCQ(done)
+	TESTL(result, result)
+	JNZ(LabelRef(path + "_out"))
+	CMPQ(done, groups)
+	JB(LabelRef(path + "_group"))
+	Label(path + "_out")
+	Store(done, ReturnIndex(0))
+	Store(result, ReturnIndex(1))
+}
+
 // jobPtr holds the job's address in the function being generated.
 var jobPtr reg.Register
 

@@ -5,7 +5,7 @@ import (
 	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
 
-	"github.com/hashforge/hashforge/hasher/cpu/internal/sha256d"
+	"github.com/hashforge/hashforge/kernels"
 )
 
 // shaStream is one nonce's registers in the SHA-NI path: the state as
@@ -48,13 +48,13 @@ func shani() {
 	XORQ(done, done)
 
 	kTable := GLOBL("shaK", RODATA|NOPTR)
-	for i, k := range sha256d.K {
+	for i, k := range kernels.K {
 		DATA(4*i, U32(k))
 	}
 	tail2 := GLOBL("shaTail2", RODATA|NOPTR) // the second hash's words 8-15
 	DATA(0, U32(0x80000000))
 	DATA(28, U32(256))
-	iv := sha256d.IV
+	iv := kernels.IV
 	ivABEF := GLOBL("shaIVABEF", RODATA|NOPTR)
 	for i, v := range []uint32{iv[5], iv[4], iv[1], iv[0]} {
 		DATA(4*i, U32(v))
@@ -86,7 +86,7 @@ func shani() {
 	}
 	n := GP32()
 
-	Label("shani_pair")
+	Label("shani_group")
 	// First hash: rounds 2-63 of the second block, nonce in word 3.
 	MOVL(nonce, n)
 	for _, s := range streams {
@@ -140,7 +140,7 @@ func shani() {
 	XORL(result, result)
 	for i, s := range streams {
 		MOVQ(s.abef, top.As64())
-		ADDL(U32(sha256d.IV[7]), top)
+		ADDL(U32(kernels.IV[7]), top)
 		BSWAPL(top)
 		CMPL(top, word(offTarget))
 		JHI(LabelRef("shani_miss" + string(rune('0'+i))))
@@ -148,14 +148,7 @@ func shani() {
 		Label("shani_miss" + string(rune('0'+i)))
 	}
 	ADDL(U32(2), nonce)
-	INCQ(done)
-	TESTL(result, result)
-	JNZ(LabelRef("shani_out"))
-	CMPQ(done, groups)
-	JB(LabelRef("shani_pair"))
-	Label("shani_out")
-	Store(done, ReturnIndex(0))
-	Store(result, ReturnIndex(1))
+	nextGroup("shani", done, groups, result)
 	RET()
 }
 

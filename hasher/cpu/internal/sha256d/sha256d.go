@@ -11,7 +11,8 @@ package sha256d
 
 import (
 	"encoding/binary"
-	"math/bits"
+
+	"github.com/hashforge/hashforge/kernels"
 )
 
 // Word kinds of a message schedule.
@@ -111,8 +112,8 @@ func Prepare(header *[80]byte, target *[32]byte) Job {
 	for i := range w {
 		w[i] = binary.BigEndian.Uint32(header[4*i:])
 	}
-	j.Mid = IV
-	Compress(&j.Mid, &w)
+	j.Mid = kernels.IV
+	kernels.Compress(&j.Mid, &w)
 
 	var w1 [64]uint32
 	for i := range 16 {
@@ -125,15 +126,15 @@ func Prepare(header *[80]byte, target *[32]byte) Job {
 	copy(j.Block[:], w1[:16])
 	j.State1 = j.Mid
 	for t := range 3 {
-		Round(&j.State1, K[t]+w1[t])
+		kernels.Round(&j.State1, kernels.K[t]+w1[t])
 	}
-	Round(&j.State1, K[3]) // W[3] = 0 here; each nonce adds its own to a and e
+	kernels.Round(&j.State1, kernels.K[3]) // W[3] = 0 here; each nonce adds its own to a and e
 	plan(&First, &w1, &j.KW1, &j.C1)
 
 	var w2 [64]uint32
 	w2[8], w2[15] = 0x80000000, 256
-	j.State2 = IV
-	Round(&j.State2, K[0])
+	j.State2 = kernels.IV
+	kernels.Round(&j.State2, kernels.K[0])
 	plan(&Second, &w2, &j.KW2, &j.C2)
 
 	j.Target = binary.LittleEndian.Uint32(target[28:])
@@ -158,7 +159,7 @@ func plan(b *Block, w, kw, c *[64]uint32) {
 		}
 	}
 	for t := range 64 {
-		kw[t] = K[t]
+		kw[t] = kernels.K[t]
 		switch {
 		case b.Kind[t] == Fixed:
 			kw[t] += w[t]
@@ -172,59 +173,9 @@ func plan(b *Block, w, kw, c *[64]uint32) {
 func sigma(s int, x uint32) uint32 {
 	switch s {
 	case 1:
-		return Sigma0(x)
+		return kernels.Sigma0(x)
 	case 2:
-		return Sigma1(x)
+		return kernels.Sigma1(x)
 	}
 	return x
-}
-
-// IV is SHA-256's initial state.
-var IV = [8]uint32{0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19}
-
-// K holds SHA-256's round constants.
-var K = [64]uint32{
-	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-	0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-	0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-	0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-	0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-	0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-	0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-}
-
-// Sigma0 and Sigma1 are the message schedule's small sigmas; Sum0 and
-// Sum1 the rounds' big ones.
-func Sigma0(x uint32) uint32 { return bits.RotateLeft32(x, -7) ^ bits.RotateLeft32(x, -18) ^ x>>3 }
-func Sigma1(x uint32) uint32 { return bits.RotateLeft32(x, -17) ^ bits.RotateLeft32(x, -19) ^ x>>10 }
-func Sum0(x uint32) uint32 {
-	return bits.RotateLeft32(x, -2) ^ bits.RotateLeft32(x, -13) ^ bits.RotateLeft32(x, -22)
-}
-func Sum1(x uint32) uint32 {
-	return bits.RotateLeft32(x, -6) ^ bits.RotateLeft32(x, -11) ^ bits.RotateLeft32(x, -25)
-}
-
-// Round runs one round on s with kw = K[t] + W[t].
-func Round(s *[8]uint32, kw uint32) {
-	a, b, c, d, e, f, g, h := s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]
-	t1 := h + Sum1(e) + (e&f ^ ^e&g) + kw
-	t2 := Sum0(a) + (a&b ^ a&c ^ b&c)
-	*s = [8]uint32{t1 + t2, a, b, c, d + t1, e, f, g}
-}
-
-// Compress runs the compression of one block into state.
-func Compress(state *[8]uint32, block *[16]uint32) {
-	var w [64]uint32
-	copy(w[:], block[:])
-	for t := 16; t < 64; t++ {
-		w[t] = Sigma1(w[t-2]) + w[t-7] + Sigma0(w[t-15]) + w[t-16]
-	}
-	s := *state
-	for t := range w {
-		Round(&s, K[t]+w[t])
-	}
-	for i := range s {
-		state[i] += s[i]
-	}
 }

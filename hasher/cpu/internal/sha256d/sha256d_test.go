@@ -5,17 +5,9 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"testing"
-)
 
-// schedule is the full message schedule of a block.
-func schedule(block [16]uint32) [64]uint32 {
-	var w [64]uint32
-	copy(w[:], block[:])
-	for t := 16; t < 64; t++ {
-		w[t] = Sigma1(w[t-2]) + w[t-7] + Sigma0(w[t-15]) + w[t-16]
-	}
-	return w
-}
+	"github.com/hashforge/hashforge/kernels"
+)
 
 // rebuild returns W[t] as a path following the plan computes it: from kw
 // and c, and the varying terms taken from the true schedule w.
@@ -24,7 +16,7 @@ func rebuild(b *Block, kw, c *[64]uint32, w *[64]uint32, t int) uint32 {
 	case Zero:
 		return 0
 	case Fixed:
-		return kw[t] - K[t]
+		return kw[t] - kernels.K[t]
 	}
 	if t < 16 {
 		return w[t]
@@ -38,7 +30,7 @@ func rebuild(b *Block, kw, c *[64]uint32, w *[64]uint32, t int) uint32 {
 	if b.Needed[t] {
 		return v + c[t]
 	}
-	return v + kw[t] - K[t]
+	return v + kw[t] - kernels.K[t]
 }
 
 // Every word the plan folds must come out as the plain schedule's, and the
@@ -60,7 +52,7 @@ func TestPlanMatchesSchedule(t *testing.T) {
 			blk[i] = binary.BigEndian.Uint32(header[64+4*i:])
 		}
 		blk[4], blk[15] = 0x80000000, 640
-		w1 := schedule(blk)
+		w1 := kernels.Schedule(&blk)
 		for tt := 4; tt <= First.Last; tt++ {
 			if got := rebuild(&First, &j.KW1, &j.C1, &w1, tt); got != w1[tt] {
 				t.Fatalf("first hash W[%d] = %#x, want %#x", tt, got, w1[tt])
@@ -70,7 +62,7 @@ func TestPlanMatchesSchedule(t *testing.T) {
 		s[0] += w1[3]
 		s[4] += w1[3]
 		for tt := 4; tt < 64; tt++ {
-			Round(&s, K[tt]+w1[tt])
+			kernels.Round(&s, kernels.K[tt]+w1[tt])
 		}
 		var blk2 [16]uint32
 		for i := range 8 {
@@ -83,7 +75,7 @@ func TestPlanMatchesSchedule(t *testing.T) {
 				t.Fatalf("first hash word %d = %#x, want %x", i, blk2[i], first[4*i:4*i+4])
 			}
 		}
-		w2 := schedule(blk2)
+		w2 := kernels.Schedule(&blk2)
 		for tt := 1; tt <= Second.Last; tt++ {
 			if got := rebuild(&Second, &j.KW2, &j.C2, &w2, tt); got != w2[tt] {
 				t.Fatalf("second hash W[%d] = %#x, want %#x", tt, got, w2[tt])
@@ -93,11 +85,11 @@ func TestPlanMatchesSchedule(t *testing.T) {
 		s[0] += w2[0]
 		s[4] += w2[0]
 		for tt := 1; tt <= Second.Last; tt++ {
-			Round(&s, K[tt]+w2[tt])
+			kernels.Round(&s, kernels.K[tt]+w2[tt])
 		}
 		// After round 60, e is the final h of round 63.
 		second := sha256.Sum256(first[:])
-		if got, want := s[4]+IV[7], binary.BigEndian.Uint32(second[28:]); got != want {
+		if got, want := s[4]+kernels.IV[7], binary.BigEndian.Uint32(second[28:]); got != want {
 			t.Fatalf("last word %#x, want %#x", got, want)
 		}
 	}
