@@ -37,7 +37,7 @@ func addHashFlags(fs *flag.FlagSet) *hashFlags {
 func (h *hashFlags) backends() (cpuBackend, cu, cl hasher.Backend, err error) {
 	c, err := cpu.NewImpl(h.threads, h.cpuImpl)
 	if err != nil {
-		return nil, nil, nil, usagef("%v", err)
+		return nil, nil, nil, usagef("--cpu-impl: %v", err)
 	}
 	return c, cuda.New(h.intensity), opencl.New(h.intensity), nil
 }
@@ -56,7 +56,7 @@ func (h *hashFlags) validate(gpu bool) error {
 		return usagef("--backend %q: want cpu, cuda or opencl", h.backend)
 	}
 	if _, err := cpu.NewImpl(1, h.cpuImpl); err != nil && h.cpuImpl != "all" {
-		return usagef("%v", err)
+		return usagef("--cpu-impl: %v", err)
 	}
 	return nil
 }

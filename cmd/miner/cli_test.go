@@ -53,8 +53,8 @@ func TestBadInput(t *testing.T) {
 		{"http beyond loopback without a token", []string{"--http-addr", "0.0.0.0"}, []string{"--http-addr", "0.0.0.0:", "--api-token"}},
 		{"zero bench duration", []string{"bench", "--duration", "0"}, []string{"--duration"}},
 		{"bench with cuda", []string{"bench", "--backend", "cuda"}, []string{"cuda"}},
-		{"unknown cpu path", []string{"bench", "--cpu-impl", "sse9"}, []string{`--cpu-impl "sse9"`, "avx512", "generic"}},
-		{"every cpu path outside bench", []string{"-m", "--cpu-impl", "all"}, []string{`--cpu-impl "all"`}},
+		{"unknown cpu path", []string{"bench", "--cpu-impl", "sse9"}, []string{"--cpu-impl", `"sse9"`, "avx512", "generic"}},
+		{"every cpu path outside bench", []string{"-m", "--cpu-impl", "all"}, []string{"--cpu-impl", `"all"`}},
 		{"every cpu path on opencl", []string{"bench", "--cpu-impl", "all", "--backend", "opencl"}, []string{"--cpu-impl all", "--backend"}},
 		{"verify unknown network", []string{"verify", "--network", "foo"}, []string{`"foo"`}},
 	}

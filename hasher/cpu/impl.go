@@ -77,11 +77,11 @@ func lookup(impl string) (*path, error) {
 			continue
 		}
 		if m := p.missing(); len(m) > 0 {
-			return nil, fmt.Errorf("--cpu-impl %s: this CPU lacks %s (paths it has: %s)", impl, strings.Join(m, ", "), strings.Join(Available(), ", "))
+			return nil, fmt.Errorf("CPU path %s: this CPU lacks %s (paths it has: %s)", impl, strings.Join(m, ", "), strings.Join(Available(), ", "))
 		}
 		return p, nil
 	}
-	return nil, fmt.Errorf("--cpu-impl %q: want one of %s", impl, strings.Join(Impls(), ", "))
+	return nil, fmt.Errorf("unknown CPU path %q: want one of %s", impl, strings.Join(Impls(), ", "))
 }
 
 var fastestOnce = sync.OnceValue(func() *path {

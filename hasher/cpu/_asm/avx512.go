@@ -54,7 +54,7 @@ func avx512() {
 	// The nonce is word 3 of the header's second block, big-endian.
 	w3 := z.pool.get()
 	VPSHUFB(swap, nonces, w3)
-	z.loadState(first.state, w3, 0)
+	z.loadState(first.state, w3)
 	w := map[int]Op{3: w3}
 	compress(z, first, w)
 
@@ -64,7 +64,7 @@ func avx512() {
 		VPADDD_BCST(word(offMid+4*i), r, r)
 		w[i] = r
 	}
-	z.loadState(second.state, w[0], 8)
+	z.loadState(second.state, w[0])
 	compress(z, second, w)
 
 	// The hash's last word is IV[7] plus e after round 60.
@@ -88,11 +88,9 @@ type zmm struct {
 	st   [8]Register
 }
 
-// loadState loads a block's starting state from the job and adds the
-// varying word w to a and e. live is how many state registers already hold
-// something that must stay (the second hash's message words): new ones
-// come from the pool.
-func (z *zmm) loadState(off int, w Op, _ int) {
+// loadState loads a block's starting state from the job into registers
+// from the pool and adds the varying word w to a and e.
+func (z *zmm) loadState(off int, w Op) {
 	for i := range z.st {
 		z.st[i] = z.pool.get()
 		if i == 0 || i == 4 {
