@@ -3,50 +3,70 @@ package hasher
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 
 	"github.com/hashforge/hashforge/kernels"
 )
 
-// Launch runs the search kernel once: it writes job to the device, clears
-// the survivor count, runs the kernel over job's nonces and reads the result
-// words (kernels.ResultWords of them) into out.
-type Launch func(job *kernels.Job, out []uint32) error
+// Launch runs the search kernel once over job's nonces and returns how many
+// hits it counted, with the first min(hits, kernels.ResultCap) of them
+// copied into out (kernels.ResultCap words): only the hits cross the bus.
+type Launch func(job *kernels.Job, out []uint32) (hits uint32, err error)
 
-// SearchGPU is Search for a GPU device whose kernel is run by launch. The
-// kernel reports survivors of an early test on the hash's top word; here each
-// is hashed again on the CPU: those that meet the whole target are hits, and
-// one whose top word does not pass the test the kernel applied means the
-// device computes wrong hashes. A launch with more survivors than the result
-// list holds (a very easy target) is searched again in halves, so no hit is
-// lost.
-func SearchGPU(launch Launch, w *Work, start, count uint32, hits []uint32) ([]uint32, error) {
-	out := make([]uint32, kernels.ResultWords)
-	return searchGPU(launch, w, start, count, hits, out)
-}
-
-func searchGPU(launch Launch, w *Work, start, count uint32, hits, out []uint32) ([]uint32, error) {
-	job := kernels.NewJob(&w.Header, &w.Target, start, count)
-	if err := launch(&job, out); err != nil {
-		return hits, err
+// SearchGPU is Search for a GPU device whose kernel is run by launch; out is
+// the device's host buffer of kernels.ResultCap words. The kernel checks the
+// whole target, so what it reports are hits; the scheduler hashes each once
+// more on the CPU before anyone uses it. Launches are sized so that the hits
+// the target leads one to expect fill at most half the result list (an easy
+// target, such as regtest's where half of all nonces are hits, gets
+// launches of about a million nonces); a launch that still overflows is
+// searched again in halves, so no hit is lost.
+func SearchGPU(launch Launch, out []uint32, w *Work, start, count uint32, hits []uint32) ([]uint32, error) {
+	if len(out) < kernels.ResultCap {
+		return hits, fmt.Errorf("result buffer of %d words, want %d", len(out), kernels.ResultCap)
 	}
-	survivors := out[0]
-	if survivors > kernels.ResultCap && count > 1 {
-		half := count / 2
-		hits, err := searchGPU(launch, w, start, half, hits, out)
-		if err != nil {
+	step := launchNonces(&w.Target)
+	for done := uint64(0); done < uint64(count); done += step {
+		var err error
+		n := uint32(min(step, uint64(count)-done))
+		if hits, err = searchGPU(launch, out, w, start+uint32(done), n, hits); err != nil {
 			return hits, err
 		}
-		return searchGPU(launch, w, start+half, count-half, hits, out)
 	}
-	top := binary.LittleEndian.Uint32(w.Target[28:])
-	for _, nonce := range out[1 : 1+min(survivors, kernels.ResultCap)] {
-		hash := HashHeader(w.WithNonce(nonce))
-		if nonce-start >= count || binary.LittleEndian.Uint32(hash[28:]) > top {
-			return hits, fmt.Errorf("kernel reported nonce %d, outside the launch or failing the kernel's own test: the device computes wrong hashes", nonce)
+	return hits, nil
+}
+
+// launchNonces is how many nonces one launch may search: all of a range
+// unless the target is so easy that the hits expected in it, nonces times
+// (target+1)/2^256, would fill more than half the result list.
+func launchNonces(target *[32]byte) uint64 {
+	// The target's top 64 bits bound the chance of a hit from above.
+	top := float64(binary.LittleEndian.Uint64(target[24:]))
+	p := (top + 1) / math.Exp2(64)
+	return uint64(max(1, min(float64(NonceSpace), float64(kernels.ResultCap/2)/p)))
+}
+
+func searchGPU(launch Launch, out []uint32, w *Work, start, count uint32, hits []uint32) ([]uint32, error) {
+	job := kernels.NewJob(&w.Header, &w.Target, start, count)
+	n, err := launch(&job, out)
+	if err != nil {
+		return hits, err
+	}
+	if n > count {
+		return hits, fmt.Errorf("kernel counted %d hits in a launch of %d nonces: the device computes wrong results", n, count)
+	}
+	if n > kernels.ResultCap && count > 1 {
+		half := count / 2
+		if hits, err = searchGPU(launch, out, w, start, half, hits); err != nil {
+			return hits, err
 		}
-		if Meets(&hash, &w.Target) {
-			hits = append(hits, nonce)
+		return searchGPU(launch, out, w, start+half, count-half, hits)
+	}
+	for _, nonce := range out[:min(n, kernels.ResultCap)] {
+		if nonce-start >= count {
+			return hits, fmt.Errorf("kernel reported nonce %d, outside its launch [%d, +%d): the device computes wrong results", nonce, start, count)
 		}
+		hits = append(hits, nonce)
 	}
 	return hits, nil
 }

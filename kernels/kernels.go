@@ -28,8 +28,11 @@ const KernelName = "sha256d_search"
 
 // Sizes shared with sha256d_core.h.
 const (
-	JobWords    = 24   // words in a job
-	ResultCap   = 4095 // nonces a launch can report; out[0] counts all survivors
+	JobWords = 31 // words in a job
+	// ResultCap is how many hits a launch can report; out[0] counts them
+	// all. Hosts size launches so that the hits they expect fill at most
+	// half of it.
+	ResultCap   = 1<<20 - 1
 	ResultWords = 1 + ResultCap
 	// NoncesPerThread is how many nonces each GPU thread searches.
 	NoncesPerThread = 8
@@ -51,8 +54,8 @@ const (
 	jobW16    = 19
 	jobW17    = 20
 	jobTarget = 21
-	jobStart  = 22
-	jobCount  = 23
+	jobStart  = 29
+	jobCount  = 30
 )
 
 // Count is the number of nonces the job's launch searches.
@@ -61,7 +64,7 @@ func (j *Job) Count() uint32 { return j[jobCount] }
 // NewJob precomputes what no nonce changes: the SHA-256 state after the
 // header's first 64 bytes, rounds 0-2 of the second block (they see only the
 // merkle tail, time and bits), and schedule words 16 and 17. target is a
-// little-endian 256-bit number; the kernel compares its top 32 bits only.
+// little-endian 256-bit number.
 func NewJob(header *[80]byte, target *[32]byte, start, count uint32) Job {
 	var j Job
 	mid := IV
@@ -85,7 +88,9 @@ func NewJob(header *[80]byte, target *[32]byte, start, count uint32) Job {
 	// with w9, w10, w14 zero padding and w15 the length, 640 bits.
 	j[jobW16] = Sigma0(w1) + w0
 	j[jobW17] = Sigma1(640) + Sigma0(w2) + w1
-	j[jobTarget] = binary.LittleEndian.Uint32(target[28:])
+	for i := range 8 {
+		j[jobTarget+i] = binary.LittleEndian.Uint32(target[4*i:])
+	}
 	j[jobStart] = start
 	j[jobCount] = count
 	return j

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"math/bits"
 	"math/rand/v2"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -50,8 +52,8 @@ func TestJobReproducesSHA256d(t *testing.T) {
 		target[29] = 0x12
 		start := rng.Uint32()
 		j := NewJob(&header, &target, start, 1000)
-		if j[jobTarget] != 0x1200 || j[jobStart] != start || j.Count() != 1000 {
-			t.Fatalf("job target/start/count = %#x %d %d", j[jobTarget], j[jobStart], j.Count())
+		if j[jobTarget+7] != 0x1200 || j[jobStart] != start || j.Count() != 1000 {
+			t.Fatalf("job target top/start/count = %#x %d %d", j[jobTarget+7], j[jobStart], j.Count())
 		}
 		nonce := start + uint32(rng.IntN(1000))
 		binary.LittleEndian.PutUint32(header[76:], nonce)
@@ -66,6 +68,18 @@ func TestJobReproducesSHA256d(t *testing.T) {
 		}
 		if want := binary.LittleEndian.Uint32(h2[28:]); top != want {
 			t.Fatalf("top word %08x, want %08x", top, want)
+		}
+	}
+}
+
+// The header and the Go side agree on the job's layout and the result list.
+func TestLayoutMatchesCore(t *testing.T) {
+	for name, want := range map[string]int{
+		"HF_JOB_TARGET": jobTarget, "HF_JOB_START": jobStart, "HF_JOB_COUNT": jobCount, "HF_RESULT_CAP": ResultCap,
+	} {
+		m := regexp.MustCompile(`#define ` + name + `\s+(\d+)\b`).FindStringSubmatch(core)
+		if m == nil || m[1] != strconv.Itoa(want) {
+			t.Errorf("sha256d_core.h defines %s as %v, want %d", name, m, want)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -56,8 +57,14 @@ func httpGet(url string) ([]byte, error) {
 // it: a clean shutdown must exit 0 within 2 s. It returns the last status seen.
 func mineRegtest(t *testing.T, datadir string, minHeight uint64, during func(port string, st apiStatus)) apiStatus {
 	t.Helper()
+	return mineNode(t, "regtest", datadir, minHeight, during, "--block-interval", "50ms")
+}
+
+// mineNode is mineRegtest on any network, with more flags for the node.
+func mineNode(t *testing.T, network, datadir string, minHeight uint64, during func(port string, st apiStatus), args ...string) apiStatus {
+	t.Helper()
 	port := freePort(t)
-	n := startMiner(t, "-m", "-p", "0", "--network", "regtest", "--datadir", datadir, "-i", port, "--block-interval", "50ms")
+	n := startMiner(t, append([]string{"-m", "-p", "0", "--network", network, "--datadir", datadir, "-i", port}, args...)...)
 	base := "http://127.0.0.1:" + port
 	var st apiStatus
 	deadline := time.Now().Add(30 * time.Second)
@@ -133,6 +140,24 @@ func TestNode(t *testing.T) {
 	})
 	if h := verifiedHeight(t, "regtest", verify(t, "regtest", dir)); h < *last.Height {
 		t.Errorf("verified height %d, below the height %d the API reported", h, *last.Height)
+	}
+}
+
+// TestMineOpenCL mines on the OpenCL backend (PoCL in CI), where every
+// launch meets regtest's target for half its nonces, and on devnet, where
+// hits are rare: both grow a chain that verifies.
+func TestMineOpenCL(t *testing.T) {
+	if !slices.Contains(presentBackends(t), "opencl") {
+		t.Skip("no OpenCL device")
+	}
+	for _, network := range []string{"regtest", "devnet"} {
+		t.Run(network, func(t *testing.T) {
+			dir := t.TempDir()
+			last := mineNode(t, network, dir, 2, nil, "--backend", "opencl")
+			if h := verifiedHeight(t, network, verify(t, network, dir)); h < *last.Height {
+				t.Errorf("verified height %d, below the height %d the API reported", h, *last.Height)
+			}
+		})
 	}
 }
 

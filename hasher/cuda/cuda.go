@@ -140,7 +140,7 @@ func (b *Backend) Open(info hasher.DeviceInfo) (hasher.Device, error) {
 	if info.Index < 0 || info.Index >= n {
 		return nil, fmt.Errorf("CUDA: no device %d (%d found)", info.Index, n)
 	}
-	d := &device{info: info, intensity: b.intensity}
+	d := &device{info: info, intensity: b.intensity, hits: make([]uint32, kernels.ResultCap)}
 	if err := d.open(); err != nil {
 		if rerr := d.release(); rerr != nil {
 			err = fmt.Errorf("%w (and releasing: %v)", err, rerr)
@@ -164,6 +164,7 @@ type device struct {
 	mod      cuModule
 	fn       cuFunc
 	job, out devPtr
+	hits     []uint32 // host copy of the hits, kernels.ResultCap words
 	closed   bool
 
 	// args holds the kernel's arguments (job, out) and params points at
@@ -291,10 +292,11 @@ func (d *device) Batch() (uint64, time.Duration) {
 	return autoBatch, autoBatchTime
 }
 
-// Search runs the kernel over the range and re-checks its survivors on the
-// CPU (hasher.SearchGPU).
+// Search runs the kernel over the range (hasher.SearchGPU). The scheduler
+// runs one Search at a time on the device (one lane), so the host buffer of
+// hits is the device's own.
 func (d *device) Search(w *hasher.Work, start, count uint32, hits []uint32) ([]uint32, error) {
-	return hasher.SearchGPU(d.launch, w, start, count, hits)
+	return hasher.SearchGPU(d.launch, d.hits, w, start, count, hits)
 }
 
 // gridFor returns the blocks that cover count nonces: each thread searches
@@ -304,49 +306,58 @@ func gridFor(count uint32) uint32 {
 	return uint32((threads + blockSize - 1) / blockSize)
 }
 
-// launch is the hasher.Launch of the device: job in, survivor count
-// cleared, kernel run to completion, result words out.
-func (d *device) launch(job *kernels.Job, out []uint32) error {
-	if len(out) < kernels.ResultWords {
-		return fmt.Errorf("CUDA: result buffer of %d words, need %d", len(out), kernels.ResultWords)
+// launch is the hasher.Launch of the device: job in, hit count cleared,
+// kernel run to completion, the count and then only the hits out.
+func (d *device) launch(job *kernels.Job, out []uint32) (uint32, error) {
+	if len(out) < kernels.ResultCap {
+		return 0, fmt.Errorf("CUDA: result buffer of %d words, need %d", len(out), kernels.ResultCap)
 	}
 	count := job.Count()
 	if count == 0 {
-		out[0] = 0
-		return nil
+		return 0, nil
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
-		return fmt.Errorf("CUDA: %s is closed", d.info.ID())
+		return 0, fmt.Errorf("CUDA: %s is closed", d.info.ID())
 	}
-	if err := d.run(job, count, out); err != nil {
-		return fmt.Errorf("CUDA: %s: %w", d.info.ID(), err)
+	n, err := d.run(job, count, out)
+	if err != nil {
+		return 0, fmt.Errorf("CUDA: %s: %w", d.info.ID(), err)
 	}
-	return nil
+	return n, nil
 }
 
-func (d *device) run(job *kernels.Job, count uint32, out []uint32) error {
+func (d *device) run(job *kernels.Job, count uint32, out []uint32) (uint32, error) {
 	if err := check("cuCtxSetCurrent", cuCtxSetCurrent(d.ctx)); err != nil {
-		return err
+		return 0, err
 	}
 	if err := check("cuMemcpyHtoD", cuMemcpyHtoD(d.job, unsafe.Pointer(&job[0]), kernels.JobWords*4)); err != nil {
-		return err
+		return 0, err
 	}
 	if err := check("cuMemsetD32", cuMemsetD32(d.out, 0, 1)); err != nil {
-		return err
+		return 0, err
 	}
 	var pin runtime.Pinner
 	pin.Pin(d.args)
 	r := cuLaunchKernel(d.fn, gridFor(count), 1, 1, blockSize, 1, 1, 0, 0, &d.params[0], nil)
 	pin.Unpin()
 	if err := check("cuLaunchKernel", r); err != nil {
-		return err
+		return 0, err
 	}
 	if err := check("cuCtxSynchronize", cuCtxSynchronize()); err != nil {
-		return err
+		return 0, err
 	}
-	return check("cuMemcpyDtoH", cuMemcpyDtoH(unsafe.Pointer(&out[0]), d.out, kernels.ResultWords*4))
+	var n uint32
+	if err := check("cuMemcpyDtoH", cuMemcpyDtoH(unsafe.Pointer(&n), d.out, 4)); err != nil {
+		return 0, err
+	}
+	if k := min(n, kernels.ResultCap); k > 0 {
+		if err := check("cuMemcpyDtoH", cuMemcpyDtoH(unsafe.Pointer(&out[0]), d.out+4, uintptr(k)*4)); err != nil {
+			return 0, err
+		}
+	}
+	return n, nil
 }

@@ -18,7 +18,6 @@ import (
 
 	"github.com/hashforge/hashforge/hasher"
 	"github.com/hashforge/hashforge/hasher/hashertest"
-	"github.com/hashforge/hashforge/kernels"
 )
 
 // gpuInfos lists the CUDA devices, skipping the test where there is no
@@ -169,20 +168,22 @@ func TestMatchesCPU(t *testing.T) {
 	})
 }
 
-// About half of all nonces meet the target: far more survivors than a
-// launch can report, so SearchGPU searches again in halves; still exactly
-// the CPU's hits.
-func TestOverflow(t *testing.T) {
+// Regtest's target, which half of all nonces meet: 2^20 nonces in at most
+// two launches, exactly the CPU's hits.
+func TestEasyTarget(t *testing.T) {
 	forEachGPU(t, func(t *testing.T, d *device) {
-		rng := newRand(t)
-		w := hashertest.EasyWork(rng, 1)
-		const count = 50000
-		start := randomStart(rng, count)
-		want := hashertest.CPUHits(t, &w, start, count)
-		if len(want) <= kernels.ResultCap {
-			t.Fatalf("%d hits: not an overflow", len(want))
+		hashertest.CheckEasyTarget(t, d.launch, d.hits)
+	})
+}
+
+// A hit at the last nonce of the space is found.
+func TestHitAtLastNonce(t *testing.T) {
+	forEachGPU(t, func(t *testing.T, d *device) {
+		w := hashertest.LastNonceWork(newRand(t))
+		got := hashertest.Hits(t, d, &w, 1<<32-4096, 4096)
+		if !slices.Contains(got, 1<<32-1) {
+			t.Errorf("hits %v miss nonce 2^32-1, whose hash is the target", got)
 		}
-		sameHits(t, fmt.Sprintf("nonces [%d, %d+%d)", start, start, count), hashertest.Hits(t, d, &w, start, count), want)
 	})
 }
 

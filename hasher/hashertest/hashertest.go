@@ -24,6 +24,7 @@ import (
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/hasher"
 	"github.com/hashforge/hashforge/hasher/cpu"
+	"github.com/hashforge/hashforge/kernels"
 )
 
 // The Bitcoin genesis block: its header (nonce included), nonce and hash as
@@ -233,4 +234,47 @@ func SearchRange(t testing.TB, s *hasher.Scheduler, w hasher.Work, start, count 
 	}
 	slices.Sort(hits)
 	return hits, err
+}
+
+// RegtestTarget is the target of bits 207fffff, regtest's: about half of all
+// nonces meet it.
+func RegtestTarget() [32]byte { return chain.BigToHash(chain.CompactToBig(0x207fffff)) }
+
+// LastNonceWork is a random header whose target is the hash of its nonce
+// 2^32-1: that nonce is a hit (and almost surely the only one near it), so a
+// search that drops the last nonce of the space fails.
+func LastNonceWork(rng *rand.Rand) hasher.Work {
+	w := RandomWork(rng, 0)
+	w.Target = hasher.HashHeader(w.WithNonce(1<<32 - 1))
+	return w
+}
+
+// CheckEasyTarget searches 2^20 nonces of regtest-target work through
+// hasher.SearchGPU with launch, a GPU device's: there must be exactly the
+// CPU's hits, about half a million, in at most two launches.
+func CheckEasyTarget(t *testing.T, launch hasher.Launch, out []uint32) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(13, 14))
+	w := RandomWork(rng, 0)
+	w.Target = RegtestTarget()
+	const count = 1 << 20
+	start := rng.Uint32N(1<<32 - count)
+	launches := 0
+	counted := func(job *kernels.Job, out []uint32) (uint32, error) {
+		launches++
+		return launch(job, out)
+	}
+	got, err := hasher.SearchGPU(counted, out, &w, start, count, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	want := CPUHits(t, &w, start, count)
+	if !slices.Equal(got, want) {
+		t.Errorf("device found %d hits, CPU %d", len(got), len(want))
+	}
+	if launches > 2 {
+		t.Errorf("%d launches for %d nonces, want at most 2", launches, count)
+	}
+	t.Logf("%d hits in %d launches", len(got), launches)
 }

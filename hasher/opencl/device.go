@@ -27,6 +27,7 @@ type Device struct {
 	job     uintptr // cl_mem: kernels.JobWords words
 	out     uintptr // cl_mem: kernels.ResultWords words
 	local   uintptr // work-group size, a power of two
+	hits    []uint32 // host copy of the hits, kernels.ResultCap words
 	closed  bool
 }
 
@@ -53,26 +54,27 @@ func (d *Device) Batch() (uint64, time.Duration) {
 	return startBatchCPU, batchTime
 }
 
-// Search hashes nonces [start, start+count) of w on the device.
+// Search hashes nonces [start, start+count) of w on the device. The
+// scheduler runs one Search at a time on it (one lane), so the host buffer
+// of hits is the device's own.
 func (d *Device) Search(w *hasher.Work, start, count uint32, hits []uint32) ([]uint32, error) {
-	return hasher.SearchGPU(d.launch, w, start, count, hits)
+	return hasher.SearchGPU(d.launch, d.hits, w, start, count, hits)
 }
 
-// launch writes the job, clears the survivor count, runs the kernel and
-// reads the result words, all in order on the device's queue.
-func (d *Device) launch(job *kernels.Job, out []uint32) error {
-	if len(out) < kernels.ResultWords {
-		return fmt.Errorf("OpenCL: result slice of %d words, want %d", len(out), kernels.ResultWords)
+// launch writes the job, clears the hit count, runs the kernel, reads the
+// count and then only the hits, all in order on the device's queue.
+func (d *Device) launch(job *kernels.Job, out []uint32) (uint32, error) {
+	if len(out) < kernels.ResultCap {
+		return 0, fmt.Errorf("OpenCL: result slice of %d words, want %d", len(out), kernels.ResultCap)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
-		return errors.New("OpenCL: device closed")
+		return 0, errors.New("OpenCL: device closed")
 	}
 	count := job.Count()
 	if count == 0 {
-		out[0] = 0 // nothing to search; a zero global size is an error in OpenCL 1.x
-		return nil
+		return 0, nil // nothing to search; a zero global size is an error in OpenCL 1.x
 	}
 	items := (uint64(count) + kernels.NoncesPerThread - 1) / kernels.NoncesPerThread
 	// The global size is a multiple of the work-group size; the surplus
@@ -80,21 +82,24 @@ func (d *Device) launch(job *kernels.Job, out []uint32) error {
 	// At most 2^29 items, a multiple of any local size: no nonce wraps.
 	local := uint64(d.local)
 	global := uintptr((items + local - 1) / local * local)
-	var zero uint32
+	var n uint32 // zero, then the kernel's count
 	err := check("clEnqueueWriteBuffer", clEnqueueWriteBuffer(d.queue, d.job, clTrue, 0, kernels.JobWords*4, unsafe.Pointer(job), 0, nil, nil))
 	if err == nil {
-		err = check("clEnqueueWriteBuffer", clEnqueueWriteBuffer(d.queue, d.out, clTrue, 0, 4, unsafe.Pointer(&zero), 0, nil, nil))
+		err = check("clEnqueueWriteBuffer", clEnqueueWriteBuffer(d.queue, d.out, clTrue, 0, 4, unsafe.Pointer(&n), 0, nil, nil))
 	}
 	if err == nil {
 		err = check("clEnqueueNDRangeKernel", clEnqueueNDRangeKernel(d.queue, d.kernel, 1, nil, &global, &d.local, 0, nil, nil))
 	}
 	if err == nil {
-		err = check("clEnqueueReadBuffer", clEnqueueReadBuffer(d.queue, d.out, clTrue, 0, kernels.ResultWords*4, unsafe.Pointer(&out[0]), 0, nil, nil))
+		err = check("clEnqueueReadBuffer", clEnqueueReadBuffer(d.queue, d.out, clTrue, 0, 4, unsafe.Pointer(&n), 0, nil, nil))
+	}
+	if k := min(n, kernels.ResultCap); err == nil && k > 0 {
+		err = check("clEnqueueReadBuffer", clEnqueueReadBuffer(d.queue, d.out, clTrue, 4, uintptr(k)*4, unsafe.Pointer(&out[0]), 0, nil, nil))
 	}
 	if err != nil {
-		return fmt.Errorf("OpenCL: %w", err)
+		return 0, fmt.Errorf("OpenCL: %w", err)
 	}
-	return nil
+	return n, nil
 }
 
 // Close waits for the queue and releases the device's OpenCL objects. Later

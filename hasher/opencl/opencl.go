@@ -162,7 +162,7 @@ func (b *Backend) open(info hasher.DeviceInfo) (*Device, error) {
 	if info.Name != "" && info.Name != cd.info.Name {
 		return nil, fmt.Errorf("OpenCL: device %s is now %q, not %q", info.ID(), cd.info.Name, info.Name)
 	}
-	d := &Device{info: cd.info, intensity: b.intensity}
+	d := &Device{info: cd.info, intensity: b.intensity, hits: make([]uint32, kernels.ResultCap)}
 	if err := d.init(cd); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("OpenCL: opening %s (%s): %w", info.ID(), cd.info.Name, err)

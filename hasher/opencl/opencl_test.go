@@ -17,7 +17,6 @@ import (
 	"github.com/hashforge/hashforge/hasher"
 	"github.com/hashforge/hashforge/hasher/cpu"
 	"github.com/hashforge/hashforge/hasher/hashertest"
-	"github.com/hashforge/hashforge/kernels"
 )
 
 // The tests share one device: building the kernel takes PoCL seconds.
@@ -174,23 +173,20 @@ func TestMatchesCPU(t *testing.T) {
 	}
 }
 
-// TestOverflow uses a target that half of all nonces meet, so a launch has
-// more survivors than the result list holds and SearchGPU splits it.
-func TestOverflow(t *testing.T) {
+// Regtest's target, which half of all nonces meet: the kernel checks the
+// whole target, and launches are sized to the hits expected, so 2^20 nonces
+// take at most two launches and give exactly the CPU's hits.
+func TestEasyTarget(t *testing.T) {
 	d := device(t)
-	rng := rand.New(rand.NewPCG(5, 6))
-	// RandomWork, not EasyWork: it also draws a target from rng, so this seed
-	// gives the range it always has.
-	w := hashertest.RandomWork(rng, 0)
-	w.Target = hashertest.EasyTarget(1)
-	const count = 20000
-	start := rng.Uint32N(1<<32 - count)
-	want := hashertest.CPUHits(t, &w, start, count)
-	if len(want) <= kernels.ResultCap {
-		t.Fatalf("only %d hits: the test needs more than %d", len(want), kernels.ResultCap)
-	}
-	if got := hashertest.Hits(t, d, &w, start, count); !slices.Equal(got, want) {
-		t.Errorf("device found %d hits, CPU %d", len(got), len(want))
+	hashertest.CheckEasyTarget(t, d.launch, d.hits)
+}
+
+// A hit at the last nonce of the space is found.
+func TestHitAtLastNonce(t *testing.T) {
+	d := device(t)
+	w := hashertest.LastNonceWork(rand.New(rand.NewPCG(15, 16)))
+	if got := hashertest.Hits(t, d, &w, 1<<32-4096, 4096); !slices.Contains(got, 1<<32-1) {
+		t.Errorf("hits %v miss nonce 2^32-1, whose hash is the target", got)
 	}
 }
 
