@@ -65,7 +65,8 @@ func ListGPUs(cuda, opencl Backend) (gpus []Candidate, notes []string) {
 }
 
 // Open opens the candidates named in ids (device IDs such as "cuda0"), or all
-// of them when ids is empty. An ID that names no candidate is an error.
+// of them when ids is empty. An ID that names no candidate is an error; when
+// one fails to open, those opened before it are closed.
 func Open(cands []Candidate, ids []string) ([]Device, error) {
 	var known []string
 	for _, c := range cands {
@@ -83,7 +84,9 @@ func Open(cands []Candidate, ids []string) ([]Device, error) {
 		}
 		d, err := c.Backend.Open(c.Info)
 		if err != nil {
-			return nil, fmt.Errorf("open %s (%s): %w", c.Info.ID(), c.Info.Name, err)
+			// The devices opened so far hold GPU contexts and buffers.
+			err = fmt.Errorf("open %s (%s): %w", c.Info.ID(), c.Info.Name, err)
+			return nil, errors.Join(err, CloseAll(devs))
 		}
 		devs = append(devs, d)
 	}

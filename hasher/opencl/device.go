@@ -24,9 +24,9 @@ type Device struct {
 	queue   uintptr
 	program uintptr
 	kernel  uintptr
-	job     uintptr // cl_mem: kernels.JobWords words
-	out     uintptr // cl_mem: kernels.ResultWords words
-	local   uintptr // work-group size, a power of two
+	job     uintptr  // cl_mem: kernels.JobWords words
+	out     uintptr  // cl_mem: kernels.ResultWords words
+	local   uintptr  // work-group size, a power of two
 	hits    []uint32 // host copy of the hits, kernels.ResultCap words
 	closed  bool
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -76,35 +77,64 @@ func enumerate() ([]clDevice, error) {
 	}
 	platforms = platforms[:min(int(n), len(platforms))]
 
+	// A platform that fails (a broken ICD, a driver that is not loaded) is
+	// skipped: the others' devices still mine. Why it was skipped is in the
+	// error when no platform has a device, and logged when some do.
 	var devs []clDevice
-	for _, p := range platforms {
-		pname, err := infoString("clGetPlatformInfo", platformInfo(p, clPlatformName))
+	var skipped []error
+	for i, p := range platforms {
+		found, err := platformDevices(p)
 		if err != nil {
-			return nil, fmt.Errorf("OpenCL: platform name: %w", err)
-		}
-		var m uint32
-		code := clGetDeviceIDs(p, clDeviceTypeAll, 0, nil, &m)
-		if code == clDeviceNotFound || code == clSuccess && m == 0 {
+			skipped = append(skipped, fmt.Errorf("platform %d: %w", i, err))
 			continue
 		}
-		if err := check("clGetDeviceIDs", code); err != nil {
-			return nil, fmt.Errorf("OpenCL: listing devices of %s: %w", pname, err)
-		}
-		ids := make([]uintptr, m)
-		if err := check("clGetDeviceIDs", clGetDeviceIDs(p, clDeviceTypeAll, m, &ids[0], &m)); err != nil {
-			return nil, fmt.Errorf("OpenCL: listing devices of %s: %w", pname, err)
-		}
-		for _, id := range ids[:min(int(m), len(ids))] {
-			d, err := describe(p, id, pname)
-			if err != nil {
-				return nil, fmt.Errorf("OpenCL: describing a device of %s: %w", pname, err)
-			}
+		for _, d := range found {
 			d.info.Index = len(devs)
 			devs = append(devs, d)
 		}
 	}
 	if len(devs) == 0 {
-		return nil, fmt.Errorf("OpenCL: no device found on %d platform(s)", len(platforms))
+		return nil, fmt.Errorf("OpenCL: no device found on %d platform(s)%s", len(platforms), reasons(skipped))
+	}
+	for _, err := range skipped {
+		slog.Warn("OpenCL: platform skipped", "err", err)
+	}
+	return devs, nil
+}
+
+// reasons formats why platforms were skipped, for an error.
+func reasons(skipped []error) string {
+	if len(skipped) == 0 {
+		return ""
+	}
+	return ": " + errors.Join(skipped...).Error()
+}
+
+// platformDevices lists and describes one platform's devices.
+func platformDevices(p uintptr) ([]clDevice, error) {
+	pname, err := infoString("clGetPlatformInfo", platformInfo(p, clPlatformName))
+	if err != nil {
+		return nil, fmt.Errorf("name: %w", err)
+	}
+	var m uint32
+	code := clGetDeviceIDs(p, clDeviceTypeAll, 0, nil, &m)
+	if code == clDeviceNotFound || code == clSuccess && m == 0 {
+		return nil, nil
+	}
+	if err := check("clGetDeviceIDs", code); err != nil {
+		return nil, fmt.Errorf("%s: listing devices: %w", pname, err)
+	}
+	ids := make([]uintptr, m)
+	if err := check("clGetDeviceIDs", clGetDeviceIDs(p, clDeviceTypeAll, m, &ids[0], &m)); err != nil {
+		return nil, fmt.Errorf("%s: listing devices: %w", pname, err)
+	}
+	var devs []clDevice
+	for _, id := range ids[:min(int(m), len(ids))] {
+		d, err := describe(p, id, pname)
+		if err != nil {
+			return nil, fmt.Errorf("%s: describing a device: %w", pname, err)
+		}
+		devs = append(devs, d)
 	}
 	return devs, nil
 }

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/hashforge/hashforge/hasher"
 	"github.com/hashforge/hashforge/hasher/cpu"
@@ -120,6 +121,45 @@ func TestNoPlatform(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "--- PASS: TestNoPlatform") {
 		t.Errorf("with no ICD: %v\n%s", err, out)
+	}
+}
+
+// A platform that fails hides nothing: the loader lists a broken platform
+// first (a handle no ICD gave, whose every query fails), and the real
+// platform's devices are listed as before.
+func TestBrokenPlatformSkipped(t *testing.T) {
+	want, err := New(0).List()
+	if err != nil {
+		t.Skip(err)
+	}
+	const broken = ^uintptr(0) - 1
+	ids, info := clGetPlatformIDs, clGetPlatformInfo
+	t.Cleanup(func() { clGetPlatformIDs, clGetPlatformInfo = ids, info })
+	clGetPlatformIDs = func(num uint32, platforms *uintptr, numRet *uint32) int32 {
+		var n uint32
+		if platforms == nil {
+			code := ids(0, nil, &n)
+			*numRet = n + 1
+			return code
+		}
+		list := unsafe.Slice(platforms, num)
+		list[0] = broken
+		code := ids(num-1, &list[1], &n)
+		*numRet = n + 1
+		return code
+	}
+	clGetPlatformInfo = func(platform uintptr, param uint32, size uintptr, value unsafe.Pointer, sizeRet *uintptr) int32 {
+		if platform == broken {
+			return -32 // CL_INVALID_PLATFORM
+		}
+		return info(platform, param, size, value, sizeRet)
+	}
+	got, err := New(0).List()
+	if err != nil {
+		t.Fatalf("List with a broken platform: %v", err)
+	}
+	if len(got) != len(want) || got[0].Name != want[0].Name || got[0].Index != 0 {
+		t.Errorf("List with a broken platform: %+v, want %+v", got, want)
 	}
 }
 
