@@ -5,7 +5,10 @@
  * qualifies variables in CUDA, so the job is a plain read-only pointer.
  */
 typedef unsigned int u32;
-#define HF_KERNEL            extern "C" __attribute__((global))
+/* Threads per block of every launch (hasher/cuda's blockSize): the bound
+ * lets the compiler budget registers for exactly that many. */
+#define HF_BLOCK_SIZE        256
+#define HF_KERNEL            extern "C" __attribute__((global)) __attribute__((launch_bounds(HF_BLOCK_SIZE)))
 #define HF_JOB_PTR           const u32 *__restrict__
 #define HF_OUT_PTR           u32 *__restrict__
 #define HF_ROTR(x, n)        __builtin_rotateright32((x), (n))

@@ -2,6 +2,8 @@ package cuda
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,11 +100,12 @@ func TestErrorText(t *testing.T) {
 	if !errors.As(err, &e) || e.Code != 100 || e.Call != "cuInit" {
 		t.Fatalf("check(100) = %#v", err)
 	}
-	// Without a driver the code has no name from cuGetErrorName.
+	// Without a driver the code has no name from cuGetErrorName and no
+	// text from cuGetErrorString.
 	driver()
 	want := "cuInit: CUresult(100)"
 	if cuGetErrorName != nil {
-		want = "cuInit: CUDA_ERROR_NO_DEVICE"
+		want = "cuInit: CUDA_ERROR_NO_DEVICE (no CUDA-capable device is detected)"
 	}
 	if err.Error() != want {
 		t.Errorf("Error() = %q, want %q", err, want)
@@ -118,5 +121,12 @@ func TestGoString(t *testing.T) {
 		if got := goString([]byte(in)); got != want {
 			t.Errorf("goString(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// The PTX is built for the block size launches use (__launch_bounds__).
+func TestPTXLaunchBounds(t *testing.T) {
+	if want := fmt.Sprintf(".maxntid %d, 1, 1", blockSize); !strings.Contains(kernels.PTX, want) {
+		t.Errorf("PTX lacks %q: sha256d.cu's HF_BLOCK_SIZE and blockSize differ", want)
 	}
 }

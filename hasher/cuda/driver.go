@@ -62,6 +62,7 @@ var (
 	cuMemsetD32                func(dst devPtr, value uint32, n uintptr) result
 	cuLaunchKernel             func(fn cuFunc, gridX, gridY, gridZ, blockX, blockY, blockZ, sharedBytes uint32, stream uintptr, params *unsafe.Pointer, extra *unsafe.Pointer) result
 	cuGetErrorName             func(code result, name **byte) result
+	cuGetErrorString           func(code result, text **byte) result
 )
 
 // errNoDriver is the error of every operation where libcuda.so.1 cannot be
@@ -93,12 +94,18 @@ type Error struct {
 	Call string
 	Code uint32
 	Name string
+	// Text is the driver's description of the code, "no CUDA-capable
+	// device is detected"; empty without a driver.
+	Text string
 	// Log is the JIT compiler's error log, for cuModuleLoadDataEx.
 	Log string
 }
 
 func (e *Error) Error() string {
 	s := e.Call + ": " + e.Name
+	if e.Text != "" {
+		s += " (" + e.Text + ")"
+	}
 	if e.Log != "" {
 		s += ": " + e.Log
 	}
@@ -110,7 +117,16 @@ func check(call string, r result) error {
 	if r == cudaSuccess {
 		return nil
 	}
-	return &Error{Call: call, Code: uint32(r), Name: errorName(r)}
+	return &Error{Call: call, Code: uint32(r), Name: errorName(r), Text: errorText(r)}
+}
+
+// errorText asks the driver to describe a code, or returns "".
+func errorText(r result) string {
+	var p *byte
+	if cuGetErrorString != nil && cuGetErrorString(r, &p) == cudaSuccess && p != nil {
+		return cString(p, 256)
+	}
+	return ""
 }
 
 // errorName asks the driver for a code's name, "CUDA_ERROR_NO_DEVICE".

@@ -53,6 +53,7 @@ func load() error {
 		{&cuMemsetD32, []string{"cuMemsetD32_v2"}},
 		{&cuLaunchKernel, []string{"cuLaunchKernel"}},
 		{&cuGetErrorName, []string{"cuGetErrorName"}},
+		{&cuGetErrorString, []string{"cuGetErrorString"}},
 	}
 	for _, s := range syms {
 		sym, err := lookup(lib, s.names)
