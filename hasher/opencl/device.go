@@ -18,17 +18,31 @@ type Device struct {
 	cachePath string // the program binary's file, "" without a cache directory
 	fromCache bool   // the program was loaded from cachePath
 
-	mu      sync.Mutex // one launch at a time; Close
-	device  uintptr    // cl_device_id
+	device  uintptr // cl_device_id
 	context uintptr
-	queue   uintptr
 	program uintptr
-	kernel  uintptr
-	job     uintptr  // cl_mem: kernels.JobWords words
-	out     uintptr  // cl_mem: kernels.ResultWords words
-	local   uintptr  // work-group size, a power of two
-	hits    []uint32 // host copy of the hits, kernels.ResultCap words
-	closed  bool
+	local   uintptr // work-group size, a power of two
+	slots   []*slot
+	free    chan *slot // the slots no Search holds
+
+	mu     sync.Mutex // closed
+	closed bool
+}
+
+// slots is how many launches a device keeps going at once, each with its own
+// queue, kernel and buffers: the scheduler runs two lanes on the device
+// (Lanes), so while the host reads one launch's hits and prepares the next
+// job, the other launch keeps the device busy.
+const slots = 2
+
+// slot is one queue and what its launches use.
+type slot struct {
+	device *Device
+	queue  uintptr
+	kernel uintptr
+	job    uintptr  // cl_mem: kernels.JobWords words
+	out    uintptr  // cl_mem: kernels.ResultWords words
+	hits   []uint32 // host copy of the hits, kernels.ResultCap words
 }
 
 // maxLocalSize caps the work-group size. Every launch uses the same one:
@@ -39,8 +53,8 @@ const maxLocalSize = 256
 // Info describes the device.
 func (d *Device) Info() hasher.DeviceInfo { return d.info }
 
-// Lanes is 1: one launch at a time fills the device.
-func (d *Device) Lanes() int { return 1 }
+// Lanes is one per slot: two Searches at a time, each on its own queue.
+func (d *Device) Lanes() int { return slots }
 
 // Batch is 2^intensity nonces when an intensity was set; otherwise a start
 // size by device type, tuned toward 100 ms launches.
@@ -54,22 +68,25 @@ func (d *Device) Batch() (uint64, time.Duration) {
 	return startBatchCPU, batchTime
 }
 
-// Search hashes nonces [start, start+count) of w on the device. The
-// scheduler runs one Search at a time on it (one lane), so the host buffer
-// of hits is the device's own.
+// Search hashes nonces [start, start+count) of w on a free slot.
 func (d *Device) Search(w *hasher.Work, start, count uint32, hits []uint32) ([]uint32, error) {
-	return hasher.SearchGPU(d.launch, d.hits, w, start, count, hits)
+	s := <-d.free
+	defer func() { d.free <- s }()
+	return hasher.SearchGPU(s.launch, s.hits, w, start, count, hits)
 }
 
 // launch writes the job, clears the hit count, runs the kernel, reads the
-// count and then only the hits, all in order on the device's queue.
-func (d *Device) launch(job *kernels.Job, out []uint32) (uint32, error) {
+// count and then only the hits, all in order on the slot's queue; the
+// other slot's launch runs meanwhile.
+func (s *slot) launch(job *kernels.Job, out []uint32) (uint32, error) {
+	d := s.device
 	if len(out) < kernels.ResultCap {
 		return 0, fmt.Errorf("OpenCL: result slice of %d words, want %d", len(out), kernels.ResultCap)
 	}
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closed {
+	closed := d.closed
+	d.mu.Unlock()
+	if closed {
 		return 0, errors.New("OpenCL: device closed")
 	}
 	count := job.Count()
@@ -83,18 +100,18 @@ func (d *Device) launch(job *kernels.Job, out []uint32) (uint32, error) {
 	local := uint64(d.local)
 	global := uintptr((items + local - 1) / local * local)
 	var n uint32 // zero, then the kernel's count
-	err := check("clEnqueueWriteBuffer", clEnqueueWriteBuffer(d.queue, d.job, clTrue, 0, kernels.JobWords*4, unsafe.Pointer(job), 0, nil, nil))
+	err := check("clEnqueueWriteBuffer", clEnqueueWriteBuffer(s.queue, s.job, clTrue, 0, kernels.JobWords*4, unsafe.Pointer(job), 0, nil, nil))
 	if err == nil {
-		err = check("clEnqueueWriteBuffer", clEnqueueWriteBuffer(d.queue, d.out, clTrue, 0, 4, unsafe.Pointer(&n), 0, nil, nil))
+		err = check("clEnqueueWriteBuffer", clEnqueueWriteBuffer(s.queue, s.out, clTrue, 0, 4, unsafe.Pointer(&n), 0, nil, nil))
 	}
 	if err == nil {
-		err = check("clEnqueueNDRangeKernel", clEnqueueNDRangeKernel(d.queue, d.kernel, 1, nil, &global, &d.local, 0, nil, nil))
+		err = check("clEnqueueNDRangeKernel", clEnqueueNDRangeKernel(s.queue, s.kernel, 1, nil, &global, &d.local, 0, nil, nil))
 	}
 	if err == nil {
-		err = check("clEnqueueReadBuffer", clEnqueueReadBuffer(d.queue, d.out, clTrue, 0, 4, unsafe.Pointer(&n), 0, nil, nil))
+		err = check("clEnqueueReadBuffer", clEnqueueReadBuffer(s.queue, s.out, clTrue, 0, 4, unsafe.Pointer(&n), 0, nil, nil))
 	}
 	if k := min(n, kernels.ResultCap); err == nil && k > 0 {
-		err = check("clEnqueueReadBuffer", clEnqueueReadBuffer(d.queue, d.out, clTrue, 4, uintptr(k)*4, unsafe.Pointer(&out[0]), 0, nil, nil))
+		err = check("clEnqueueReadBuffer", clEnqueueReadBuffer(s.queue, s.out, clTrue, 4, uintptr(k)*4, unsafe.Pointer(&out[0]), 0, nil, nil))
 	}
 	if err != nil {
 		return 0, fmt.Errorf("OpenCL: %w", err)
@@ -102,15 +119,23 @@ func (d *Device) launch(job *kernels.Job, out []uint32) (uint32, error) {
 	return n, nil
 }
 
-// Close waits for the queue and releases the device's OpenCL objects. Later
-// Searches fail; Close may be called more than once.
+// Close waits for the Searches in progress and releases the device's
+// OpenCL objects. Later Searches fail; Close may be called more than once.
 func (d *Device) Close() error {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if d.closed {
+		d.mu.Unlock()
 		return nil
 	}
 	d.closed = true
+	d.mu.Unlock()
+	// Take every slot: the Searches holding one finish first. A device
+	// whose Open failed half way has no free list yet.
+	if d.free != nil {
+		for range d.slots {
+			<-d.free
+		}
+	}
 	var errs []error
 	release := func(op string, h *uintptr, f func(uintptr) int32) {
 		if *h != 0 {
@@ -118,15 +143,23 @@ func (d *Device) Close() error {
 			*h = 0
 		}
 	}
-	if d.queue != 0 {
-		errs = append(errs, check("clFinish", clFinish(d.queue)))
+	for _, s := range d.slots {
+		if s.queue != 0 {
+			errs = append(errs, check("clFinish", clFinish(s.queue)))
+		}
+		release("clReleaseMemObject", &s.out, clReleaseMemObject)
+		release("clReleaseMemObject", &s.job, clReleaseMemObject)
+		release("clReleaseKernel", &s.kernel, clReleaseKernel)
+		release("clReleaseCommandQueue", &s.queue, clReleaseCommandQueue)
 	}
-	release("clReleaseMemObject", &d.out, clReleaseMemObject)
-	release("clReleaseMemObject", &d.job, clReleaseMemObject)
-	release("clReleaseKernel", &d.kernel, clReleaseKernel)
 	release("clReleaseProgram", &d.program, clReleaseProgram)
-	release("clReleaseCommandQueue", &d.queue, clReleaseCommandQueue)
 	release("clReleaseContext", &d.context, clReleaseContext)
+	// Later Searches take a slot, see the device closed and fail.
+	if d.free != nil {
+		for _, s := range d.slots {
+			d.free <- s
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("OpenCL: closing %s: %w", d.info.ID(), err)
 	}

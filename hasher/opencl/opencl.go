@@ -192,7 +192,7 @@ func (b *Backend) open(info hasher.DeviceInfo) (*Device, error) {
 	if info.Name != "" && info.Name != cd.info.Name {
 		return nil, fmt.Errorf("OpenCL: device %s is now %q, not %q", info.ID(), cd.info.Name, info.Name)
 	}
-	d := &Device{info: cd.info, intensity: b.intensity, hits: make([]uint32, kernels.ResultCap)}
+	d := &Device{info: cd.info, intensity: b.intensity}
 	if err := d.init(cd); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("OpenCL: opening %s (%s): %w", info.ID(), cd.info.Name, err)
@@ -210,11 +210,6 @@ func (d *Device) init(cd clDevice) error {
 	if err := check("clCreateContext", code); err != nil {
 		return err
 	}
-	d.queue = clCreateCommandQueue(d.context, dev, 0, &code)
-	if err := check("clCreateCommandQueue", code); err != nil {
-		return err
-	}
-
 	src := kernels.OpenCLSource()
 	options := "-D HF_NONCES_PER_THREAD=" + strconv.Itoa(kernels.NoncesPerThread)
 	d.cachePath = cachePath(src, options, cd)
@@ -231,28 +226,49 @@ func (d *Device) init(cd clDevice) error {
 			writeCache(d.cachePath, bin)
 		}
 	}
-
-	d.kernel = clCreateKernel(d.program, cString(kernels.KernelName), &code)
-	if err := check("clCreateKernel", code); err != nil {
-		return err
+	for range slots {
+		s := &slot{device: d, hits: make([]uint32, kernels.ResultCap)}
+		d.slots = append(d.slots, s) // released by Close, even half made
+		if err := s.init(d.context, dev, d.program); err != nil {
+			return err
+		}
 	}
-	wgs, err := infoUint("clGetKernelWorkGroupInfo", kernelWorkGroupInfo(d.kernel, dev, clKernelWorkGroupSize))
+	wgs, err := infoUint("clGetKernelWorkGroupInfo", kernelWorkGroupInfo(d.slots[0].kernel, dev, clKernelWorkGroupSize))
 	if err != nil {
 		return err
 	}
 	d.local = localSize(wgs)
-	d.job = clCreateBuffer(d.context, clMemReadOnly, kernels.JobWords*4, nil, &code)
+	d.free = make(chan *slot, len(d.slots))
+	for _, s := range d.slots {
+		d.free <- s
+	}
+	return nil
+}
+
+// init creates a slot's queue, kernel and buffers.
+func (s *slot) init(context, dev, program uintptr) error {
+	var code int32
+	s.queue = clCreateCommandQueue(context, dev, 0, &code)
+	if err := check("clCreateCommandQueue", code); err != nil {
+		return err
+	}
+	// A kernel's arguments are its own: each slot has one.
+	s.kernel = clCreateKernel(program, cString(kernels.KernelName), &code)
+	if err := check("clCreateKernel", code); err != nil {
+		return err
+	}
+	s.job = clCreateBuffer(context, clMemReadOnly, kernels.JobWords*4, nil, &code)
 	if err := check("clCreateBuffer", code); err != nil {
 		return err
 	}
-	d.out = clCreateBuffer(d.context, clMemReadWrite, kernels.ResultWords*4, nil, &code)
+	s.out = clCreateBuffer(context, clMemReadWrite, kernels.ResultWords*4, nil, &code)
 	if err := check("clCreateBuffer", code); err != nil {
 		return err
 	}
-	if err := check("clSetKernelArg", clSetKernelArg(d.kernel, 0, sizeofHandle, unsafe.Pointer(&d.job))); err != nil {
+	if err := check("clSetKernelArg", clSetKernelArg(s.kernel, 0, sizeofHandle, unsafe.Pointer(&s.job))); err != nil {
 		return err
 	}
-	return check("clSetKernelArg", clSetKernelArg(d.kernel, 1, sizeofHandle, unsafe.Pointer(&d.out)))
+	return check("clSetKernelArg", clSetKernelArg(s.kernel, 1, sizeofHandle, unsafe.Pointer(&s.out)))
 }
 
 // localSize picks the work-group size: the largest power of two up to

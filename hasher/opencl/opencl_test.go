@@ -218,7 +218,9 @@ func TestMatchesCPU(t *testing.T) {
 // take at most two launches and give exactly the CPU's hits.
 func TestEasyTarget(t *testing.T) {
 	d := device(t)
-	hashertest.CheckEasyTarget(t, d.launch, d.hits)
+	s := <-d.free
+	defer func() { d.free <- s }()
+	hashertest.CheckEasyTarget(t, s.launch, s.hits)
 }
 
 // A hit at the last nonce of the space is found.
@@ -308,8 +310,18 @@ func TestProgramCache(t *testing.T) {
 		t.Error("a damaged cache file was used")
 	}
 	search(third)
-	if again, err := os.ReadFile(first.cachePath); err != nil || !slices.Equal(again, bin) {
+	// The rebuilt binary need not equal the first byte for byte: PoCL puts
+	// the kernels it compiled for launches since into it. It must load.
+	if again, err := os.ReadFile(first.cachePath); err != nil || len(again) == 0 || string(again) == "not a program binary" {
 		t.Errorf("the damaged cache file was not rewritten (%d bytes, %v)", len(again), err)
+	}
+	fourth, err := b.open(shared.info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fourth.Close()
+	if !fourth.fromCache {
+		t.Error("the rewritten cache file was not used")
 	}
 	entries, _ := os.ReadDir(want)
 	if len(entries) != 1 {
@@ -386,9 +398,45 @@ func TestBatch(t *testing.T) {
 			t.Errorf("intensity %d, %s: Batch() = %d, %v; want %d, %v", tt.intensity, tt.typ, n, took, tt.nonces, tt.took)
 		}
 	}
-	if d := (&Device{}); d.Lanes() != 1 {
-		t.Errorf("Lanes() = %d", d.Lanes())
+	if d := (&Device{}); d.Lanes() != 2 {
+		t.Errorf("Lanes() = %d, want 2: one per slot", d.Lanes())
 	}
+}
+
+// Two Searches run at once, each on its own queue: while one slot is busy
+// (here: held by the test, as a launch in flight holds it) a Search runs on
+// the other, so the device has the next launch while the host reads the
+// last one's hits. Two Searches at once each find exactly the CPU's hits.
+func TestTwoSlots(t *testing.T) {
+	d := device(t)
+	rng := rand.New(rand.NewPCG(17, 18))
+	held := <-d.free
+	w := hashertest.RandomWork(rng, 10)
+	want := hashertest.CPUHits(t, &w, 1000, 1<<18)
+	done := make(chan []uint32, 1)
+	go func() { done <- hashertest.Hits(t, d, &w, 1000, 1<<18) }()
+	select {
+	case got := <-done:
+		if !slices.Equal(got, want) {
+			t.Errorf("search beside a busy slot: %d hits, CPU %d", len(got), len(want))
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a Search waited for the busy slot: the device has one")
+	}
+	d.free <- held
+
+	var wg sync.WaitGroup
+	for i := range 2 {
+		w := hashertest.RandomWork(rng, 10)
+		start := rng.Uint32N(1<<32 - 1<<20)
+		want := hashertest.CPUHits(t, &w, start, 1<<20)
+		wg.Go(func() {
+			if got := hashertest.Hits(t, d, &w, start, 1<<20); !slices.Equal(got, want) {
+				t.Errorf("concurrent search %d: %d hits, CPU %d", i, len(got), len(want))
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func BenchmarkOpenCL(b *testing.B) {
