@@ -140,7 +140,7 @@ func (b *Backend) Open(info hasher.DeviceInfo) (hasher.Device, error) {
 	if info.Index < 0 || info.Index >= n {
 		return nil, fmt.Errorf("CUDA: no device %d (%d found)", info.Index, n)
 	}
-	d := &device{info: info, intensity: b.intensity, hits: make([]uint32, kernels.ResultCap)}
+	d := &device{info: info, intensity: b.intensity}
 	if err := d.open(); err != nil {
 		if rerr := d.release(); rerr != nil {
 			err = fmt.Errorf("%w (and releasing: %v)", err, rerr)
@@ -150,22 +150,36 @@ func (b *Backend) Open(info hasher.DeviceInfo) (hasher.Device, error) {
 	return d, nil
 }
 
-// device is one opened GPU. Its methods lock mu: the scheduler runs one
-// Search at a time (one lane) but Close may come from elsewhere.
+// device is one opened GPU. mu guards closing; each Search holds a slot.
 type device struct {
 	info      hasher.DeviceInfo
 	intensity int
 
-	mu       sync.Mutex
 	dev      cuDevice
 	ctx      cuContext
 	retained bool // the primary context is retained
 	ptx      []byte
 	mod      cuModule
 	fn       cuFunc
+	slots    []*slot
+	free     chan *slot // the slots no Search holds
+
+	mu     sync.Mutex
+	closed bool
+}
+
+// slots is how many launches a device keeps going at once, each on its own
+// stream with its own buffers: the scheduler runs two lanes on the device
+// (Lanes), so while the host reads one launch's hits and prepares the next
+// job, the other launch keeps the GPU busy.
+const slots = 2
+
+// slot is one stream and what its launches use.
+type slot struct {
+	device   *device
+	stream   cuStream
 	job, out devPtr
 	hits     []uint32 // host copy of the hits, kernels.ResultCap words
-	closed   bool
 
 	// args holds the kernel's arguments (job, out) and params points at
 	// each, as cuLaunchKernel reads them. args is pinned for each launch:
@@ -202,14 +216,33 @@ func (d *device) open() error {
 	if err := check("cuModuleGetFunction", cuModuleGetFunction(&d.fn, d.mod, &name[0])); err != nil {
 		return fmt.Errorf("kernel %s: %w", kernels.KernelName, err)
 	}
-	if err := check("cuMemAlloc", cuMemAlloc(&d.job, kernels.JobWords*4)); err != nil {
+	for range slots {
+		s := &slot{device: d, hits: make([]uint32, kernels.ResultCap)}
+		d.slots = append(d.slots, s) // released by release, even half made
+		if err := s.open(); err != nil {
+			return err
+		}
+	}
+	d.free = make(chan *slot, len(d.slots))
+	for _, s := range d.slots {
+		d.free <- s
+	}
+	return nil
+}
+
+// open creates the slot's stream and buffers.
+func (s *slot) open() error {
+	if err := check("cuStreamCreate", cuStreamCreate(&s.stream, streamNonBlocking)); err != nil {
+		return fmt.Errorf("stream: %w", err)
+	}
+	if err := check("cuMemAlloc", cuMemAlloc(&s.job, kernels.JobWords*4)); err != nil {
 		return fmt.Errorf("job buffer: %w", err)
 	}
-	if err := check("cuMemAlloc", cuMemAlloc(&d.out, kernels.ResultWords*4)); err != nil {
+	if err := check("cuMemAlloc", cuMemAlloc(&s.out, kernels.ResultWords*4)); err != nil {
 		return fmt.Errorf("result buffer: %w", err)
 	}
-	d.args = &[2]devPtr{d.job, d.out}
-	d.params = &[2]unsafe.Pointer{unsafe.Pointer(&d.args[0]), unsafe.Pointer(&d.args[1])}
+	s.args = &[2]devPtr{s.job, s.out}
+	s.params = &[2]unsafe.Pointer{unsafe.Pointer(&s.args[0]), unsafe.Pointer(&s.args[1])}
 	return nil
 }
 
@@ -240,13 +273,23 @@ func (d *device) release() error {
 	if d.retained {
 		errs = append(errs, check("cuCtxSetCurrent", cuCtxSetCurrent(d.ctx)))
 	}
-	if d.out != 0 {
-		errs = append(errs, check("cuMemFree", cuMemFree(d.out)))
-		d.out = 0
-	}
-	if d.job != 0 {
-		errs = append(errs, check("cuMemFree", cuMemFree(d.job)))
-		d.job = 0
+	for _, s := range d.slots {
+		if s.stream != 0 {
+			errs = append(errs, check("cuStreamSynchronize", cuStreamSynchronize(s.stream)))
+		}
+		if s.out != 0 {
+			errs = append(errs, check("cuMemFree", cuMemFree(s.out)))
+			s.out = 0
+		}
+		if s.job != 0 {
+			errs = append(errs, check("cuMemFree", cuMemFree(s.job)))
+			s.job = 0
+		}
+		if s.stream != 0 {
+			errs = append(errs, check("cuStreamDestroy", cuStreamDestroy(s.stream)))
+			s.stream = 0
+		}
+		s.args, s.params = nil, nil
 	}
 	if d.mod != 0 {
 		errs = append(errs, check("cuModuleUnload", cuModuleUnload(d.mod)))
@@ -257,22 +300,31 @@ func (d *device) release() error {
 		errs = append(errs, check("cuDevicePrimaryCtxRelease", cuDevicePrimaryCtxRelease(d.dev)))
 		d.retained, d.ctx = false, 0
 	}
-	d.args, d.params = nil, nil
 	return errors.Join(errs...)
 }
 
-// Close frees the device's buffers and kernel and releases its primary
-// context. Searching a closed device fails; closing it again does nothing.
+// Close waits for the Searches holding a slot, frees the device's buffers,
+// streams and kernel and releases its primary context. Searching a closed
+// device fails; closing it again does nothing.
 func (d *device) Close() error {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if d.closed {
+		d.mu.Unlock()
 		return nil
 	}
 	d.closed = true
-	if err := d.release(); err != nil {
+	d.mu.Unlock()
+	for range d.slots {
+		<-d.free
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	err := d.release()
+	// Later Searches take a slot, see the device closed and fail.
+	for _, s := range d.slots {
+		d.free <- s
+	}
+	if err != nil {
 		return fmt.Errorf("CUDA: close %s: %w", d.info.ID(), err)
 	}
 	return nil
@@ -280,8 +332,8 @@ func (d *device) Close() error {
 
 func (d *device) Info() hasher.DeviceInfo { return d.info }
 
-// Lanes is 1: one launch at a time keeps the whole GPU busy.
-func (d *device) Lanes() int { return 1 }
+// Lanes is one per slot: two Searches at a time, each on its own stream.
+func (d *device) Lanes() int { return slots }
 
 // Batch is 2^intensity nonces per launch, fixed, when an intensity is set;
 // otherwise 2^26 to start, tuned toward 100 ms per launch.
@@ -292,11 +344,11 @@ func (d *device) Batch() (uint64, time.Duration) {
 	return autoBatch, autoBatchTime
 }
 
-// Search runs the kernel over the range (hasher.SearchGPU). The scheduler
-// runs one Search at a time on the device (one lane), so the host buffer of
-// hits is the device's own.
+// Search runs the kernel over the range on a free slot (hasher.SearchGPU).
 func (d *device) Search(w *hasher.Work, start, count uint32, hits []uint32) ([]uint32, error) {
-	return hasher.SearchGPU(d.launch, d.hits, w, start, count, hits)
+	s := <-d.free
+	defer func() { d.free <- s }()
+	return hasher.SearchGPU(s.launch, s.hits, w, start, count, hits)
 }
 
 // gridFor returns the blocks that cover count nonces: each thread searches
@@ -306,9 +358,11 @@ func gridFor(count uint32) uint32 {
 	return uint32((threads + blockSize - 1) / blockSize)
 }
 
-// launch is the hasher.Launch of the device: job in, hit count cleared,
-// kernel run to completion, the count and then only the hits out.
-func (d *device) launch(job *kernels.Job, out []uint32) (uint32, error) {
+// launch is the hasher.Launch of a slot: job in, hit count cleared, kernel
+// run, the count and then only the hits out, in order on the slot's stream
+// while the other slot's launch runs.
+func (s *slot) launch(job *kernels.Job, out []uint32) (uint32, error) {
+	d := s.device
 	if len(out) < kernels.ResultCap {
 		return 0, fmt.Errorf("CUDA: result buffer of %d words, need %d", len(out), kernels.ResultCap)
 	}
@@ -316,48 +370,55 @@ func (d *device) launch(job *kernels.Job, out []uint32) (uint32, error) {
 	if count == 0 {
 		return 0, nil
 	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closed {
+	closed := d.closed
+	d.mu.Unlock()
+	if closed {
 		return 0, fmt.Errorf("CUDA: %s is closed", d.info.ID())
 	}
-	n, err := d.run(job, count, out)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	n, err := s.run(job, count, out)
 	if err != nil {
 		return 0, fmt.Errorf("CUDA: %s: %w", d.info.ID(), err)
 	}
 	return n, nil
 }
 
-func (d *device) run(job *kernels.Job, count uint32, out []uint32) (uint32, error) {
-	if err := check("cuCtxSetCurrent", cuCtxSetCurrent(d.ctx)); err != nil {
+func (s *slot) run(job *kernels.Job, count uint32, out []uint32) (uint32, error) {
+	if err := check("cuCtxSetCurrent", cuCtxSetCurrent(s.device.ctx)); err != nil {
 		return 0, err
 	}
-	if err := check("cuMemcpyHtoD", cuMemcpyHtoD(d.job, unsafe.Pointer(&job[0]), kernels.JobWords*4)); err != nil {
+	if err := check("cuMemcpyHtoDAsync", cuMemcpyHtoDAsync(s.job, unsafe.Pointer(&job[0]), kernels.JobWords*4, s.stream)); err != nil {
 		return 0, err
 	}
-	if err := check("cuMemsetD32", cuMemsetD32(d.out, 0, 1)); err != nil {
+	if err := check("cuMemsetD32Async", cuMemsetD32Async(s.out, 0, 1, s.stream)); err != nil {
 		return 0, err
 	}
 	var pin runtime.Pinner
-	pin.Pin(d.args)
-	r := cuLaunchKernel(d.fn, gridFor(count), 1, 1, blockSize, 1, 1, 0, 0, &d.params[0], nil)
+	pin.Pin(s.args)
+	r := cuLaunchKernel(s.device.fn, gridFor(count), 1, 1, blockSize, 1, 1, 0, uintptr(s.stream), &s.params[0], nil)
 	pin.Unpin()
 	if err := check("cuLaunchKernel", r); err != nil {
 		return 0, err
 	}
-	if err := check("cuCtxSynchronize", cuCtxSynchronize()); err != nil {
+	// The copies read and write Go memory: each waits for its stream
+	// before the memory is used (pageable memory copies synchronously).
+	var n uint32
+	if err := check("cuMemcpyDtoHAsync", cuMemcpyDtoHAsync(unsafe.Pointer(&n), s.out, 4, s.stream)); err != nil {
 		return 0, err
 	}
-	var n uint32
-	if err := check("cuMemcpyDtoH", cuMemcpyDtoH(unsafe.Pointer(&n), d.out, 4)); err != nil {
+	if err := check("cuStreamSynchronize", cuStreamSynchronize(s.stream)); err != nil {
 		return 0, err
 	}
 	if k := min(n, kernels.ResultCap); k > 0 {
-		if err := check("cuMemcpyDtoH", cuMemcpyDtoH(unsafe.Pointer(&out[0]), d.out+4, uintptr(k)*4)); err != nil {
+		if err := check("cuMemcpyDtoHAsync", cuMemcpyDtoHAsync(unsafe.Pointer(&out[0]), s.out+4, uintptr(k)*4, s.stream)); err != nil {
+			return 0, err
+		}
+		if err := check("cuStreamSynchronize", cuStreamSynchronize(s.stream)); err != nil {
 			return 0, err
 		}
 	}
+	runtime.KeepAlive(job)
 	return n, nil
 }

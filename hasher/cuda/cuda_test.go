@@ -63,8 +63,8 @@ func TestNewIntensity(t *testing.T) {
 		if nonces != tc.nonces || took != tc.took {
 			t.Errorf("New(%d): Batch() = %d, %v; want %d, %v", tc.intensity, nonces, took, tc.nonces, tc.took)
 		}
-		if d.Lanes() != 1 {
-			t.Errorf("Lanes() = %d, want 1", d.Lanes())
+		if d.Lanes() != 2 {
+			t.Errorf("Lanes() = %d, want 2: one per slot", d.Lanes())
 		}
 	}
 }

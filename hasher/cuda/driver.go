@@ -18,6 +18,7 @@ type (
 	cuContext uintptr // CUcontext
 	cuModule  uintptr // CUmodule
 	cuFunc    uintptr // CUfunction
+	cuStream  uintptr // CUstream
 	devPtr    uint64  // CUdeviceptr
 )
 
@@ -36,6 +37,10 @@ const (
 	// CU_CTX_SCHED_BLOCKING_SYNC: a thread waiting for the GPU sleeps
 	// instead of spinning on a CPU core.
 	ctxSchedBlockingSync uint32 = 0x4
+
+	// CU_STREAM_NON_BLOCKING: the stream does not wait for the legacy
+	// default stream, so two slots' launches and copies overlap.
+	streamNonBlocking uint32 = 0x1
 )
 
 // Driver functions, nil until load succeeds. Each returns a CUresult.
@@ -51,15 +56,17 @@ var (
 	// cuDevicePrimaryCtxSetFlags stays nil where the driver lacks it.
 	cuDevicePrimaryCtxSetFlags func(dev cuDevice, flags uint32) result
 	cuCtxSetCurrent            func(ctx cuContext) result
-	cuCtxSynchronize           func() result
 	cuModuleLoadDataEx         func(mod *cuModule, image *byte, numOptions uint32, options *int32, optionValues *uintptr) result
 	cuModuleGetFunction        func(fn *cuFunc, mod cuModule, name *byte) result
 	cuModuleUnload             func(mod cuModule) result
 	cuMemAlloc                 func(ptr *devPtr, bytes uintptr) result
 	cuMemFree                  func(ptr devPtr) result
-	cuMemcpyHtoD               func(dst devPtr, src unsafe.Pointer, bytes uintptr) result
-	cuMemcpyDtoH               func(dst unsafe.Pointer, src devPtr, bytes uintptr) result
-	cuMemsetD32                func(dst devPtr, value uint32, n uintptr) result
+	cuMemcpyHtoDAsync          func(dst devPtr, src unsafe.Pointer, bytes uintptr, stream cuStream) result
+	cuMemcpyDtoHAsync          func(dst unsafe.Pointer, src devPtr, bytes uintptr, stream cuStream) result
+	cuMemsetD32Async           func(dst devPtr, value uint32, n uintptr, stream cuStream) result
+	cuStreamCreate             func(stream *cuStream, flags uint32) result
+	cuStreamSynchronize        func(stream cuStream) result
+	cuStreamDestroy            func(stream cuStream) result
 	cuLaunchKernel             func(fn cuFunc, gridX, gridY, gridZ, blockX, blockY, blockZ, sharedBytes uint32, stream uintptr, params *unsafe.Pointer, extra *unsafe.Pointer) result
 	cuGetErrorName             func(code result, name **byte) result
 	cuGetErrorString           func(code result, text **byte) result

@@ -172,7 +172,9 @@ func TestMatchesCPU(t *testing.T) {
 // two launches, exactly the CPU's hits.
 func TestEasyTarget(t *testing.T) {
 	forEachGPU(t, func(t *testing.T, d *device) {
-		hashertest.CheckEasyTarget(t, d.launch, d.hits)
+		s := <-d.free
+		defer func() { d.free <- s }()
+		hashertest.CheckEasyTarget(t, s.launch, s.hits)
 	})
 }
 
@@ -188,8 +190,8 @@ func TestHitAtLastNonce(t *testing.T) {
 }
 
 // Searches from several goroutines at once: each runs on whatever thread
-// the runtime gives it, so each launch must make the context current, and
-// launches must not interleave.
+// the runtime gives it, so each launch must make the context current; two
+// run on the two slots' streams at once, the others wait for a slot.
 func TestConcurrentSearches(t *testing.T) {
 	forEachGPU(t, func(t *testing.T, d *device) {
 		rng := newRand(t)
@@ -237,7 +239,7 @@ func TestClose(t *testing.T) {
 	if n, took := dev.Batch(); n != 1<<20 || took != 0 {
 		t.Errorf("New(20): Batch() = %d, %v; want 2^20, 0", n, took)
 	}
-	if dev.Lanes() != 1 || !reflect.DeepEqual(dev.Info(), info) {
+	if dev.Lanes() != 2 || !reflect.DeepEqual(dev.Info(), info) {
 		t.Errorf("Lanes() = %d, Info() = %+v", dev.Lanes(), dev.Info())
 	}
 	d := dev.(*device)
