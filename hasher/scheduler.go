@@ -90,8 +90,10 @@ func (j *Job) complete(n uint64, err error) {
 type DeviceStats struct {
 	Info    DeviceInfo
 	Hashes  uint64 // nonces hashed
-	Errors  uint64 // failed searches and hits that failed the CPU re-check
+	Errors  uint64 // failed or hung searches and hits that failed the CPU re-check
 	Stopped bool   // the device failed and no longer hashes
+	Paused  bool   // too hot: waits until it cools (SetTempLimit)
+	Health  *Health
 }
 
 type deviceState struct {
@@ -99,16 +101,25 @@ type deviceState struct {
 	hashes  atomic.Uint64
 	errors  atomic.Uint64
 	stopped atomic.Bool
+	paused  atomic.Bool
 	// active is how many of the device's lanes hash; the others wait. Only
 	// CPU devices change it (SetThreads): a user takes cores back from the
 	// miner without restarting it.
 	active atomic.Int64
+	// lanes holds each lane's Search in progress, for the watchdog.
+	lanes []atomic.Pointer[running]
 }
 
 // Scheduler runs the current Job on every lane of every device.
 type Scheduler struct {
 	devices []*deviceState
 	log     *slog.Logger
+
+	tempLimit atomic.Pointer[float64]
+	// allStopped is closed once every device has failed: a job then never
+	// completes.
+	allStopped chan struct{}
+	nstopped   atomic.Int64
 
 	mu   sync.Mutex
 	job  *Job
@@ -117,9 +128,9 @@ type Scheduler struct {
 
 // NewScheduler returns a scheduler over devices; Run starts them.
 func NewScheduler(devices []Device, log *slog.Logger) *Scheduler {
-	s := &Scheduler{log: log, wake: make(chan struct{})}
+	s := &Scheduler{log: log, wake: make(chan struct{}), allStopped: make(chan struct{})}
 	for _, d := range devices {
-		ds := &deviceState{dev: d}
+		ds := &deviceState{dev: d, lanes: make([]atomic.Pointer[running], d.Lanes())}
 		ds.active.Store(int64(d.Lanes()))
 		s.devices = append(s.devices, ds)
 	}
@@ -203,26 +214,43 @@ func (s *Scheduler) current() (*Job, <-chan struct{}) {
 func (s *Scheduler) Stats() []DeviceStats {
 	out := make([]DeviceStats, len(s.devices))
 	for i, d := range s.devices {
-		out[i] = DeviceStats{Info: d.dev.Info(), Hashes: d.hashes.Load(), Errors: d.errors.Load(), Stopped: d.stopped.Load()}
+		out[i] = DeviceStats{Info: d.dev.Info(), Hashes: d.hashes.Load(), Errors: d.errors.Load(),
+			Stopped: d.stopped.Load(), Paused: d.paused.Load(), Health: health(d.dev)}
 	}
 	return out
 }
 
-// Run hashes until ctx ends.
+// Run hashes until ctx ends. It returns once every lane has, but for lanes
+// whose search hung (the watchdog gave up on them): those are left to
+// return whenever their driver does.
 func (s *Scheduler) Run(ctx context.Context) {
 	var wg sync.WaitGroup
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go s.watchdog(watchCtx)
 	for _, d := range s.devices {
 		for i := range d.dev.Lanes() {
-			wg.Go(func() { s.lane(ctx, d, int64(i)) })
+			wg.Add(1)
+			leave := sync.OnceFunc(wg.Done)
+			go func() {
+				defer leave()
+				s.lane(ctx, d, int64(i), leave)
+			}()
 		}
 	}
 	wg.Wait()
 }
 
-func (s *Scheduler) lane(ctx context.Context, d *deviceState, index int64) {
+// lane hashes ranges on one of d's lanes until ctx ends or d stops; leave
+// lets Run stop waiting for it, which the watchdog calls for a hung search.
+func (s *Scheduler) lane(ctx context.Context, d *deviceState, index int64, leave func()) {
 	batch, target := d.dev.Batch()
 	var hits []uint32
+	var took time.Duration
 	for ctx.Err() == nil && !d.stopped.Load() {
+		if s.tooHot(ctx, d) {
+			continue
+		}
 		j, wake := s.current()
 		var start uint32
 		var n uint64
@@ -238,9 +266,15 @@ func (s *Scheduler) lane(ctx context.Context, d *deviceState, index int64) {
 				continue
 			}
 		}
-		t0 := time.Now()
+		r := &running{job: j, n: n, began: time.Now(), limit: watchdogLimit(target, took), leave: leave}
+		d.lanes[index].Store(r)
 		var err error
 		hits, err = d.dev.Search(&j.Work, start, uint32(n), hits[:0])
+		took = time.Since(r.began)
+		d.lanes[index].Store(nil)
+		if !r.settled.CompareAndSwap(false, true) {
+			return // the watchdog stopped the device while this search hung
+		}
 		if err == nil {
 			d.hashes.Add(n)
 			err = s.report(j, d, hits)
@@ -250,7 +284,7 @@ func (s *Scheduler) lane(ctx context.Context, d *deviceState, index int64) {
 		}
 		j.complete(n, err)
 		if target > 0 {
-			batch = tune(batch, n, time.Since(t0), target)
+			batch = tune(batch, n, took, target)
 		}
 	}
 }
@@ -275,6 +309,9 @@ func (s *Scheduler) stop(d *deviceState, err error) {
 	d.errors.Add(1)
 	if !d.stopped.Swap(true) {
 		s.log.Error("device stopped", "device", d.dev.Info().ID(), "err", err)
+		if s.nstopped.Add(1) == int64(len(s.devices)) {
+			close(s.allStopped)
+		}
 	}
 }
 
@@ -302,6 +339,7 @@ func (s *Scheduler) SearchRange(ctx context.Context, w Work, start, count uint64
 	select {
 	case <-job.Done():
 	case <-ctx.Done():
+	case <-s.allStopped: // the rest of the range has no device to search it
 	}
 	cancel()
 	<-done

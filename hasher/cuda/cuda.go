@@ -168,6 +168,9 @@ type device struct {
 	closed bool
 }
 
+// closeWait is how long Close waits for the Searches in progress.
+const closeWait = 5 * time.Second
+
 // slots is how many launches a device keeps going at once, each on its own
 // stream with its own buffers: the scheduler runs two lanes on the device
 // (Lanes), so while the host reads one launch's hits and prepares the next
@@ -314,17 +317,21 @@ func (d *device) Close() error {
 	}
 	d.closed = true
 	d.mu.Unlock()
-	for range d.slots {
-		<-d.free
+	if d.free != nil {
+		got := hasher.DrainSlots(d.free, len(d.slots), closeWait)
+		defer func() {
+			// Later Searches take a slot, see the device closed and fail.
+			for _, s := range got {
+				d.free <- s
+			}
+		}()
+		if len(got) < len(d.slots) {
+			return fmt.Errorf("CUDA: close %s: a launch still runs after %v; its context is left", d.info.ID(), closeWait)
+		}
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	err := d.release()
-	// Later Searches take a slot, see the device closed and fail.
-	for _, s := range d.slots {
-		d.free <- s
-	}
-	if err != nil {
+	if err := d.release(); err != nil {
 		return fmt.Errorf("CUDA: close %s: %w", d.info.ID(), err)
 	}
 	return nil

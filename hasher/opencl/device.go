@@ -29,6 +29,9 @@ type Device struct {
 	closed bool
 }
 
+// closeWait is how long Close waits for the Searches in progress.
+const closeWait = 5 * time.Second
+
 // slots is how many launches a device keeps going at once, each with its own
 // queue, kernel and buffers: the scheduler runs two lanes on the device
 // (Lanes), so while the host reads one launch's hits and prepares the next
@@ -132,8 +135,15 @@ func (d *Device) Close() error {
 	// Take every slot: the Searches holding one finish first. A device
 	// whose Open failed half way has no free list yet.
 	if d.free != nil {
-		for range d.slots {
-			<-d.free
+		got := hasher.DrainSlots(d.free, len(d.slots), closeWait)
+		defer func() {
+			// Later Searches take a slot, see the device closed and fail.
+			for _, s := range got {
+				d.free <- s
+			}
+		}()
+		if len(got) < len(d.slots) {
+			return fmt.Errorf("OpenCL: closing %s: a search still runs after %v; its objects are left", d.info.ID(), closeWait)
 		}
 	}
 	var errs []error
@@ -154,12 +164,6 @@ func (d *Device) Close() error {
 	}
 	release("clReleaseProgram", &d.program, clReleaseProgram)
 	release("clReleaseContext", &d.context, clReleaseContext)
-	// Later Searches take a slot, see the device closed and fail.
-	if d.free != nil {
-		for _, s := range d.slots {
-			d.free <- s
-		}
-	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("OpenCL: closing %s: %w", d.info.ID(), err)
 	}
