@@ -158,7 +158,8 @@ func TestStatus(t *testing.T) {
 		// Alone at genesis, the node is as far as anyone it knows: not syncing.
 		"sync": map[string]any{"syncing": false, "height": float64(0), "best_known": float64(0), "blocks_per_second": float64(0)},
 		"devices": []any{map[string]any{"id": "cpu0", "backend": "cpu", "name": cpuInfo.Name, "impl": cpuInfo.Impl,
-			"hashes": float64(0), "errors": float64(0), "stopped": false, "hashrate": nulls}},
+			"hashes": float64(0), "errors": float64(0), "stopped": false, "paused": false, "hashrate": nulls,
+			"health": nil}}, // a CPU has no NVML readings
 	}
 	for k, v := range want {
 		if gv, ok := got[k]; !ok || fmt.Sprint(gv) != fmt.Sprint(v) {

@@ -30,6 +30,16 @@ var (
 		"Header hashes computed; rate() of it is the hashrate.", "backend", "device")
 	descDeviceErrors = newDesc("miner_device_errors_total",
 		"Failed searches and hits that failed the CPU re-check.", "backend", "device")
+	descDevicePaused = newDesc("miner_device_paused",
+		"1 while a device waits to cool below --gpu-temp-limit.", "backend", "device")
+	descDeviceTemp = newDesc("miner_device_temperature_celsius",
+		"GPU temperature, from NVML; absent where not available.", "backend", "device")
+	descDevicePower = newDesc("miner_device_power_watts",
+		"GPU power draw, from NVML; absent where not available.", "backend", "device")
+	descDeviceFan = newDesc("miner_device_fan_speed_ratio",
+		"GPU fan speed as a share of its maximum, from NVML; absent without a fan.", "backend", "device")
+	descDeviceClock = newDesc("miner_device_clock_hertz",
+		"GPU clocks (sm, memory), from NVML; absent where not available.", "backend", "device", "clock")
 	descBlocksMined = newDesc("miner_blocks_mined_total",
 		"Blocks this node mined that the chain accepted.")
 	descHeight = newDesc("miner_chain_height",
@@ -72,7 +82,8 @@ func newMetricsHandler(cfg Config) http.Handler {
 
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		descInfo, descMining, descHashes, descDeviceErrors, descBlocksMined,
+		descInfo, descMining, descHashes, descDeviceErrors, descDevicePaused,
+		descDeviceTemp, descDevicePower, descDeviceFan, descDeviceClock, descBlocksMined,
 		descHeight, descWork, descDifficulty, descTipTime, descReorgs, descValidation,
 		descPeers, descMessages, descBytes, descBans, descPoolTxs, descPoolBytes,
 	} {
@@ -108,8 +119,32 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		gauge(descMining, mining)
 		counter(descBlocksMined, mi.BlocksFound())
 		for _, d := range mi.Devices() {
-			counter(descHashes, d.Hashes, d.Info.Backend, d.Info.ID())
-			counter(descDeviceErrors, d.Errors, d.Info.Backend, d.Info.ID())
+			b, id := d.Info.Backend, d.Info.ID()
+			counter(descHashes, d.Hashes, b, id)
+			counter(descDeviceErrors, d.Errors, b, id)
+			paused := 0.0
+			if d.Paused {
+				paused = 1
+			}
+			gauge(descDevicePaused, paused, b, id)
+			if h := d.Health; h != nil {
+				for _, r := range []struct {
+					desc   *prometheus.Desc
+					v      *float64
+					scale  float64
+					labels []string
+				}{
+					{descDeviceTemp, h.TemperatureC, 1, nil},
+					{descDevicePower, h.PowerW, 1, nil},
+					{descDeviceFan, h.FanPercent, 0.01, nil},
+					{descDeviceClock, h.SMClockMHz, 1e6, []string{"sm"}},
+					{descDeviceClock, h.MemoryClockMHz, 1e6, []string{"memory"}},
+				} {
+					if r.v != nil {
+						gauge(r.desc, *r.v*r.scale, append([]string{b, id}, r.labels...)...)
+					}
+				}
+			}
 		}
 	}
 

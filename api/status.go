@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/hasher"
 	"github.com/hashforge/hashforge/miner"
 	"github.com/hashforge/hashforge/p2p"
 )
@@ -38,7 +39,11 @@ type DeviceStatus struct {
 	Hashes   uint64 `json:"hashes"`
 	Errors   uint64 `json:"errors"`
 	Stopped  bool   `json:"stopped"`
+	Paused   bool   `json:"paused"` // too hot: waits to cool below --gpu-temp-limit
 	Hashrate Rates  `json:"hashrate"`
+	// Health is a GPU's temperature, power, fan and clocks from NVML; null
+	// where not available (no NVML, a CPU or OpenCL device).
+	Health *hasher.Health `json:"health"`
 }
 
 // MempoolSummary sizes the pool.
@@ -116,7 +121,7 @@ func (s *Server) devices() []DeviceStatus {
 	for i, d := range stats {
 		out[i] = DeviceStatus{
 			ID: d.Info.ID(), Backend: d.Info.Backend, Name: d.Info.Name, Impl: d.Info.Impl,
-			Hashes: d.Hashes, Errors: d.Errors, Stopped: d.Stopped,
+			Hashes: d.Hashes, Errors: d.Errors, Stopped: d.Stopped, Paused: d.Paused, Health: d.Health,
 			Hashrate: ratesOf(func(w time.Duration) (float64, bool) { return m.DeviceHashrate(i, w) }),
 		}
 	}

@@ -34,6 +34,9 @@ type Config struct {
 	Mine          bool
 	Devices       []hasher.Device // opened hashing devices; none: the node cannot mine
 	Threads       int             // CPU hashing threads; 0 uses every lane of the CPU devices
+	// GPUTempLimit pauses a device that reports its temperature (CUDA with
+	// NVML) at this many °C until it cools 5 below; 0: no limit.
+	GPUTempLimit float64
 	Address       *chain.Address  // coinbase address; nil uses the node's own key
 	BlockInterval time.Duration
 
@@ -156,6 +159,7 @@ func newMiner(cfg Config, ch *chain.Chain, pool *mempool.Pool, key ed25519.Priva
 		log.Info("hashing device", attrs...)
 	}
 	sched := hasher.NewScheduler(cfg.Devices, log)
+	sched.SetTempLimit(cfg.GPUTempLimit)
 	if cfg.Threads > 0 {
 		if err := sched.SetThreads(cfg.Threads); err != nil && !errors.Is(err, hasher.ErrNoCPU) {
 			return nil, err

@@ -50,6 +50,7 @@ func TestBadInput(t *testing.T) {
 		{"bad address", []string{"--address", "nothex"}, []string{"--address", "nothex"}},
 		{"bad peer", []string{"-k", "nohostport"}, []string{"--peer", "host:port"}},
 		{"negative block interval", []string{"--block-interval", "-1s"}, []string{"--block-interval"}},
+		{"absurd temperature limit", []string{"--gpu-temp-limit", "300"}, []string{"--gpu-temp-limit 300"}},
 		{"http beyond loopback without a token", []string{"--http-addr", "0.0.0.0"}, []string{"--http-addr", "0.0.0.0:", "--api-token"}},
 		{"zero bench duration", []string{"bench", "--duration", "0"}, []string{"--duration"}},
 		{"bench with cuda", []string{"bench", "--backend", "cuda"}, []string{"cuda"}},

@@ -38,6 +38,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	addTokenFlag(fs, &apiToken, "bearer token every API write (POST) must carry")
 	network := addNetworkFlags(fs)
 	address := fs.String("address", "", "address the coinbase pays (default: the node's own key in the datadir)")
+	tempLimit := fs.Float64("gpu-temp-limit", 0, "pause a GPU at this temperature in °C until it cools 5 below (needs NVML); 0 = no limit")
 	interval := fs.Duration("block-interval", 0, "least time between mined blocks, 0 = unpaced (default 200ms on regtest, 0 on devnet)")
 	poolDefaults := mempool.DefaultConfig()
 	minFeeRate := fs.Uint64("min-fee-rate", poolDefaults.MinFeeRate, "least fee, in units per byte, of a transaction the mempool admits and relays")
@@ -76,6 +77,9 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *interval < 0 {
 		return usagef("--block-interval %s: must not be negative", *interval)
 	}
+	if *tempLimit < 0 || *tempLimit > 120 {
+		return usagef("--gpu-temp-limit %v: want 0 (none) or a temperature up to 120 °C", *tempLimit)
+	}
 	if *poolSize < 1 || *poolExpiry <= 0 {
 		return usagef("--mempool-size must be at least 1 (MiB) and --mempool-expiry positive")
 	}
@@ -100,6 +104,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// The CPU device opens with a lane per core at least, so POST
 	// /api/mining can raise the threads up to that without a restart.
 	cfg.Threads = hash.threads
+	cfg.GPUTempLimit = *tempLimit
 	if cfg.Threads == 0 {
 		cfg.Threads = runtime.NumCPU()
 	}

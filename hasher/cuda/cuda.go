@@ -163,6 +163,10 @@ type device struct {
 	fn       cuFunc
 	slots    []*slot
 	free     chan *slot // the slots no Search holds
+	// nvml is the device's NVML handle, 0 with healthErr saying why
+	// health is not available.
+	nvml      uintptr
+	healthErr error
 
 	mu     sync.Mutex
 	closed bool
@@ -230,7 +234,16 @@ func (d *device) open() error {
 	for _, s := range d.slots {
 		d.free <- s
 	}
+	d.nvml, d.healthErr = nvmlHandle(d.dev)
 	return nil
+}
+
+// Health reads the GPU's temperature, power, fan and clocks from NVML.
+func (d *device) Health() (hasher.Health, error) {
+	if d.healthErr != nil {
+		return hasher.Health{}, d.healthErr
+	}
+	return readHealth(d.nvml), nil
 }
 
 // open creates the slot's stream and buffers.

@@ -130,3 +130,17 @@ func TestPTXLaunchBounds(t *testing.T) {
 		t.Errorf("PTX lacks %q: sha256d.cu's HF_BLOCK_SIZE and blockSize differ", want)
 	}
 }
+
+// Without the NVIDIA driver there is no NVML either: health is not
+// available, and says so; nothing fails.
+func TestNoNVML(t *testing.T) {
+	if driverPresent() {
+		t.Skip("the NVIDIA driver is here: NVML may be too")
+	}
+	if err := nvml(); !errors.Is(err, errNoNVML) {
+		t.Errorf("nvml() = %v, want %v", err, errNoNVML)
+	}
+	if _, err := New(0).Health(hasher.DeviceInfo{Backend: "cuda"}); err == nil {
+		t.Error("Health without a driver succeeded")
+	}
+}

@@ -55,21 +55,23 @@ var (
 	cuDevicePrimaryCtxRelease func(dev cuDevice) result
 	// cuDevicePrimaryCtxSetFlags stays nil where the driver lacks it.
 	cuDevicePrimaryCtxSetFlags func(dev cuDevice, flags uint32) result
-	cuCtxSetCurrent            func(ctx cuContext) result
-	cuModuleLoadDataEx         func(mod *cuModule, image *byte, numOptions uint32, options *int32, optionValues *uintptr) result
-	cuModuleGetFunction        func(fn *cuFunc, mod cuModule, name *byte) result
-	cuModuleUnload             func(mod cuModule) result
-	cuMemAlloc                 func(ptr *devPtr, bytes uintptr) result
-	cuMemFree                  func(ptr devPtr) result
-	cuMemcpyHtoDAsync          func(dst devPtr, src unsafe.Pointer, bytes uintptr, stream cuStream) result
-	cuMemcpyDtoHAsync          func(dst unsafe.Pointer, src devPtr, bytes uintptr, stream cuStream) result
-	cuMemsetD32Async           func(dst devPtr, value uint32, n uintptr, stream cuStream) result
-	cuStreamCreate             func(stream *cuStream, flags uint32) result
-	cuStreamSynchronize        func(stream cuStream) result
-	cuStreamDestroy            func(stream cuStream) result
-	cuLaunchKernel             func(fn cuFunc, gridX, gridY, gridZ, blockX, blockY, blockZ, sharedBytes uint32, stream uintptr, params *unsafe.Pointer, extra *unsafe.Pointer) result
-	cuGetErrorName             func(code result, name **byte) result
-	cuGetErrorString           func(code result, text **byte) result
+	// cuDeviceGetPCIBusId stays nil where the driver lacks it.
+	cuDeviceGetPCIBusId func(busID *byte, length int32, dev cuDevice) result
+	cuCtxSetCurrent     func(ctx cuContext) result
+	cuModuleLoadDataEx  func(mod *cuModule, image *byte, numOptions uint32, options *int32, optionValues *uintptr) result
+	cuModuleGetFunction func(fn *cuFunc, mod cuModule, name *byte) result
+	cuModuleUnload      func(mod cuModule) result
+	cuMemAlloc          func(ptr *devPtr, bytes uintptr) result
+	cuMemFree           func(ptr devPtr) result
+	cuMemcpyHtoDAsync   func(dst devPtr, src unsafe.Pointer, bytes uintptr, stream cuStream) result
+	cuMemcpyDtoHAsync   func(dst unsafe.Pointer, src devPtr, bytes uintptr, stream cuStream) result
+	cuMemsetD32Async    func(dst devPtr, value uint32, n uintptr, stream cuStream) result
+	cuStreamCreate      func(stream *cuStream, flags uint32) result
+	cuStreamSynchronize func(stream cuStream) result
+	cuStreamDestroy     func(stream cuStream) result
+	cuLaunchKernel      func(fn cuFunc, gridX, gridY, gridZ, blockX, blockY, blockZ, sharedBytes uint32, stream uintptr, params *unsafe.Pointer, extra *unsafe.Pointer) result
+	cuGetErrorName      func(code result, name **byte) result
+	cuGetErrorString    func(code result, text **byte) result
 )
 
 // errNoDriver is the error of every operation where libcuda.so.1 cannot be

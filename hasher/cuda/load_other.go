@@ -5,3 +5,6 @@ package cuda
 // load fails where purego cannot reach libcuda.so.1: other systems and
 // architectures have no CUDA driver this backend can use.
 func load() error { return errNoDriver }
+
+// loadNVML fails where loading libcuda does.
+func loadNVML() error { return errNoNVML }

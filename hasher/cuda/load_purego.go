@@ -64,6 +64,10 @@ func load() error {
 		}
 		purego.RegisterFunc(s.fn, sym)
 	}
+	// Optional: without it a device's health is not available.
+	if sym, err := lookup(lib, []string{"cuDeviceGetPCIBusId"}); err == nil {
+		purego.RegisterFunc(&cuDeviceGetPCIBusId, sym)
+	}
 	// Optional: without it the driver's default scheduling applies.
 	if sym, err := lookup(lib, []string{"cuDevicePrimaryCtxSetFlags_v2", "cuDevicePrimaryCtxSetFlags"}); err == nil {
 		purego.RegisterFunc(&cuDevicePrimaryCtxSetFlags, sym)
@@ -81,4 +85,30 @@ func lookup(lib uintptr, names []string) (uintptr, error) {
 		}
 	}
 	return 0, err
+}
+
+// loadNVML opens libnvidia-ml.so.1 and binds the functions health reads.
+func loadNVML() error {
+	lib, err := purego.Dlopen(nvmlLibName, purego.RTLD_NOW|purego.RTLD_GLOBAL)
+	if err != nil {
+		return errNoNVML
+	}
+	for _, s := range []struct {
+		fn    any
+		names []string
+	}{
+		{&nvmlInit, []string{"nvmlInit_v2", "nvmlInit"}},
+		{&nvmlDeviceGetHandleByPciBusId, []string{"nvmlDeviceGetHandleByPciBusId_v2", "nvmlDeviceGetHandleByPciBusId"}},
+		{&nvmlDeviceGetTemperature, []string{"nvmlDeviceGetTemperature"}},
+		{&nvmlDeviceGetPowerUsage, []string{"nvmlDeviceGetPowerUsage"}},
+		{&nvmlDeviceGetFanSpeed, []string{"nvmlDeviceGetFanSpeed"}},
+		{&nvmlDeviceGetClockInfo, []string{"nvmlDeviceGetClockInfo"}},
+	} {
+		sym, err := lookup(lib, s.names)
+		if err != nil {
+			return fmt.Errorf("GPU health not available: %s lacks %s", nvmlLibName, s.names[0])
+		}
+		purego.RegisterFunc(s.fn, sym)
+	}
+	return nil
 }
