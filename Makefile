@@ -37,7 +37,8 @@ test: deps
 # Regenerates the CUDA kernel's PTX from kernels/sha256d.cu (clang-19, no
 # CUDA toolkit); `make test` fails while the committed PTX is stale.
 kernels:
-	scripts/ptx kernels/sha256d.ptx
+	scripts/ptx kernels/sha256d.ptx sm_50
+	scripts/ptx kernels/sha256d_sm80.ptx sm_80
 
 # Regenerates the CPU backend's assembly and portable path from
 # hasher/cpu/_asm (avo); `make test` fails while the committed ones are stale.

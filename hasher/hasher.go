@@ -64,6 +64,7 @@ type DeviceInfo struct {
 	ComputeUnits int    `json:"compute_units,omitempty"`
 	MemoryBytes  uint64 `json:"memory_bytes,omitempty"`
 	Capability   string `json:"capability,omitempty"`
+	Program      string `json:"program,omitempty"` // CUDA: the PTX target the device loaded, "sm_80"
 	Platform     string `json:"platform,omitempty"`
 	Type         string `json:"type,omitempty"` // "GPU", "CPU", "accelerator"
 }

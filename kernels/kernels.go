@@ -23,6 +23,24 @@ var openCL string
 //go:embed sha256d.ptx
 var PTX string
 
+// PTX80 is sha256d.cu compiled for sm_80 (Ampere) and newer, in the PTX ISA
+// of CUDA 11: a driver that takes it compiles the kernel with what it
+// knows of current GPUs.
+//
+//go:embed sha256d_sm80.ptx
+var PTX80 string
+
+// Program is one PTX of the kernel and the oldest GPUs it runs on.
+type Program struct {
+	Arch     string // "sm_80"
+	MinMajor int    // compute capability major it needs
+	PTX      string
+}
+
+// Programs lists the kernel's PTX, newest first: a device loads the first
+// its compute capability allows and its driver accepts.
+var Programs = []Program{{"sm_80", 8, PTX80}, {"sm_50", 5, PTX}}
+
 // KernelName is the entry point in both kernels.
 const KernelName = "sha256d_search"
 

@@ -108,6 +108,9 @@ func describe(d hasher.DeviceInfo) string {
 	if d.Capability != "" {
 		parts = append(parts, "compute capability "+d.Capability)
 	}
+	if d.Program != "" {
+		parts = append(parts, "PTX "+d.Program)
+	}
 	if len(d.Features) > 0 {
 		parts = append(parts, strings.Join(d.Features, " "))
 	}

@@ -13,8 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -170,6 +172,7 @@ type device struct {
 
 	mu     sync.Mutex
 	closed bool
+	broken atomic.Bool // a sticky error broke the context: Close resets it
 }
 
 // closeWait is how long Close waits for the Searches in progress.
@@ -262,10 +265,37 @@ func (s *slot) open() error {
 	return nil
 }
 
-// loadModule has the driver compile the PTX for the device, with the JIT
-// compiler's error log in the error when it fails.
+// loadModule has the driver compile the newest PTX that the device's
+// compute capability allows and the driver accepts (kernels.Programs); when
+// none loads, the error carries the JIT compiler's log of the oldest.
 func (d *device) loadModule() error {
-	d.ptx = append([]byte(kernels.PTX), 0)
+	var err error
+	for _, p := range programsFor(d.info.Capability) {
+		if err = d.loadPTX(p.PTX); err == nil {
+			d.info.Program = p.Arch
+			return nil
+		}
+	}
+	return err
+}
+
+// programsFor lists the programs a device of compute capability "M.m" may
+// run, newest first.
+func programsFor(capability string) []kernels.Program {
+	major, _, _ := strings.Cut(capability, ".")
+	m, err := strconv.Atoi(major)
+	var out []kernels.Program
+	for _, p := range kernels.Programs {
+		if err != nil || p.MinMajor <= m {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// loadPTX loads one PTX text into d.mod.
+func (d *device) loadPTX(ptx string) error {
+	d.ptx = append([]byte(ptx), 0)
 	log := make([]byte, 16<<10)
 	var pin runtime.Pinner
 	pin.Pin(&log[0])
@@ -315,6 +345,14 @@ func (d *device) release() error {
 		cuCtxSetCurrent(0)
 		errs = append(errs, check("cuDevicePrimaryCtxRelease", cuDevicePrimaryCtxRelease(d.dev)))
 		d.retained, d.ctx = false, 0
+	}
+	// After a sticky error the frees above fail too; the reset destroys
+	// the broken context so that the next Open, in this process, starts
+	// afresh.
+	if d.broken.Load() && cuDevicePrimaryCtxReset != nil {
+		if err := check("cuDevicePrimaryCtxReset", cuDevicePrimaryCtxReset(d.dev)); err == nil {
+			return nil // what failed before the reset is gone with the context
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -400,6 +438,9 @@ func (s *slot) launch(job *kernels.Job, out []uint32) (uint32, error) {
 	defer runtime.UnlockOSThread()
 	n, err := s.run(job, count, out)
 	if err != nil {
+		if sticky(err) {
+			d.broken.Store(true)
+		}
 		return 0, fmt.Errorf("CUDA: %s: %w", d.info.ID(), err)
 	}
 	return n, nil

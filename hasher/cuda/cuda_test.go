@@ -3,6 +3,7 @@ package cuda
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -142,5 +143,38 @@ func TestNoNVML(t *testing.T) {
 	}
 	if _, err := New(0).Health(hasher.DeviceInfo{Backend: "cuda"}); err == nil {
 		t.Error("Health without a driver succeeded")
+	}
+}
+
+// A device tries the newest PTX its compute capability allows first.
+func TestProgramsFor(t *testing.T) {
+	arches := func(c string) (out []string) {
+		for _, p := range programsFor(c) {
+			out = append(out, p.Arch)
+		}
+		return out
+	}
+	for c, want := range map[string][]string{
+		"9.0": {"sm_80", "sm_50"}, "8.6": {"sm_80", "sm_50"}, "7.5": {"sm_50"}, "5.0": {"sm_50"}, "": {"sm_80", "sm_50"},
+	} {
+		if got := arches(c); !slices.Equal(got, want) {
+			t.Errorf("capability %q: %v, want %v", c, got, want)
+		}
+	}
+	for _, p := range kernels.Programs {
+		if !strings.Contains(p.PTX, ".target "+p.Arch) || !strings.Contains(p.PTX, ".entry "+kernels.KernelName) {
+			t.Errorf("%s: the PTX lacks its target or the entry %s", p.Arch, kernels.KernelName)
+		}
+	}
+}
+
+func TestSticky(t *testing.T) {
+	for code, want := range map[result]bool{700: true, 719: true, 702: true, 701: false, 2: false} {
+		if got := sticky(fmt.Errorf("launch: %w", check("cuLaunchKernel", code))); got != want {
+			t.Errorf("sticky(%d) = %v, want %v", code, got, want)
+		}
+	}
+	if sticky(errors.New("not CUDA's")) {
+		t.Error("a non-CUDA error is sticky")
 	}
 }

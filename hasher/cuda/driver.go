@@ -55,6 +55,8 @@ var (
 	cuDevicePrimaryCtxRelease func(dev cuDevice) result
 	// cuDevicePrimaryCtxSetFlags stays nil where the driver lacks it.
 	cuDevicePrimaryCtxSetFlags func(dev cuDevice, flags uint32) result
+	// cuDevicePrimaryCtxReset stays nil where the driver lacks it.
+	cuDevicePrimaryCtxReset func(dev cuDevice) result
 	// cuDeviceGetPCIBusId stays nil where the driver lacks it.
 	cuDeviceGetPCIBusId func(busID *byte, length int32, dev cuDevice) result
 	cuCtxSetCurrent     func(ctx cuContext) result
@@ -175,3 +177,18 @@ func goString(b []byte) string {
 // driverPresent reports whether libcuda.so.1 loads; tests use it to choose
 // between the driverless and the GPU tests.
 func driverPresent() bool { return !errors.Is(driver(), errNoDriver) }
+
+// sticky reports whether err is a CUDA error that leaves the context
+// unusable (an illegal address, a launch that failed or timed out, ...):
+// every later call in the context fails until the primary context is reset.
+func sticky(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code {
+	case 700, 702, 714, 715, 716, 717, 718, 719:
+		return true
+	}
+	return false
+}

@@ -239,6 +239,11 @@ func TestClose(t *testing.T) {
 	if n, took := dev.Batch(); n != 1<<20 || took != 0 {
 		t.Errorf("New(20): Batch() = %d, %v; want 2^20, 0", n, took)
 	}
+	// Open adds the PTX target it loaded to the listed description.
+	if dev.Info().Program == "" {
+		t.Errorf("Info().Program is empty: want the PTX target loaded")
+	}
+	info.Program = dev.Info().Program
 	if dev.Lanes() != 2 || !reflect.DeepEqual(dev.Info(), info) {
 		t.Errorf("Lanes() = %d, Info() = %+v", dev.Lanes(), dev.Info())
 	}

@@ -64,6 +64,11 @@ func load() error {
 		}
 		purego.RegisterFunc(s.fn, sym)
 	}
+	// Optional: without it a context a sticky error broke stays broken
+	// until the process ends.
+	if sym, err := lookup(lib, []string{"cuDevicePrimaryCtxReset_v2", "cuDevicePrimaryCtxReset"}); err == nil {
+		purego.RegisterFunc(&cuDevicePrimaryCtxReset, sym)
+	}
 	// Optional: without it a device's health is not available.
 	if sym, err := lookup(lib, []string{"cuDeviceGetPCIBusId"}); err == nil {
 		purego.RegisterFunc(&cuDeviceGetPCIBusId, sym)
