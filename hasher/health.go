@@ -37,14 +37,18 @@ func health(d Device) *Health {
 	return &h
 }
 
-// Watchdog bounds: a Search that takes over watchdogFactor times the time
-// its device tunes ranges toward (or its lane's last Search took, for a
-// device with fixed ranges), and at least watchdogFloor, has hung: the device
-// is stopped and the node goes on without it. The floor keeps a CPU lane's
-// 2 ms ranges from tripping on a descheduled thread or a GC pause.
+// Watchdog bounds: a GPU Search that takes over watchdogFactor times the
+// time its device tunes launches toward (or its lane's last Search took,
+// for a device with fixed launch sizes), and at least watchdogFloor, has
+// hung: the device is stopped and the node goes on without it. A lane's
+// first Search may take watchdogFirst: drivers compile kernels at the first
+// launch (PoCL per work-group size, CUDA's lazy module loading). CPU lanes
+// are not watched: they cannot hang in a driver, and a stalled machine (a
+// paused VM) must not cost the node its CPU miner.
 const (
 	watchdogFactor = 10
-	watchdogFloor  = 2 * time.Second
+	watchdogFloor  = 5 * time.Second
+	watchdogFirst  = 60 * time.Second
 	watchdogTick   = 250 * time.Millisecond
 )
 
@@ -59,7 +63,12 @@ type running struct {
 	settled atomic.Bool
 }
 
+// watchdogLimit is how long a lane's next Search may take, given its
+// device's target time and the lane's last Search (0 before the first).
 func watchdogLimit(target, lastTook time.Duration) time.Duration {
+	if lastTook == 0 {
+		return watchdogFirst
+	}
 	return max(watchdogFloor, watchdogFactor*max(target, lastTook))
 }
 
@@ -73,6 +82,9 @@ func (s *Scheduler) watchdog(ctx context.Context) {
 			return
 		case now := <-tick.C:
 			for _, d := range s.devices {
+				if d.dev.Info().Backend == CPUBackend {
+					continue
+				}
 				for i := range d.lanes {
 					r := d.lanes[i].Load()
 					if r == nil || now.Sub(r.began) <= r.limit || !r.settled.CompareAndSwap(false, true) {

@@ -49,6 +49,9 @@ func TestWatchdogStopsHungDevice(t *testing.T) {
 	if took < watchdogFloor || took > watchdogFloor+2*time.Second {
 		t.Errorf("stopped after %v, want just over the %v floor", took, watchdogFloor)
 	}
+	if watchdogLimit(10*time.Millisecond, 0) != watchdogFirst {
+		t.Errorf("a lane's first search may take %v, want %v", watchdogLimit(10*time.Millisecond, 0), watchdogFirst)
+	}
 	if st := s.Stats()[0]; !st.Stopped || st.Errors != 1 {
 		t.Errorf("stats %+v: want stopped with one error", st)
 	}
