@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"time"
 
 	"github.com/hashforge/hashforge/kernels"
 )
@@ -70,22 +69,4 @@ func searchGPU(launch Launch, out []uint32, w *Work, start, count uint32, hits [
 		hits = append(hits, nonce)
 	}
 	return hits, nil
-}
-
-// DrainSlots takes a GPU device's n launch slots back from free for Close,
-// waiting at most wait in all; it returns those it got, fewer when a search
-// that hung (the watchdog stopped the device) still holds one: then the
-// device's resources must stay, as the driver may still use them.
-func DrainSlots[T any](free chan T, n int, wait time.Duration) []T {
-	timeout := time.After(wait)
-	var got []T
-	for range n {
-		select {
-		case s := <-free:
-			got = append(got, s)
-		case <-timeout:
-			return got
-		}
-	}
-	return got
 }

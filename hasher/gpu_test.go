@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hashforge/hashforge/kernels"
 )
@@ -99,21 +98,5 @@ func TestSearchGPURefusesWrongResults(t *testing.T) {
 	failing := errors.New("launch failed")
 	if _, err := SearchGPU(func(*kernels.Job, []uint32) (uint32, error) { return 0, failing }, out, &w, 0, 10, nil); !errors.Is(err, failing) {
 		t.Errorf("err = %v, want the launch's", err)
-	}
-}
-
-// DrainSlots gets every free slot at once, and gives up on one a hung
-// search holds.
-func TestDrainSlots(t *testing.T) {
-	free := make(chan int, 2)
-	free <- 1
-	free <- 2
-	if got := DrainSlots(free, 2, time.Second); !slices.Equal(got, []int{1, 2}) {
-		t.Errorf("DrainSlots = %v, want both", got)
-	}
-	free <- 1 // slot 2 is held
-	t0 := time.Now()
-	if got := DrainSlots(free, 2, 100*time.Millisecond); !slices.Equal(got, []int{1}) || time.Since(t0) > time.Second {
-		t.Errorf("DrainSlots = %v after %v, want [1] after the wait", got, time.Since(t0))
 	}
 }

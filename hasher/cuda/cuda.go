@@ -15,7 +15,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -152,7 +151,7 @@ func (b *Backend) Open(info hasher.DeviceInfo) (hasher.Device, error) {
 	return d, nil
 }
 
-// device is one opened GPU. mu guards closing; each Search holds a slot.
+// device is one opened GPU; each Search holds one of its slots.
 type device struct {
 	info      hasher.DeviceInfo
 	intensity int
@@ -164,14 +163,12 @@ type device struct {
 	mod      cuModule
 	fn       cuFunc
 	slots    []*slot
-	free     chan *slot // the slots no Search holds
+	pool     *hasher.Slots[*slot] // nil until every slot is made
 	// nvml is the device's NVML handle, 0 with healthErr saying why
 	// health is not available.
 	nvml      uintptr
 	healthErr error
 
-	mu     sync.Mutex
-	closed bool
 	broken atomic.Bool // a sticky error broke the context: Close resets it
 }
 
@@ -233,10 +230,7 @@ func (d *device) open() error {
 			return err
 		}
 	}
-	d.free = make(chan *slot, len(d.slots))
-	for _, s := range d.slots {
-		d.free <- s
-	}
+	d.pool = hasher.NewSlots(d.slots)
 	d.nvml, d.healthErr = nvmlHandle(d.dev)
 	return nil
 }
@@ -361,24 +355,11 @@ func (d *device) release() error {
 // streams and kernel and releases its primary context. Searching a closed
 // device fails; closing it again does nothing.
 func (d *device) Close() error {
-	d.mu.Lock()
-	if d.closed {
-		d.mu.Unlock()
+	switch already, idle := d.pool.Close(closeWait); {
+	case already:
 		return nil
-	}
-	d.closed = true
-	d.mu.Unlock()
-	if d.free != nil {
-		got := hasher.DrainSlots(d.free, len(d.slots), closeWait)
-		defer func() {
-			// Later Searches take a slot, see the device closed and fail.
-			for _, s := range got {
-				d.free <- s
-			}
-		}()
-		if len(got) < len(d.slots) {
-			return fmt.Errorf("CUDA: close %s: a launch still runs after %v; its context is left", d.info.ID(), closeWait)
-		}
+	case !idle:
+		return fmt.Errorf("CUDA: close %s: a launch still runs after %v; its context is left", d.info.ID(), closeWait)
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -404,8 +385,11 @@ func (d *device) Batch() (uint64, time.Duration) {
 
 // Search runs the kernel over the range on a free slot (hasher.SearchGPU).
 func (d *device) Search(w *hasher.Work, start, count uint32, hits []uint32) ([]uint32, error) {
-	s := <-d.free
-	defer func() { d.free <- s }()
+	s, ok := d.pool.Take()
+	if !ok {
+		return hits, fmt.Errorf("CUDA: %s is closed", d.info.ID())
+	}
+	defer d.pool.Put(s)
 	return hasher.SearchGPU(s.launch, s.hits, w, start, count, hits)
 }
 
@@ -427,12 +411,6 @@ func (s *slot) launch(job *kernels.Job, out []uint32) (uint32, error) {
 	count := job.Count()
 	if count == 0 {
 		return 0, nil
-	}
-	d.mu.Lock()
-	closed := d.closed
-	d.mu.Unlock()
-	if closed {
-		return 0, fmt.Errorf("CUDA: %s is closed", d.info.ID())
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()

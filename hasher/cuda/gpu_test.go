@@ -172,8 +172,8 @@ func TestMatchesCPU(t *testing.T) {
 // two launches, exactly the CPU's hits.
 func TestEasyTarget(t *testing.T) {
 	forEachGPU(t, func(t *testing.T, d *device) {
-		s := <-d.free
-		defer func() { d.free <- s }()
+		s, _ := d.pool.Take()
+		defer d.pool.Put(s)
 		hashertest.CheckEasyTarget(t, s.launch, s.hits)
 	})
 }

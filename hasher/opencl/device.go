@@ -3,7 +3,6 @@ package opencl
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 	"unsafe"
 
@@ -23,10 +22,7 @@ type Device struct {
 	program uintptr
 	local   uintptr // work-group size, a power of two
 	slots   []*slot
-	free    chan *slot // the slots no Search holds
-
-	mu     sync.Mutex // closed
-	closed bool
+	pool    *hasher.Slots[*slot] // nil until every slot is made
 }
 
 // closeWait is how long Close waits for the Searches in progress.
@@ -73,8 +69,11 @@ func (d *Device) Batch() (uint64, time.Duration) {
 
 // Search hashes nonces [start, start+count) of w on a free slot.
 func (d *Device) Search(w *hasher.Work, start, count uint32, hits []uint32) ([]uint32, error) {
-	s := <-d.free
-	defer func() { d.free <- s }()
+	s, ok := d.pool.Take()
+	if !ok {
+		return hits, errors.New("OpenCL: device closed")
+	}
+	defer d.pool.Put(s)
 	return hasher.SearchGPU(s.launch, s.hits, w, start, count, hits)
 }
 
@@ -85,12 +84,6 @@ func (s *slot) launch(job *kernels.Job, out []uint32) (uint32, error) {
 	d := s.device
 	if len(out) < kernels.ResultCap {
 		return 0, fmt.Errorf("OpenCL: result slice of %d words, want %d", len(out), kernels.ResultCap)
-	}
-	d.mu.Lock()
-	closed := d.closed
-	d.mu.Unlock()
-	if closed {
-		return 0, errors.New("OpenCL: device closed")
 	}
 	count := job.Count()
 	if count == 0 {
@@ -125,24 +118,12 @@ func (s *slot) launch(job *kernels.Job, out []uint32) (uint32, error) {
 // Close waits for the Searches in progress and releases the device's
 // OpenCL objects. Later Searches fail; Close may be called more than once.
 func (d *Device) Close() error {
-	d.mu.Lock()
-	if d.closed {
-		d.mu.Unlock()
-		return nil
-	}
-	d.closed = true
-	d.mu.Unlock()
-	// Take every slot: the Searches holding one finish first. A device
-	// whose Open failed half way has no free list yet.
-	if d.free != nil {
-		got := hasher.DrainSlots(d.free, len(d.slots), closeWait)
-		defer func() {
-			// Later Searches take a slot, see the device closed and fail.
-			for _, s := range got {
-				d.free <- s
-			}
-		}()
-		if len(got) < len(d.slots) {
+	// A device whose Open failed half way has no pool yet, and nothing runs.
+	if d.pool != nil {
+		switch already, idle := d.pool.Close(closeWait); {
+		case already:
+			return nil
+		case !idle:
 			return fmt.Errorf("OpenCL: closing %s: a search still runs after %v; its objects are left", d.info.ID(), closeWait)
 		}
 	}

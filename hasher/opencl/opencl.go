@@ -238,10 +238,7 @@ func (d *Device) init(cd clDevice) error {
 		return err
 	}
 	d.local = localSize(wgs)
-	d.free = make(chan *slot, len(d.slots))
-	for _, s := range d.slots {
-		d.free <- s
-	}
+	d.pool = hasher.NewSlots(d.slots)
 	return nil
 }
 

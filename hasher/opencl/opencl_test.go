@@ -218,8 +218,8 @@ func TestMatchesCPU(t *testing.T) {
 // take at most two launches and give exactly the CPU's hits.
 func TestEasyTarget(t *testing.T) {
 	d := device(t)
-	s := <-d.free
-	defer func() { d.free <- s }()
+	s, _ := d.pool.Take()
+	defer d.pool.Put(s)
 	hashertest.CheckEasyTarget(t, s.launch, s.hits)
 }
 
@@ -410,7 +410,7 @@ func TestBatch(t *testing.T) {
 func TestTwoSlots(t *testing.T) {
 	d := device(t)
 	rng := rand.New(rand.NewPCG(17, 18))
-	held := <-d.free
+	held, _ := d.pool.Take()
 	w := hashertest.RandomWork(rng, 10)
 	want := hashertest.CPUHits(t, &w, 1000, 1<<18)
 	done := make(chan []uint32, 1)
@@ -423,7 +423,7 @@ func TestTwoSlots(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("a Search waited for the busy slot: the device has one")
 	}
-	d.free <- held
+	d.pool.Put(held)
 
 	var wg sync.WaitGroup
 	for i := range 2 {
