@@ -2,6 +2,7 @@ package hasher
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 
@@ -20,20 +21,52 @@ type Launch func(job *kernels.Job, out []uint32) (hits uint32, err error)
 // the target leads one to expect fill at most half the result list (an easy
 // target, such as regtest's where half of all nonces are hits, gets
 // launches of about a million nonces); a launch that still overflows is
-// searched again in halves, so no hit is lost.
+// searched again in halves, so no hit is lost. A search stops once it holds
+// kernels.ResultCap hits, with a *TooManyHitsError: a miner needs one, and
+// listing half of a billion nonces would take the CPU longer than finding
+// them took the GPU.
 func SearchGPU(launch Launch, out []uint32, w *Work, start, count uint32, hits []uint32) ([]uint32, error) {
 	if len(out) < kernels.ResultCap {
 		return hits, fmt.Errorf("result buffer of %d words, want %d", len(out), kernels.ResultCap)
 	}
+	g := &gpuSearch{launch: launch, out: out, w: w, hits: hits, base: len(hits)}
 	step := launchNonces(&w.Target)
 	for done := uint64(0); done < uint64(count); done += step {
-		var err error
-		n := uint32(min(step, uint64(count)-done))
-		if hits, err = searchGPU(launch, out, w, start+uint32(done), n, hits); err != nil {
-			return hits, err
+		err := g.run(start+uint32(done), uint32(min(step, uint64(count)-done)))
+		if errors.Is(err, errFull) {
+			return g.hits, &TooManyHitsError{Hits: len(g.hits) - g.base, Searched: g.searched, Count: count}
+		}
+		if err != nil {
+			return g.hits, err
 		}
 	}
-	return hits, nil
+	return g.hits, nil
+}
+
+// errFull stops a gpuSearch that holds kernels.ResultCap hits.
+var errFull = errors.New("hit list full")
+
+// TooManyHitsError ends a search that found kernels.ResultCap hits before
+// its range was done: its hits are good, Searched nonces of the range were
+// searched, the rest were not.
+type TooManyHitsError struct {
+	Hits     int
+	Searched uint64
+	Count    uint32
+}
+
+func (e *TooManyHitsError) Error() string {
+	return fmt.Sprintf("%d hits in the first %d of %d nonces: the target is too easy to list every hit", e.Hits, e.Searched, e.Count)
+}
+
+// gpuSearch is one SearchGPU in progress.
+type gpuSearch struct {
+	launch   Launch
+	out      []uint32
+	w        *Work
+	hits     []uint32
+	base     int    // hits there were before the search
+	searched uint64 // nonces searched so far
 }
 
 // launchNonces is how many nonces one launch may search: all of a range
@@ -46,27 +79,33 @@ func launchNonces(target *[32]byte) uint64 {
 	return uint64(max(1, min(float64(NonceSpace), float64(kernels.ResultCap/2)/p)))
 }
 
-func searchGPU(launch Launch, out []uint32, w *Work, start, count uint32, hits []uint32) ([]uint32, error) {
-	job := kernels.NewJob(&w.Header, &w.Target, start, count)
-	n, err := launch(&job, out)
+// run searches [start, start+count) in one launch, or in halves when that
+// launch overflows the result list.
+func (g *gpuSearch) run(start, count uint32) error {
+	if len(g.hits)-g.base >= kernels.ResultCap {
+		return errFull
+	}
+	job := kernels.NewJob(&g.w.Header, &g.w.Target, start, count)
+	n, err := g.launch(&job, g.out)
 	if err != nil {
-		return hits, err
+		return err
 	}
 	if n > count {
-		return hits, fmt.Errorf("kernel counted %d hits in a launch of %d nonces: the device computes wrong results", n, count)
+		return fmt.Errorf("kernel counted %d hits in a launch of %d nonces: the device computes wrong results", n, count)
 	}
 	if n > kernels.ResultCap && count > 1 {
 		half := count / 2
-		if hits, err = searchGPU(launch, out, w, start, half, hits); err != nil {
-			return hits, err
+		if err := g.run(start, half); err != nil {
+			return err
 		}
-		return searchGPU(launch, out, w, start+half, count-half, hits)
+		return g.run(start+half, count-half)
 	}
-	for _, nonce := range out[:min(n, kernels.ResultCap)] {
+	for _, nonce := range g.out[:min(n, kernels.ResultCap)] {
 		if nonce-start >= count {
-			return hits, fmt.Errorf("kernel reported nonce %d, outside its launch [%d, +%d): the device computes wrong results", nonce, start, count)
+			return fmt.Errorf("kernel reported nonce %d, outside its launch [%d, +%d): the device computes wrong results", nonce, start, count)
 		}
-		hits = append(hits, nonce)
+		g.hits = append(g.hits, nonce)
 	}
-	return hits, nil
+	g.searched += uint64(count)
+	return nil
 }

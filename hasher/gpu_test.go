@@ -100,3 +100,25 @@ func TestSearchGPURefusesWrongResults(t *testing.T) {
 		t.Errorf("err = %v, want the launch's", err)
 	}
 }
+
+// A search that would list more hits than the result list holds stops
+// there: its hits are good, and the error says how far it got.
+func TestSearchGPUStopsWhenFull(t *testing.T) {
+	var w Work // a zero target: one launch per range, but for overflows
+	var launches []uint32
+	out := make([]uint32, kernels.ResultCap)
+	// One nonce in seven "hits": 2^24 nonces hold 2.4 million.
+	hits, err := SearchGPU(sevens(1<<22, &launches), out, &w, 0, 1<<24, nil)
+	var full *TooManyHitsError
+	if !errors.As(err, &full) {
+		t.Fatalf("err = %v, want a *TooManyHitsError", err)
+	}
+	if len(hits) < kernels.ResultCap || full.Hits != len(hits) || full.Count != 1<<24 || full.Searched >= 1<<24 || full.Searched == 0 {
+		t.Errorf("%d hits, %+v: want at least %d hits and part of the range searched", len(hits), full, kernels.ResultCap)
+	}
+	for i, h := range hits {
+		if h%7 != 0 || i > 0 && h <= hits[i-1] {
+			t.Fatalf("hit %d is %d: not one the kernel reported", i, h)
+		}
+	}
+}

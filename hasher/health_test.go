@@ -2,6 +2,7 @@ package hasher
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -91,5 +92,43 @@ func TestTempLimitPausesAndResumes(t *testing.T) {
 	waitFor("resumed once cool", func() bool { return !s.Stats()[0].Paused && d.calls.Load() > before })
 	if h := s.Stats()[0].Health; h == nil || h.TemperatureC == nil || *h.TemperatureC != cool {
 		t.Errorf("health %+v: want the device's temperature", h)
+	}
+}
+
+// fullDevice ends every search after its first three nonces, all hits, as a
+// GPU search whose hit list filled.
+type fullDevice struct{}
+
+func (fullDevice) Info() DeviceInfo               { return DeviceInfo{Backend: "fake", Name: "full"} }
+func (fullDevice) Lanes() int                     { return 1 }
+func (fullDevice) Batch() (uint64, time.Duration) { return 1000, 0 }
+func (fullDevice) Search(_ *Work, start, count uint32, hits []uint32) ([]uint32, error) {
+	hits = append(hits, start, start+1, start+2)
+	return hits, &TooManyHitsError{Hits: 3, Searched: 3, Count: count}
+}
+
+// A search that ended with a full hit list keeps its device: its hits are
+// reported, the nonces it searched counted, and the job says its hits are
+// not all listed.
+func TestFullSearchKeepsDevice(t *testing.T) {
+	var w Work
+	for i := range w.Target {
+		w.Target[i] = 0xff // every nonce is a hit
+	}
+	s := NewScheduler([]Device{fullDevice{}}, slog.New(slog.DiscardHandler))
+	var mu sync.Mutex
+	var got []uint32
+	err := s.SearchRange(context.Background(), w, 0, 3000, func(h Hit) {
+		mu.Lock()
+		got = append(got, h.Nonce)
+		mu.Unlock()
+	})
+	var full *TooManyHitsError
+	if !errors.As(err, &full) {
+		t.Fatalf("SearchRange = %v, want the full list's error", err)
+	}
+	st := s.Stats()[0]
+	if st.Stopped || st.Errors != 0 || st.Hashes != 9 || len(got) != 9 {
+		t.Errorf("stats %+v, %d hits: want the device running, 9 nonces counted, 9 hits", st, len(got))
 	}
 }

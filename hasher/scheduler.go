@@ -275,16 +275,25 @@ func (s *Scheduler) lane(ctx context.Context, d *deviceState, index int64, leave
 		if !r.settled.CompareAndSwap(false, true) {
 			return // the watchdog stopped the device while this search hung
 		}
-		if err == nil {
-			d.hashes.Add(n)
-			err = s.report(j, d, hits)
+		// A GPU search that found more hits than it lists (an easy target)
+		// ended early: its hits are good and the device is well; the job
+		// records that its hits are not all listed.
+		searched, full := n, (*TooManyHitsError)(nil)
+		if errors.As(err, &full) {
+			searched = full.Searched
 		}
-		if err != nil {
+		if err == nil || full != nil {
+			d.hashes.Add(searched)
+			if rerr := s.report(j, d, hits); rerr != nil {
+				err, full = rerr, nil
+			}
+		}
+		if err != nil && full == nil {
 			s.stop(d, err)
 		}
 		j.complete(n, err)
 		if target > 0 {
-			batch = tune(batch, n, took, target)
+			batch = tune(batch, searched, took, target)
 		}
 	}
 }
