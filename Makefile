@@ -51,7 +51,7 @@ asm:
 # `miner bench` on each CPU path and on two threads, then a mining node that
 # serves a peer and its API against `miner bench`. bench/compare-cpu sets
 # the reference miners beside the CPU paths (built by hand; see RESULTS.md).
-bench: build
+bench: deps build
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./hasher/...
 	$(GO) test -run '^$$' -bench . -benchtime 3s -cpu 1 ./mempool/
 	$(GO) test -run '^$$' -bench Scrape -benchtime 10s -count 3 ./api/
