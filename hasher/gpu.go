@@ -109,3 +109,23 @@ func (g *gpuSearch) run(start, count uint32) error {
 	g.searched += uint64(count)
 	return nil
 }
+
+// Shape is how a GPU launch is laid out: threads per block (CUDA) or per
+// work-group (OpenCL), and the nonces each thread searches one after
+// another. Zero fields keep the backend's own choice. It is a tuning knob:
+// the best shape depends on the card (scripts/gpu-check sweeps it).
+type Shape struct {
+	Threads int // a power of two, 32 to 256 (the kernel's launch bound)
+	Nonces  int // 1 to kernels.MaxNoncesPerThread
+}
+
+// Check says what is wrong with a shape, if anything.
+func (s Shape) Check() error {
+	if s.Threads != 0 && (s.Threads < 32 || s.Threads > 256 || s.Threads&(s.Threads-1) != 0) {
+		return fmt.Errorf("threads per block %d: want a power of two from 32 to 256", s.Threads)
+	}
+	if s.Nonces < 0 || s.Nonces > kernels.MaxNoncesPerThread {
+		return fmt.Errorf("nonces per thread %d: want 1 to %d", s.Nonces, kernels.MaxNoncesPerThread)
+	}
+	return nil
+}

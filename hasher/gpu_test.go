@@ -122,3 +122,18 @@ func TestSearchGPUStopsWhenFull(t *testing.T) {
 		}
 	}
 }
+
+func TestShapeCheck(t *testing.T) {
+	for _, tt := range []struct {
+		s  Shape
+		ok bool
+	}{
+		{Shape{}, true}, {Shape{Threads: 32, Nonces: 1}, true}, {Shape{Threads: 256, Nonces: kernels.MaxNoncesPerThread}, true},
+		{Shape{Threads: 16}, false}, {Shape{Threads: 512}, false}, {Shape{Threads: 96}, false},
+		{Shape{Nonces: -1}, false}, {Shape{Nonces: kernels.MaxNoncesPerThread + 1}, false},
+	} {
+		if err := tt.s.Check(); (err == nil) != tt.ok {
+			t.Errorf("%+v: Check() = %v, want ok %v", tt.s, err, tt.ok)
+		}
+	}
+}

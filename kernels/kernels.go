@@ -46,14 +46,17 @@ const KernelName = "sha256d_search"
 
 // Sizes shared with sha256d_core.h.
 const (
-	JobWords = 31 // words in a job
+	JobWords = 32 // words in a job
 	// ResultCap is how many hits a launch can report; out[0] counts them
 	// all. Hosts size launches so that the hits they expect fill at most
 	// half of it.
 	ResultCap   = 1<<20 - 1
 	ResultWords = 1 + ResultCap
-	// NoncesPerThread is how many nonces each GPU thread searches.
+	// NoncesPerThread is how many nonces each GPU thread searches unless
+	// the job says otherwise (SetNoncesPerThread): a launch-shape knob.
 	NoncesPerThread = 8
+	// MaxNoncesPerThread bounds it.
+	MaxNoncesPerThread = 64
 )
 
 // OpenCLSource returns the OpenCL program: the entry with the core inlined,
@@ -74,10 +77,17 @@ const (
 	jobTarget = 21
 	jobStart  = 29
 	jobCount  = 30
+	jobNonces = 31
 )
 
 // Count is the number of nonces the job's launch searches.
 func (j *Job) Count() uint32 { return j[jobCount] }
+
+// NoncesPerThread is how many of them each thread searches.
+func (j *Job) NoncesPerThread() uint32 { return j[jobNonces] }
+
+// SetNoncesPerThread sets it, within 1 and MaxNoncesPerThread.
+func (j *Job) SetNoncesPerThread(n uint32) { j[jobNonces] = min(max(n, 1), MaxNoncesPerThread) }
 
 // NewJob precomputes what no nonce changes: the SHA-256 state after the
 // header's first 64 bytes, rounds 0-2 of the second block (they see only the
@@ -111,6 +121,7 @@ func NewJob(header *[80]byte, target *[32]byte, start, count uint32) Job {
 	}
 	j[jobStart] = start
 	j[jobCount] = count
+	j[jobNonces] = NoncesPerThread
 	return j
 }
 

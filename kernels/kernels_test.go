@@ -75,7 +75,8 @@ func TestJobReproducesSHA256d(t *testing.T) {
 // The header and the Go side agree on the job's layout and the result list.
 func TestLayoutMatchesCore(t *testing.T) {
 	for name, want := range map[string]int{
-		"HF_JOB_TARGET": jobTarget, "HF_JOB_START": jobStart, "HF_JOB_COUNT": jobCount, "HF_RESULT_CAP": ResultCap,
+		"HF_JOB_TARGET": jobTarget, "HF_JOB_START": jobStart, "HF_JOB_COUNT": jobCount, "HF_JOB_NONCES": jobNonces,
+		"HF_RESULT_CAP": ResultCap,
 	} {
 		m := regexp.MustCompile(`#define ` + name + `\s+(\d+)\b`).FindStringSubmatch(core)
 		if m == nil || m[1] != strconv.Itoa(want) {

@@ -8,7 +8,4 @@ typedef uint u32;
 #define HF_SELECT(a, b, c)   bitselect((uint)(a), (uint)(b), (uint)(c))
 #define HF_ATOMIC_INC(p)     atomic_inc(p)
 #define HF_GLOBAL_ID         get_global_id(0)
-#ifndef HF_NONCES_PER_THREAD
-#define HF_NONCES_PER_THREAD 8
-#endif
 #include "sha256d_core.h"

@@ -16,7 +16,4 @@ typedef unsigned int u32;
 #define HF_SELECT(a, b, c)   ((a) ^ (((a) ^ (b)) & (c)))
 #define HF_ATOMIC_INC(p)     ((u32)__nvvm_atom_add_gen_i((int *)(p), 1))
 #define HF_GLOBAL_ID         (__nvvm_read_ptx_sreg_ctaid_x() * __nvvm_read_ptx_sreg_ntid_x() + __nvvm_read_ptx_sreg_tid_x())
-#ifndef HF_NONCES_PER_THREAD
-#define HF_NONCES_PER_THREAD 8
-#endif
 #include "sha256d_core.h"

@@ -12,8 +12,9 @@
  *   HF_GLOBAL_ID         the thread's global index
  *   u32                  32-bit unsigned integer
  *
- * and HF_NONCES_PER_THREAD. The host side (kernels.NewJob in Go) writes the
- * job words; their layout is below and in kernels.go.
+ * The host side (kernels.NewJob in Go) writes the job words, how many
+ * nonces each thread searches among them; their layout is below and in
+ * kernels.go.
  *
  * Per nonce the kernel runs rounds 3-63 of the header's second block (rounds
  * 0-2 see only the merkle tail, time and bits, so the host runs them once per
@@ -34,6 +35,7 @@
 #define HF_JOB_TARGET  21 /* 8 words: the target, little-endian words, least significant first */
 #define HF_JOB_START   29 /* first nonce of the launch */
 #define HF_JOB_COUNT   30 /* nonces in the launch */
+#define HF_JOB_NONCES  31 /* nonces each thread searches, one after another */
 
 #define HF_RESULT_CAP  1048575 /* out[0] counts hits, out[1..] holds up to this many */
 
@@ -71,11 +73,12 @@ HF_KERNEL void sha256d_search(HF_JOB_PTR job, HF_OUT_PTR out)
 		0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
 		0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 	};
-	const u32 first = (u32)HF_GLOBAL_ID * HF_NONCES_PER_THREAD;
+	const u32 per = job[HF_JOB_NONCES];
+	const u32 first = (u32)HF_GLOBAL_ID * per;
 	const u32 count = job[HF_JOB_COUNT];
 	const u32 target = job[HF_JOB_TARGET + 7];
 
-	for (u32 j = 0; j < HF_NONCES_PER_THREAD; j++) {
+	for (u32 j = 0; j < per; j++) {
 		if (first + j >= count)
 			return;
 		const u32 nonce = job[HF_JOB_START] + first + j;

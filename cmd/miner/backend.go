@@ -19,6 +19,7 @@ type hashFlags struct {
 	threads   int
 	devices   []string
 	intensity int
+	shape     hasher.Shape
 	cpuImpl   string
 }
 
@@ -28,6 +29,8 @@ func addHashFlags(fs *flag.FlagSet) *hashFlags {
 	fs.IntVarP(&h.threads, "threads", "t", 0, "CPU hashing threads (default: one per core)")
 	fs.StringSliceVar(&h.devices, "devices", nil, "devices to use, by ID as `miner devices` lists them (e.g. cuda0,opencl1; default: all)")
 	fs.IntVar(&h.intensity, "intensity", 0, "GPU launch size as a power of two, 8 to 31 (default: tuned to ~100 ms a launch)")
+	fs.IntVar(&h.shape.Threads, "gpu-threads", 0, "GPU threads per block (CUDA) or work-group (OpenCL), a power of two from 32 to 256 (default: 256, or the largest the OpenCL device allows)")
+	fs.IntVar(&h.shape.Nonces, "gpu-nonces", 0, "nonces each GPU thread searches, 1 to 64 (default 8)")
 	fs.StringVar(&h.cpuImpl, "cpu-impl", cpu.Auto, "CPU SHA-256d path: "+strings.Join(cpu.Impls(), ", ")+" (auto: the fastest this CPU has)")
 	return h
 }
@@ -39,7 +42,7 @@ func (h *hashFlags) backends() (cpuBackend, cu, cl hasher.Backend, err error) {
 	if err != nil {
 		return nil, nil, nil, usagef("--cpu-impl: %v", err)
 	}
-	return c, cuda.New(h.intensity), opencl.New(h.intensity), nil
+	return c, cuda.New(h.intensity).WithShape(h.shape), opencl.New(h.intensity).WithShape(h.shape), nil
 }
 
 // validate checks the flags without touching any device, so a node that
@@ -50,6 +53,8 @@ func (h *hashFlags) validate(gpu bool) error {
 		return usagef("--threads %d: want 0 (all cores) or more", h.threads)
 	case h.intensity != 0 && (h.intensity < hasher.MinIntensity || h.intensity > hasher.MaxIntensity):
 		return usagef("--intensity %d: want %d to %d", h.intensity, hasher.MinIntensity, hasher.MaxIntensity)
+	case h.shape.Check() != nil:
+		return usagef("--gpu-threads/--gpu-nonces: %v", h.shape.Check())
 	case gpu && h.fs.Changed("backend"):
 		return usagef("give -c/--gpu or --backend, not both")
 	case !slices.Contains([]string{"cpu", "cuda", "opencl"}, h.backend):

@@ -43,6 +43,8 @@ func TestBadInput(t *testing.T) {
 		{"gpu and backend", []string{"-c", "--backend", "cpu"}, []string{"-c", "--backend"}},
 		{"unknown device", []string{"search", "--header", header, "--devices", "cpu7"}, []string{`"cpu7"`, "cpu0"}},
 		{"intensity too small", []string{"bench", "--intensity", "3"}, []string{"--intensity 3"}},
+		{"threads per block not a power of two", []string{"bench", "--gpu-threads", "100"}, []string{"--gpu-threads", "threads per block 100"}},
+		{"too many nonces per thread", []string{"bench", "--gpu-nonces", "65"}, []string{"--gpu-nonces", "nonces per thread 65"}},
 		{"unknown backend", []string{"--backend", "fpga"}, []string{`"fpga"`}},
 		{"unknown network", []string{"--network", "foo"}, []string{`"foo"`, "regtest", "devnet"}},
 		{"unknown log format", []string{"--log-format", "xml"}, []string{`"xml"`, "text", "json"}},

@@ -24,7 +24,8 @@ import (
 )
 
 const (
-	// blockSize is the threads per block of every launch.
+	// blockSize is the threads per block of a launch unless a Shape says
+	// fewer; the kernel's launch bound (sha256d.cu's HF_BLOCK_SIZE).
 	blockSize = 256
 	// autoBatch and autoBatchTime are the first launch size and the time the
 	// scheduler tunes launches toward when no intensity is set.
@@ -35,6 +36,14 @@ const (
 // Backend is the CUDA backend.
 type Backend struct {
 	intensity int
+	shape     hasher.Shape
+}
+
+// WithShape sets the launch shape of the devices the backend opens; the
+// caller has checked it (hasher.Shape.Check).
+func (b *Backend) WithShape(s hasher.Shape) *Backend {
+	b.shape = s
+	return b
 }
 
 // New returns the CUDA backend. intensity 0 lets the scheduler size launches
@@ -141,7 +150,13 @@ func (b *Backend) Open(info hasher.DeviceInfo) (hasher.Device, error) {
 	if info.Index < 0 || info.Index >= n {
 		return nil, fmt.Errorf("CUDA: no device %d (%d found)", info.Index, n)
 	}
-	d := &device{info: info, intensity: b.intensity}
+	d := &device{info: info, intensity: b.intensity, block: blockSize, nonces: kernels.NoncesPerThread}
+	if b.shape.Threads > 0 {
+		d.block = uint32(b.shape.Threads)
+	}
+	if b.shape.Nonces > 0 {
+		d.nonces = uint32(b.shape.Nonces)
+	}
 	if err := d.open(); err != nil {
 		if rerr := d.release(); rerr != nil {
 			err = fmt.Errorf("%w (and releasing: %v)", err, rerr)
@@ -155,6 +170,8 @@ func (b *Backend) Open(info hasher.DeviceInfo) (hasher.Device, error) {
 type device struct {
 	info      hasher.DeviceInfo
 	intensity int
+	block     uint32 // threads per block
+	nonces    uint32 // nonces per thread
 
 	dev      cuDevice
 	ctx      cuContext
@@ -393,11 +410,12 @@ func (d *device) Search(w *hasher.Work, start, count uint32, hits []uint32) ([]u
 	return hasher.SearchGPU(s.launch, s.hits, w, start, count, hits)
 }
 
-// gridFor returns the blocks that cover count nonces: each thread searches
-// kernels.NoncesPerThread of them, and threads past the count return at once.
-func gridFor(count uint32) uint32 {
-	threads := (uint64(count) + kernels.NoncesPerThread - 1) / kernels.NoncesPerThread
-	return uint32((threads + blockSize - 1) / blockSize)
+// gridFor returns the blocks of block threads that cover count nonces:
+// each thread searches nonces of them, and threads past the count return at
+// once.
+func gridFor(count, nonces, block uint32) uint32 {
+	threads := (uint64(count) + uint64(nonces) - 1) / uint64(nonces)
+	return uint32((threads + uint64(block) - 1) / uint64(block))
 }
 
 // launch is the hasher.Launch of a slot: job in, hit count cleared, kernel
@@ -428,6 +446,7 @@ func (s *slot) run(job *kernels.Job, count uint32, out []uint32) (uint32, error)
 	if err := check("cuCtxSetCurrent", cuCtxSetCurrent(s.device.ctx)); err != nil {
 		return 0, err
 	}
+	job.SetNoncesPerThread(s.device.nonces)
 	if err := check("cuMemcpyHtoDAsync", cuMemcpyHtoDAsync(s.job, unsafe.Pointer(&job[0]), kernels.JobWords*4, s.stream)); err != nil {
 		return 0, err
 	}
@@ -436,7 +455,7 @@ func (s *slot) run(job *kernels.Job, count uint32, out []uint32) (uint32, error)
 	}
 	var pin runtime.Pinner
 	pin.Pin(s.args)
-	r := cuLaunchKernel(s.device.fn, gridFor(count), 1, 1, blockSize, 1, 1, 0, uintptr(s.stream), &s.params[0], nil)
+	r := cuLaunchKernel(s.device.fn, gridFor(count, s.device.nonces, s.device.block), 1, 1, s.device.block, 1, 1, 0, uintptr(s.stream), &s.params[0], nil)
 	pin.Unpin()
 	if err := check("cuLaunchKernel", r); err != nil {
 		return 0, err

@@ -71,23 +71,25 @@ func TestNewIntensity(t *testing.T) {
 }
 
 func TestGridFor(t *testing.T) {
-	per := uint32(kernels.NoncesPerThread * blockSize)
-	for _, tc := range []struct{ count, blocks uint32 }{
-		{1, 1},
-		{kernels.NoncesPerThread, 1},
-		{per, 1},
-		{per + 1, 2},
-		{1 << 20, (1 << 20) / per},
-		{1<<32 - 1, 1 << 32 / (kernels.NoncesPerThread * blockSize)},
-	} {
-		if got := gridFor(tc.count); got != tc.blocks {
-			t.Errorf("gridFor(%d) = %d, want %d", tc.count, got, tc.blocks)
-		}
-		// Every nonce has a thread, and no block is all idle threads.
-		blocks := uint64(gridFor(tc.count))
-		if threads := blocks * blockSize; threads*kernels.NoncesPerThread < uint64(tc.count) ||
-			(blocks-1)*blockSize*kernels.NoncesPerThread >= uint64(tc.count) {
-			t.Errorf("gridFor(%d) = %d blocks: wrong cover", tc.count, blocks)
+	for _, shape := range []struct{ nonces, block uint32 }{{kernels.NoncesPerThread, blockSize}, {1, 32}, {3, 64}, {64, 256}} {
+		per := shape.nonces * shape.block
+		for _, tc := range []struct{ count, blocks uint32 }{
+			{1, 1},
+			{shape.nonces, 1},
+			{per, 1},
+			{per + 1, 2},
+			{1 << 20, (1<<20 + per - 1) / per},
+			{1<<32 - 1, uint32((1<<32 - 1 + uint64(per) - 1) / uint64(per))},
+		} {
+			blocks := gridFor(tc.count, shape.nonces, shape.block)
+			if blocks != tc.blocks {
+				t.Errorf("gridFor(%d, %d, %d) = %d, want %d", tc.count, shape.nonces, shape.block, blocks, tc.blocks)
+			}
+			// Every nonce has a thread, and no block is all idle threads.
+			b := uint64(blocks)
+			if b*uint64(per) < uint64(tc.count) || (b-1)*uint64(per) >= uint64(tc.count) {
+				t.Errorf("gridFor(%d, %d, %d) = %d blocks: wrong cover", tc.count, shape.nonces, shape.block, blocks)
+			}
 		}
 	}
 }

@@ -21,6 +21,8 @@ type Device struct {
 	context uintptr
 	program uintptr
 	local   uintptr // work-group size, a power of two
+	threads int     // the work-group size a Shape asked for, 0: the largest
+	nonces  uint32  // nonces per work-item
 	slots   []*slot
 	pool    *hasher.Slots[*slot] // nil until every slot is made
 }
@@ -89,10 +91,11 @@ func (s *slot) launch(job *kernels.Job, out []uint32) (uint32, error) {
 	if count == 0 {
 		return 0, nil // nothing to search; a zero global size is an error in OpenCL 1.x
 	}
-	items := (uint64(count) + kernels.NoncesPerThread - 1) / kernels.NoncesPerThread
+	job.SetNoncesPerThread(d.nonces)
+	items := (uint64(count) + uint64(d.nonces) - 1) / uint64(d.nonces)
 	// The global size is a multiple of the work-group size; the surplus
 	// work-items find their nonces past the job's count and return at once.
-	// At most 2^29 items, a multiple of any local size: no nonce wraps.
+	// At most 2^31 items: no nonce a work-item computes wraps.
 	local := uint64(d.local)
 	global := uintptr((items + local - 1) / local * local)
 	var n uint32 // zero, then the kernel's count

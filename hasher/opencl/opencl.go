@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 	"unsafe"
 
@@ -24,6 +23,14 @@ import (
 // Backend is the OpenCL backend.
 type Backend struct {
 	intensity int
+	shape     hasher.Shape
+}
+
+// WithShape sets the launch shape of the devices the backend opens; the
+// caller has checked it (hasher.Shape.Check).
+func (b *Backend) WithShape(s hasher.Shape) *Backend {
+	b.shape = s
+	return b
 }
 
 // New returns the OpenCL backend. Intensity 0 sizes launches automatically,
@@ -192,7 +199,10 @@ func (b *Backend) open(info hasher.DeviceInfo) (*Device, error) {
 	if info.Name != "" && info.Name != cd.info.Name {
 		return nil, fmt.Errorf("OpenCL: device %s is now %q, not %q", info.ID(), cd.info.Name, info.Name)
 	}
-	d := &Device{info: cd.info, intensity: b.intensity}
+	d := &Device{info: cd.info, intensity: b.intensity, threads: b.shape.Threads, nonces: kernels.NoncesPerThread}
+	if b.shape.Nonces > 0 {
+		d.nonces = uint32(b.shape.Nonces)
+	}
 	if err := d.init(cd); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("OpenCL: opening %s (%s): %w", info.ID(), cd.info.Name, err)
@@ -211,7 +221,7 @@ func (d *Device) init(cd clDevice) error {
 		return err
 	}
 	src := kernels.OpenCLSource()
-	options := "-D HF_NONCES_PER_THREAD=" + strconv.Itoa(kernels.NoncesPerThread)
+	options := ""
 	d.cachePath = cachePath(src, options, cd)
 	if bin := readCache(d.cachePath); bin != nil {
 		d.program = buildBinary(d.context, dev, bin, options)
@@ -237,7 +247,7 @@ func (d *Device) init(cd clDevice) error {
 	if err != nil {
 		return err
 	}
-	d.local = localSize(wgs)
+	d.local = localSize(wgs, d.threads)
 	d.pool = hasher.NewSlots(d.slots)
 	return nil
 }
@@ -269,10 +279,15 @@ func (s *slot) init(context, dev, program uintptr) error {
 }
 
 // localSize picks the work-group size: the largest power of two up to
-// maxLocalSize that the kernel allows on the device.
-func localSize(kernelMax uint64) uintptr {
+// maxLocalSize, and to want if it is set, that the kernel allows on the
+// device.
+func localSize(kernelMax uint64, want int) uintptr {
+	limit := uintptr(maxLocalSize)
+	if want > 0 {
+		limit = min(limit, uintptr(want))
+	}
 	n := uintptr(1)
-	for n*2 <= maxLocalSize && uint64(n*2) <= kernelMax {
+	for n*2 <= limit && uint64(n*2) <= kernelMax {
 		n *= 2
 	}
 	return n

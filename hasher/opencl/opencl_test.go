@@ -462,3 +462,26 @@ func BenchmarkOpenCL(b *testing.B) {
 	}
 	b.ReportMetric(hashes/b.Elapsed().Seconds(), "H/s")
 }
+
+// Another launch shape (work-groups of 64, 3 nonces a work-item) finds
+// exactly the CPU's hits, odd range lengths and the end of the space
+// included.
+func TestShape(t *testing.T) {
+	shared := device(t)
+	d, err := New(0).WithShape(hasher.Shape{Threads: 64, Nonces: 3}).open(shared.info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if d.local != 64 || d.nonces != 3 {
+		t.Fatalf("work-group %d, nonces %d: want 64 and 3", d.local, d.nonces)
+	}
+	rng := rand.New(rand.NewPCG(19, 20))
+	w := hashertest.RandomWork(rng, 6)
+	for _, r := range []struct{ start, count uint32 }{{0, 1}, {5, 1000}, {rng.Uint32N(1 << 31), 100_003}, {1<<32 - 997, 997}} {
+		want := hashertest.CPUHits(t, &w, r.start, r.count)
+		if got := hashertest.Hits(t, d, &w, r.start, r.count); !slices.Equal(got, want) {
+			t.Errorf("nonces [%d, +%d): device %d hits, CPU %d", r.start, r.count, len(got), len(want))
+		}
+	}
+}
