@@ -28,6 +28,7 @@ run: build
 # and hashing in another package's tests on the same two cores.
 # The purego run tests the portable path alone, as arm64 runs it.
 test: deps
+	scripts/check-tracked
 	scripts/check-ptx
 	scripts/check-asm
 	$(GO) vet ./...
