@@ -51,6 +51,9 @@ func TestBadInput(t *testing.T) {
 		{"unknown log level", []string{"--log-level", "loud"}, []string{`"loud"`}},
 		{"bad address", []string{"--address", "nothex"}, []string{"--address", "nothex"}},
 		{"bad peer", []string{"-k", "nohostport"}, []string{"--peer", "host:port"}},
+		{"peer as two words", []string{"-k", "localhost", "8999"}, []string{"--peer localhost 8999", "-k localhost:8999"}},
+		{"peer port out of range", []string{"-k", "localhost:99999"}, []string{"--peer", `"99999"`, "65535"}},
+		{"peer port zero", []string{"-k", "localhost:0"}, []string{"--peer", `"0"`}},
 		{"negative block interval", []string{"--block-interval", "-1s"}, []string{"--block-interval"}},
 		{"absurd temperature limit", []string{"--gpu-temp-limit", "300"}, []string{"--gpu-temp-limit 300"}},
 		{"http beyond loopback without a token", []string{"--http-addr", "0.0.0.0"}, []string{"--http-addr", "0.0.0.0:", "--api-token"}},
@@ -89,10 +92,19 @@ func TestHelp(t *testing.T) {
 	for _, args := range [][]string{{"--help"}, {"-h"}, {"search", "--help"}, {"bench", "--help"}, {"devices", "--help"}, {"verify", "--help"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			r := runMiner(t, 10*time.Second, args...)
-			if r.code != 0 || !strings.Contains(r.stderr, "Usage") {
-				t.Errorf("exit %d, stderr %q: want 0 and a usage text", r.code, r.stderr)
+			if r.code != 0 || !strings.Contains(r.stdout, "Usage") || r.stderr != "" {
+				t.Errorf("exit %d, stdout %q, stderr %q: want 0 and a usage text on stdout (miner --help | less)", r.code, r.stdout, r.stderr)
 			}
 		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"--version"}, {"version"}} {
+		r := runMiner(t, 10*time.Second, args...)
+		if r.code != 0 || !strings.HasPrefix(r.stdout, "miner ") || len(strings.TrimSpace(r.stdout)) <= len("miner ") {
+			t.Errorf("%v: exit %d, stdout %q: want 0 and \"miner VERSION\"", args, r.code, r.stdout)
+		}
 	}
 }
 

@@ -57,6 +57,15 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 1 && (args[0] == "--version" || args[0] == "version") {
+		fmt.Fprintln(stdout, "miner", buildVersion())
+		return exitOK
+	}
+	// Asked for, help is the output: it goes to stdout, so that
+	// "miner --help | less" works; a usage error's text stays on stderr.
+	if wantsHelp(args) {
+		stderr = stdout
+	}
 	runner := runNode
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, ok := commands[args[0]]
@@ -85,6 +94,20 @@ func printCommands(w io.Writer) {
 	for _, name := range []string{"search", "bench", "devices", "verify", "devnet", "wallet"} {
 		fmt.Fprintf(w, "  %-8s %s\n", name, commands[name].summary)
 	}
+	fmt.Fprintf(w, "  %-8s %s\n", "version", "print the version (also --version)")
+}
+
+// wantsHelp reports whether args ask for help before any "--".
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "--help", "-help":
+			return true
+		}
+	}
+	return false
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting, with

@@ -7,6 +7,7 @@ import (
 	"net"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashforge/hashforge/api"
@@ -45,8 +46,15 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	poolSize := fs.Int("mempool-size", poolDefaults.MaxBytes>>20, "mempool cap in MiB; beyond it the lowest fee rates are evicted")
 	poolExpiry := fs.Duration("mempool-expiry", poolDefaults.Expiry, "a transaction unconfirmed this long leaves the mempool")
 	logs := addLogFlags(fs)
-	if err := parse(fs, args); err != nil {
+	if err := parseArgs(fs, args, 1); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		// The original tool took "-k host port": say how it is written here.
+		if n := len(*peers); n > 0 && !strings.Contains((*peers)[n-1], ":") && isPort(fs.Arg(0)) {
+			return usagef("--peer %s %s: write host:port, as in -k %s:%s", (*peers)[n-1], fs.Arg(0), (*peers)[n-1], fs.Arg(0))
+		}
+		return usagef("unexpected argument %q", fs.Arg(0))
 	}
 
 	log, err := logs.logger(stderr)
@@ -61,8 +69,12 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		*port = params.P2PPort
 	}
 	for _, p := range *peers {
-		if _, _, err := net.SplitHostPort(p); err != nil {
+		host, port, err := net.SplitHostPort(p)
+		if err != nil || host == "" {
 			return usagef("--peer %q: want host:port", p)
+		}
+		if !isPort(port) {
+			return usagef("--peer %q: port %q is not 1 to 65535", p, port)
 		}
 	}
 	if *maxPeers < 0 || *pingInterval <= 0 || *peerTimeout <= 0 || *roundInterval <= 0 {
@@ -130,4 +142,10 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	cfg.P2P.MaxInbound = *maxPeers
 	cfg.P2P.PingInterval, cfg.P2P.IdleTimeout, cfg.P2P.ConsensusInterval = *pingInterval, *peerTimeout, *roundInterval
 	return node.Run(ctx, cfg, log)
+}
+
+// isPort reports whether s is a TCP port number, 1 to 65535.
+func isPort(s string) bool {
+	n, err := strconv.ParseUint(s, 10, 16)
+	return err == nil && n > 0
 }

@@ -174,8 +174,8 @@ func TestWalletHelp(t *testing.T) {
 		{"wallet", "balance", "-h"}, {"wallet", "send", "--help"}, {"wallet", "faucet", "-h"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			r := runMiner(t, 10*time.Second, args...)
-			if r.code != 0 || !strings.Contains(r.stderr, "Usage: miner wallet") {
-				t.Errorf("exit %d, stderr %q: want 0 and a usage text", r.code, r.stderr)
+			if r.code != 0 || !strings.Contains(r.stdout, "Usage: miner wallet") || r.stderr != "" {
+				t.Errorf("exit %d, stdout %q, stderr %q: want 0 and a usage text on stdout", r.code, r.stdout, r.stderr)
 			}
 		})
 	}
