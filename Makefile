@@ -22,7 +22,9 @@ build:
 run: build
 	./$(BIN) -m $(ARGS)
 
-# Screenshots of the web page test are kept in ./artifacts.
+# Screenshots of the web page test are kept in ./artifacts. deps installed
+# PoCL, Prometheus and Chromium, so tests that need them fail rather than
+# skip when they are missing (HASHFORGE_TEST_REQUIRE, internal/testenv).
 # Packages run one at a time (-p 1): the timing checks (stale work within
 # 10 ms, shutdown within 2 s) measure the miner, not PoCL's threads compiling
 # and hashing in another package's tests on the same two cores.
@@ -32,7 +34,8 @@ test: deps
 	scripts/check-ptx
 	scripts/check-asm
 	$(GO) vet ./...
-	HASHFORGE_ARTIFACTS=$(CURDIR)/artifacts $(GO) test -race -p 1 -timeout 12m ./...
+	HASHFORGE_ARTIFACTS=$(CURDIR)/artifacts HASHFORGE_TEST_REQUIRE=opencl,prometheus,chromium \
+		$(GO) test -race -p 1 -timeout 12m ./...
 	$(GO) test -tags purego ./hasher/cpu/...
 
 # Regenerates the CUDA kernel's PTX from kernels/sha256d.cu (clang-19, no

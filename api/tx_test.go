@@ -98,7 +98,8 @@ func TestPostTxRefusals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			status, body := post(t, srv.URL+"/api/tx", tt.body)
-			if status != tt.status || body["code"] != tt.code || body["error"] == "" {
+			// A missing "error" is nil, not "": the message must be a non-empty string.
+			if msg, _ := body["error"].(string); status != tt.status || body["code"] != tt.code || msg == "" {
 				t.Errorf("got %d %v, want %d with code %q", status, body, tt.status, tt.code)
 			}
 		})

@@ -31,13 +31,13 @@ type Config struct {
 
 	// Mine starts hashing at once; without it the miner waits, idle, for
 	// POST /api/mining.
-	Mine          bool
-	Devices       []hasher.Device // opened hashing devices; none: the node cannot mine
-	Threads       int             // CPU hashing threads; 0 uses every lane of the CPU devices
+	Mine    bool
+	Devices []hasher.Device // opened hashing devices; none: the node cannot mine
+	Threads int             // CPU hashing threads; 0 uses every lane of the CPU devices
 	// GPUTempLimit pauses a device that reports its temperature (CUDA with
 	// NVML) at this many °C until it cools 5 below; 0: no limit.
-	GPUTempLimit float64
-	Address       *chain.Address  // coinbase address; nil uses the node's own key
+	GPUTempLimit  float64
+	Address       *chain.Address // coinbase address; nil uses the node's own key
 	BlockInterval time.Duration
 
 	HTTPAddr string // host:port of the HTTP server; empty for none

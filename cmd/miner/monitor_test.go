@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/internal/testenv"
 )
 
 const (
@@ -35,7 +36,7 @@ func needTools(t *testing.T, names ...string) {
 	t.Helper()
 	for _, name := range names {
 		if _, err := exec.LookPath(name); err != nil {
-			t.Skipf("%s is not on PATH (Debian: apt-get install prometheus, or make deps as root)", name)
+			testenv.Missing(t, "prometheus", name+" is not on PATH (Debian: apt-get install prometheus, or make deps as root)")
 		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/internal/testenv"
 	"github.com/hashforge/hashforge/store"
 )
 
@@ -148,7 +149,7 @@ func TestNode(t *testing.T) {
 // hits are rare: both grow a chain that verifies.
 func TestMineOpenCL(t *testing.T) {
 	if !slices.Contains(presentBackends(t), "opencl") {
-		t.Skip("no OpenCL device")
+		testenv.Missing(t, "opencl", "no OpenCL device")
 	}
 	for _, network := range []string{"regtest", "devnet"} {
 		t.Run(network, func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hashforge/hashforge/hasher/hashertest"
+	"github.com/hashforge/hashforge/internal/testenv"
 )
 
 // searchCount is the range every search test hashes: a few milliseconds.
@@ -79,7 +80,11 @@ func search(t *testing.T, header string, start, count uint64, extra ...string) [
 // each backend's byte order, midstate and target comparison to the real
 // network. CI has the CPU and OpenCL on PoCL; a GPU machine adds CUDA.
 func TestSearchVectors(t *testing.T) {
-	for _, backend := range presentBackends(t) {
+	present := presentBackends(t)
+	if testenv.Required("opencl") && !slices.Contains(present, "opencl") {
+		t.Errorf("no OpenCL device, but %s promises one", testenv.RequireVar)
+	}
+	for _, backend := range present {
 		t.Run(backend, func(t *testing.T) { searchVectors(t, backend) })
 	}
 }

@@ -20,6 +20,8 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/hashforge/hashforge/internal/testenv"
 )
 
 // chromiumPath returns the first Chromium or Chrome binary installed, or "".
@@ -53,7 +55,7 @@ addEventListener('unhandledrejection', (e) => window.__pageErrors.push('unhandle
 func TestWebPage(t *testing.T) {
 	chrome := chromiumPath()
 	if chrome == "" {
-		t.Skip("no Chromium or Chrome installed (looked for chromium, chromium-headless-shell, google-chrome); `make test` installs Debian's chromium when run as root")
+		testenv.Missing(t, "chromium", "no Chromium or Chrome installed (looked for chromium, chromium-headless-shell, google-chrome); `make test` installs Debian's chromium when run as root")
 	}
 	artifacts := os.Getenv("HASHFORGE_ARTIFACTS")
 	if artifacts == "" {

@@ -18,6 +18,7 @@ import (
 	"github.com/hashforge/hashforge/hasher"
 	"github.com/hashforge/hashforge/hasher/cpu"
 	"github.com/hashforge/hashforge/hasher/hashertest"
+	"github.com/hashforge/hashforge/internal/testenv"
 )
 
 // The tests share one device: building the kernel takes PoCL seconds.
@@ -67,7 +68,7 @@ func device(t testing.TB) *Device {
 		}
 	})
 	if sharedSkip != "" {
-		t.Skip(sharedSkip)
+		testenv.Missing(t, "opencl", sharedSkip)
 	}
 	if sharedErr != nil {
 		t.Fatal(sharedErr)
@@ -81,7 +82,7 @@ func TestList(t *testing.T) {
 		if !strings.HasPrefix(err.Error(), "OpenCL: ") {
 			t.Errorf("List error %q does not start with \"OpenCL: \"", err)
 		}
-		t.Skip(err)
+		testenv.Missing(t, "opencl", err.Error())
 	}
 	for i, info := range infos {
 		t.Logf("%s: %+v", info.ID(), info)
@@ -114,7 +115,7 @@ func TestNoPlatform(t *testing.T) {
 		return
 	}
 	if _, err := New(0).List(); err != nil {
-		t.Skip(err) // needs the loader, and a platform to hide
+		testenv.Missing(t, "opencl", err.Error()) // needs the loader, and a platform to hide
 	}
 	cmd := exec.Command(os.Args[0], "-test.run", "^TestNoPlatform$", "-test.v")
 	cmd.Env = append(os.Environ(), "HASHFORGE_TEST_NO_PLATFORM=1", "OCL_ICD_VENDORS="+t.TempDir(), "OPENCL_VENDOR_PATH="+t.TempDir())
@@ -130,7 +131,7 @@ func TestNoPlatform(t *testing.T) {
 func TestBrokenPlatformSkipped(t *testing.T) {
 	want, err := New(0).List()
 	if err != nil {
-		t.Skip(err)
+		testenv.Missing(t, "opencl", err.Error())
 	}
 	const broken = ^uintptr(0) - 1
 	ids, info := clGetPlatformIDs, clGetPlatformInfo
