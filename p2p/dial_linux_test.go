@@ -48,22 +48,43 @@ func TestOutboundDialsBounded(t *testing.T) {
 		cfg.Connect = append(cfg.Connect, blackHole(t))
 	}
 	a := startNode(t, newChain(t), nil, cfg)
-	// Three dial rounds, well within the 5 s dial timeout.
+	// Three dial rounds, well within the 5 s dial timeout. The count is of
+	// dials connecting now, not of the addresses marked for one: a round
+	// that ignored the marks would start more dials than it marks.
 	deadline := time.Now().Add(1600 * time.Millisecond)
-	most := 0
+	most := int64(0)
 	for time.Now().Before(deadline) {
-		a.mu.Lock()
-		n := 0
-		for _, st := range a.addrs {
-			if st.connected {
-				n++
-			}
-		}
-		a.mu.Unlock()
-		most = max(most, n)
+		most = max(most, a.dialing.Load())
 		time.Sleep(20 * time.Millisecond)
 	}
-	if most > cfg.MaxOutbound {
+	if most == 0 {
+		t.Fatal("no dial seen in flight: the test measures nothing")
+	}
+	if most > int64(cfg.MaxOutbound) {
 		t.Errorf("%d dials in flight at once, MaxOutbound %d", most, cfg.MaxOutbound)
+	}
+}
+
+// A failing peer is worth telling the user about the first time and each
+// time the wait before the next try grows; once the wait is at its longest,
+// a failure tells nothing new.
+func TestDialFailureWaitGrows(t *testing.T) {
+	s := &Server{addrs: map[string]*addrState{"peer:1": {connected: true}}}
+	var grew []bool
+	for range 9 {
+		_, g := s.dialDone("peer:1", false)
+		grew = append(grew, g)
+	}
+	last := 0
+	for i, g := range grew {
+		if g {
+			last = i
+		}
+	}
+	if !grew[0] || grew[len(grew)-1] || last < 3 {
+		t.Errorf("grew after each failure: %v; want the first and the growing ones, not those at the longest wait", grew)
+	}
+	if wait, g := s.dialDone("peer:1", true); g || wait != backoff(0) {
+		t.Errorf("after a good connection: wait %v, grew %v; want %v and false", wait, g, backoff(0))
 	}
 }

@@ -94,6 +94,7 @@ type Server struct {
 	magic   [4]byte
 	genesis chain.Hash
 	nodeID  uint64
+	dialing atomic.Int64 // dials connecting now
 
 	mu         sync.Mutex
 	listenPort uint16
@@ -285,32 +286,53 @@ func (s *Server) dialMissing(ctx context.Context) {
 
 func (s *Server) dial(ctx context.Context, addr string) {
 	d := net.Dialer{Timeout: dialTimeout}
+	s.dialing.Add(1)
 	conn, err := d.DialContext(ctx, "tcp", addr)
+	s.dialing.Add(-1)
 	if err != nil {
-		s.log.Debug("dial failed", "addr", addr, "err", err)
-		s.dialDone(addr, false)
+		s.dialFailed(addr, err)
 		return
 	}
 	s.start(ctx, conn, addr)
 }
 
+// dialFailed records a dial that failed. Users see it at info the first
+// time and each time the wait before the next try grows; at the longest
+// wait, only at debug, so a peer that stays down does not flood the log.
+func (s *Server) dialFailed(addr string, err error) {
+	wait, grew := s.dialDone(addr, false)
+	level := slog.LevelDebug
+	if grew {
+		level = slog.LevelInfo
+	}
+	s.log.Log(context.Background(), level, "cannot reach peer", "addr", addr, "err", err, "retry_in", wait)
+}
+
 // dialDone records the end of a connection to a dialled address and when to
-// try it again: soon after a good connection, with growing backoff after failures.
-func (s *Server) dialDone(addr string, ok bool) {
+// try it again: soon after a good connection, with growing backoff after
+// failures. It returns the wait, and whether it grew with this failure.
+func (s *Server) dialDone(addr string, ok bool) (wait time.Duration, grew bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.addrs[addr]
 	if st == nil {
-		return
+		return 0, false
 	}
 	st.connected = false
+	before := backoff(st.failures)
 	if ok {
 		st.failures = 0
 	} else {
 		st.failures++
 	}
-	backoff := min(maxBackoff, time.Second<<min(st.failures, 6))
-	st.nextTry = time.Now().Add(backoff)
+	wait = backoff(st.failures)
+	st.nextTry = time.Now().Add(wait)
+	return wait, !ok && (st.failures == 1 || wait > before)
+}
+
+// backoff is the wait before the next dial after failures failures in a row.
+func backoff(failures int) time.Duration {
+	return min(maxBackoff, time.Second<<min(failures, 6))
 }
 
 // learn adds a peer address; it reports whether the address is new.
