@@ -122,7 +122,11 @@ func (p *peer) tipInfo() TipInfo {
 
 // PeerInfo describes a connected peer for the API.
 type PeerInfo struct {
-	Addr      string    `json:"addr"`
+	Addr string `json:"addr"` // the socket's remote address
+	// Listen is where the peer accepts connections, host and the port from
+	// its version message: for an inbound peer, what to dial to reach it
+	// (its socket's port is an ephemeral one). Empty before the handshake.
+	Listen    string    `json:"listen,omitempty"`
 	Direction string    `json:"direction"` // "inbound" or "outbound"
 	Height    uint64    `json:"height"`
 	Tip       string    `json:"tip"`
@@ -140,7 +144,7 @@ func (p *peer) info() PeerInfo {
 		dir = "inbound"
 	}
 	pi := PeerInfo{
-		Addr: p.addr, Direction: dir, Height: p.tip.Height, Tip: p.tip.Hash.String(),
+		Addr: p.addr, Listen: p.listenAddr, Direction: dir, Height: p.tip.Height, Tip: p.tip.Hash.String(),
 		Work: p.tip.work().String(), LastSeen: p.lastSeen, BanScore: p.banScore,
 	}
 	if p.rtt > 0 {

@@ -556,6 +556,7 @@ func TestBlockFromPeerAheadKeepsItsTip(t *testing.T) {
 	}
 	r := dialRaw(t, a.addr, "127.0.0.1")
 	v := rawVersion(chain.Regtest)
+	v.ListenPort = 18999 // where this inbound peer would take connections
 	tip := ahead.Tip()
 	v.Tip = TipInfo{Height: tip.Height, Hash: tip.Hash}
 	tip.Work.FillBytes(v.Tip.Work[:])
@@ -570,6 +571,10 @@ func TestBlockFromPeerAheadKeepsItsTip(t *testing.T) {
 	peers := a.Peers()
 	if len(peers) != 1 || peers[0].Height != 10 || peers[0].Tip != tip.Hash.String() {
 		t.Fatalf("peer %+v, want it at its reported tip %d %s", peers, tip.Height, tip.Hash)
+	}
+	// An inbound peer shows where to dial it beside its socket's address.
+	if peers[0].Listen != "127.0.0.1:18999" || peers[0].Addr == peers[0].Listen {
+		t.Errorf("peer addr %q, listen %q: want the socket's address and 127.0.0.1:18999", peers[0].Addr, peers[0].Listen)
 	}
 	if agree, _ := a.Agreement(); agree != 0 {
 		t.Errorf("a peer 9 blocks ahead counts as agreeing")
