@@ -45,7 +45,7 @@ type Miner interface {
 // Peers is what the API reads and steers of the peer layer.
 type Peers interface {
 	Peers() []p2p.PeerInfo
-	Agreement() (agree, total int)
+	AgreementAt(tip chain.Hash) (agree, total int)
 	Sync() p2p.SyncStatus
 	Connect(addr string) error
 	SubscribePeers() (<-chan p2p.PeerEvent, func())

@@ -102,7 +102,7 @@ func (s *Server) snapshot() Status {
 		st.Devices = s.devices()
 	}
 	st.Sync = s.cfg.Peers.Sync()
-	agree, total := s.cfg.Peers.Agreement()
+	agree, total := s.cfg.Peers.AgreementAt(tip.Hash)
 	st.Peers, st.PeersAgreeing = total, agree
 	if total > 0 {
 		share := float64(agree) / float64(total)

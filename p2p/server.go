@@ -815,8 +815,11 @@ func (s *Server) consensusRound() {
 }
 
 // Agreement returns how many ready peers have our tip, and how many are ready.
-func (s *Server) Agreement() (agree, total int) {
-	tip := s.chain.Tip().Hash
+func (s *Server) Agreement() (agree, total int) { return s.AgreementAt(s.chain.Tip().Hash) }
+
+// AgreementAt is Agreement against tip: a status that shows a height
+// reads the agreement at the same tip, not at one that came since.
+func (s *Server) AgreementAt(tip chain.Hash) (agree, total int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for p := range s.peers {
