@@ -713,7 +713,11 @@ func TestAddrGossipForwardsOnce(t *testing.T) {
 // addresses at most and forwards each new one once.
 func TestAddrFloodBounded(t *testing.T) {
 	t.Parallel()
-	a := startNode(t, newChain(t), nil, testConfig())
+	// The good peer says nothing while the flood is handled, which under
+	// the race detector on a loaded machine took over the 1 s idle limit.
+	cfg := testConfig()
+	cfg.IdleTimeout = 10 * time.Second
+	a := startNode(t, newChain(t), nil, cfg)
 	good := dialRaw(t, a.addr, "127.0.0.1")
 	good.handshake(rawVersion(chain.Regtest))
 	x := dialRaw(t, a.addr, hostileHost)

@@ -263,7 +263,11 @@ func TestHarmlessTxsKeepPeer(t *testing.T) {
 // may come before the one it follows: it waits, and is admitted after it.
 func TestOutOfOrderTxsAdopted(t *testing.T) {
 	t.Parallel()
-	a := startNode(t, newChain(t), nil, testConfig())
+	// The raw peer is silent after sending; checking the four signatures
+	// under the race detector on a loaded machine outlasted 1 s.
+	cfg := testConfig()
+	cfg.IdleTimeout = 10 * time.Second
+	a := startNode(t, newChain(t), nil, cfg)
 	r := dialRaw(t, a.addr, "127.0.0.1")
 	r.handshake(rawVersion(chain.Regtest))
 	txs := transfers(4)
