@@ -11,7 +11,8 @@ import (
 
 // Launch runs the search kernel once over job's nonces and returns how many
 // hits it counted, with the first min(hits, kernels.ResultCap) of them
-// copied into out (kernels.ResultCap words): only the hits cross the bus.
+// copied into out: only the hits cross the bus. SearchGPU, its one caller,
+// has checked that out holds kernels.ResultCap words.
 type Launch func(job *kernels.Job, out []uint32) (hits uint32, err error)
 
 // SearchGPU is Search for a GPU device whose kernel is run by launch; out is

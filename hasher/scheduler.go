@@ -210,7 +210,17 @@ func (s *Scheduler) current() (*Job, <-chan struct{}) {
 	return s.job, s.wake
 }
 
-// Stats returns every device's counters.
+// Hashes returns every device's hash count: what the miner samples each
+// second, without Stats' health readings (NVML calls).
+func (s *Scheduler) Hashes() []uint64 {
+	out := make([]uint64, len(s.devices))
+	for i, d := range s.devices {
+		out[i] = d.hashes.Load()
+	}
+	return out
+}
+
+// Stats returns every device's counters and health.
 func (s *Scheduler) Stats() []DeviceStats {
 	out := make([]DeviceStats, len(s.devices))
 	for i, d := range s.devices {

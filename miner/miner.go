@@ -122,12 +122,7 @@ func (m *Miner) sample(ctx context.Context) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
-		stats := m.sched.Stats()
-		hashes := make([]uint64, len(stats))
-		for i, s := range stats {
-			hashes[i] = s.Hashes
-		}
-		m.meter.add(time.Now(), hashes)
+		m.meter.add(time.Now(), m.sched.Hashes())
 		select {
 		case <-ctx.Done():
 			return

@@ -60,7 +60,7 @@ func (h *hashFlags) validate(gpu bool) error {
 	case !slices.Contains([]string{"cpu", "cuda", "opencl"}, h.backend):
 		return usagef("--backend %q: want cpu, cuda or opencl", h.backend)
 	}
-	if _, err := cpu.NewImpl(1, h.cpuImpl); err != nil && h.cpuImpl != "all" {
+	if _, err := cpu.NewImpl(1, h.cpuImpl); err != nil {
 		return usagef("--cpu-impl: %v", err)
 	}
 	return nil

@@ -17,13 +17,13 @@ const (
 func assemblyPaths() []*path {
 	return []*path{
 		{name: "avx512", width: 16, id: avx512ID, missing: func() []string {
-			return lacks(cpu.X86.HasAVX512F, "AVX-512F", cpu.X86.HasAVX512BW, "AVX-512BW")
+			return lacks(feature{cpu.X86.HasAVX512F, "AVX-512F"}, feature{cpu.X86.HasAVX512BW, "AVX-512BW"})
 		}},
 		{name: "avx2", width: 8, id: avx2ID, missing: func() []string {
-			return lacks(cpu.X86.HasAVX2, "AVX2")
+			return lacks(feature{cpu.X86.HasAVX2, "AVX2"})
 		}},
 		{name: "shani", width: 2, id: shaniID, missing: func() []string {
-			return lacks(hasSHA(), "SHA-NI", cpu.X86.HasSSE41, "SSE4.1", cpu.X86.HasSSSE3, "SSSE3")
+			return lacks(feature{hasSHA(), "SHA-NI"}, feature{cpu.X86.HasSSE41, "SSE4.1"}, feature{cpu.X86.HasSSSE3, "SSSE3"})
 		}},
 	}
 }
@@ -42,13 +42,18 @@ func scanAssembly(id int, j *sha256d.Job, nonce uint32, groups int) (int, uint32
 	panic("cpu: no assembly path has this id")
 }
 
-// lacks returns the names of the features whose flag is false, given as
-// flag, name pairs.
-func lacks(pairs ...any) []string {
+// feature is a CPU feature a path needs: whether this CPU has it, and its name.
+type feature struct {
+	has  bool
+	name string
+}
+
+// lacks returns the names of the features this CPU does not have.
+func lacks(fs ...feature) []string {
 	var out []string
-	for i := 0; i < len(pairs); i += 2 {
-		if !pairs[i].(bool) {
-			out = append(out, pairs[i+1].(string))
+	for _, f := range fs {
+		if !f.has {
+			out = append(out, f.name)
 		}
 	}
 	return out

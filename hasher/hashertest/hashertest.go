@@ -236,9 +236,11 @@ func SearchRange(t testing.TB, s *hasher.Scheduler, w hasher.Work, start, count 
 	return hits, err
 }
 
-// RegtestTarget is the target of bits 207fffff, regtest's: about half of all
+// RegtestTarget is regtest's target (bits 207fffff): about half of all
 // nonces meet it.
-func RegtestTarget() [32]byte { return chain.BigToHash(chain.CompactToBig(0x207fffff)) }
+func RegtestTarget() [32]byte {
+	return chain.BigToHash(chain.CompactToBig(chain.Regtest.Genesis.Header.Bits))
+}
 
 // LastNonceWork is a random header whose target is the hash of its nonce
 // 2^32-1: that nonce is a hit (and almost surely the only one near it), so a
