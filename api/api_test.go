@@ -209,12 +209,59 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("metrics lack %q", line)
 		}
 	}
+	if strings.Contains(body, "miner_device_temperature_celsius{") {
+		t.Errorf("a CPU device has GPU health series")
+	}
 	problems, err := promlint.New(strings.NewReader(body)).Lint()
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range problems {
 		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
+}
+
+// gauged is a CPU device that reports fixed GPU health readings, as a
+// CUDA device reads them from NVML: the exposition's names, labels and
+// units are what is under test (bench/RESULTS.md has an H200's own).
+type gauged struct {
+	hasher.Device
+	health hasher.Health
+}
+
+func (d gauged) Health() (hasher.Health, error) { return d.health, nil }
+
+func TestMetricsHealth(t *testing.T) {
+	devs, err := hasher.OpenAll(cpu.New(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reading := func(v float64) *float64 { return &v }
+	withFan := gauged{devs[0], hasher.Health{TemperatureC: reading(51), PowerW: reading(395.119),
+		FanPercent: reading(40), SMClockMHz: reading(1980), MemoryClockMHz: reading(3201)}}
+	srv := newServerOn(t, hasher.NewScheduler([]hasher.Device{withFan}, quiet), chain.FaucetKey())
+	_, _, body := get(t, srv.URL+"/metrics")
+	for _, line := range []string{
+		`miner_device_temperature_celsius{backend="cpu",device="cpu0"} 51`,
+		`miner_device_power_watts{backend="cpu",device="cpu0"} 395.119`,
+		`miner_device_fan_speed_ratio{backend="cpu",device="cpu0"} 0.4`,
+		`miner_device_clock_hertz{backend="cpu",clock="sm",device="cpu0"} 1.98e+09`,
+		`miner_device_clock_hertz{backend="cpu",clock="memory",device="cpu0"} 3.201e+09`,
+		`miner_device_paused{backend="cpu",device="cpu0"} 0`,
+	} {
+		if !strings.Contains(body, line) {
+			t.Errorf("metrics lack %q", line)
+		}
+	}
+
+	// A card without a fan sensor (the H200) has no fan series; a device
+	// without health (TestMetrics' CPU) has none of these series at all.
+	fanless := withFan
+	fanless.health.FanPercent = nil
+	srv = newServerOn(t, hasher.NewScheduler([]hasher.Device{fanless}, quiet), chain.FaucetKey())
+	if _, _, body := get(t, srv.URL+"/metrics"); strings.Contains(body, "miner_device_fan_speed_ratio{") ||
+		!strings.Contains(body, "miner_device_temperature_celsius{") {
+		t.Errorf("fanless card's metrics:\n%s", body)
 	}
 }
 
