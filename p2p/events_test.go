@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/p2p/wire"
 )
 
 // A subscriber sees a peer join once the handshake is done and leave when
@@ -17,13 +18,13 @@ func TestSubscribePeers(t *testing.T) {
 	r := dialRaw(t, a.addr, "127.0.0.1")
 	// Nothing before the handshake ends.
 	r.send(rawVersion(chain.Regtest))
-	await[*MsgVersion](r)
+	await[*wire.MsgVersion](r)
 	select {
 	case ev := <-events:
 		t.Fatalf("event %+v before the handshake ended", ev)
 	case <-time.After(100 * time.Millisecond):
 	}
-	r.send(&MsgVerAck{})
+	r.send(&wire.MsgVerAck{})
 	addr := r.conn.LocalAddr().String()
 	for _, want := range []string{"joined", "left"} {
 		ev := nextEvent(t, events)

@@ -1,6 +1,7 @@
 package p2p
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/mempool"
+	"github.com/hashforge/hashforge/p2p/wire"
 	"github.com/hashforge/hashforge/store"
 )
 
@@ -22,6 +24,25 @@ import (
 // bbolt stores, a regtest block and transfer builder, servers with real
 // pools on loopback and a raw peer that speaks the wire protocol by hand, so
 // a test can send what a real Server never would.
+
+// magic is the network of every test node but the devnet one that checks
+// foreign magic is refused.
+var magic = chain.Regtest.Magic
+
+// frameHeaderSize is the size of a frame with no payload: what every
+// message costs on the wire beyond its payload.
+var frameHeaderSize = len(wire.Frame(magic, "", nil))
+
+// frameOf is m as a node frames it, for tests that alter the bytes before
+// sending them.
+func frameOf(t testing.TB, m wire.Message) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := wire.WriteMessage(&b, magic, m); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
 
 // testLog discards logs unless P2P_TEST_LOG is set, then debug goes to stderr.
 func testLog() *slog.Logger {
@@ -243,7 +264,7 @@ type rawPeer struct {
 	t     testing.TB
 	conn  net.Conn
 	magic [4]byte
-	tip   TipInfo // as the version announced it; pings carry it
+	tip   wire.TipInfo // as the version announced it; pings carry it
 }
 
 // dialRaw connects to addr from the loopback address from ("127.0.0.2":
@@ -260,10 +281,10 @@ func dialRaw(t testing.TB, addr, from string) *rawPeer {
 	return &rawPeer{t: t, conn: conn, magic: chain.Regtest.Magic}
 }
 
-func (r *rawPeer) send(m Message) {
+func (r *rawPeer) send(m wire.Message) {
 	r.t.Helper()
 	r.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	if err := WriteMessage(r.conn, r.magic, m); err != nil {
+	if err := wire.WriteMessage(r.conn, r.magic, m); err != nil {
 		r.t.Fatalf("send %s: %v", m.Command(), err)
 	}
 }
@@ -277,14 +298,14 @@ func (r *rawPeer) write(b []byte) {
 }
 
 // next reads one message, waiting at most d.
-func (r *rawPeer) next(d time.Duration) (Message, error) {
+func (r *rawPeer) next(d time.Duration) (wire.Message, error) {
 	r.conn.SetReadDeadline(time.Now().Add(d))
-	return ReadMessage(r.conn, r.magic)
+	return wire.ReadMessage(r.conn, r.magic)
 }
 
 // await reads until a message of type T arrives and returns it; others
 // (the server's pings, announcements) are skipped.
-func await[T Message](r *rawPeer) T {
+func await[T wire.Message](r *rawPeer) T {
 	r.t.Helper()
 	for {
 		m, err := r.next(5 * time.Second)
@@ -301,20 +322,20 @@ func await[T Message](r *rawPeer) T {
 // roundTrip sends a ping (with the peer's tip) and returns every message that arrived before its
 // pong. The server handles one peer's messages in order, so whatever it
 // sent this peer in answer to messages before the ping comes back here.
-func (r *rawPeer) roundTrip() []Message {
+func (r *rawPeer) roundTrip() []wire.Message {
 	r.t.Helper()
 	nonce := randUint64()
-	r.send(&MsgPing{Nonce: nonce, Tip: r.tip})
-	var before []Message
+	r.send(&wire.MsgPing{Nonce: nonce, Tip: r.tip})
+	var before []wire.Message
 	for {
 		m, err := r.next(5 * time.Second)
 		if err != nil {
 			r.t.Fatalf("waiting for pong %x: %v", nonce, err)
 		}
-		if p, ok := m.(*MsgPong); ok && p.Nonce == nonce {
+		if p, ok := m.(*wire.MsgPong); ok && p.Nonce == nonce {
 			return before
 		}
-		if _, ok := m.(*MsgPing); !ok {
+		if _, ok := m.(*wire.MsgPing); !ok {
 			before = append(before, m)
 		}
 	}
@@ -323,15 +344,15 @@ func (r *rawPeer) roundTrip() []Message {
 // handshake sends v, answers the server's version with verack and waits
 // for the server's verack and the getaddr and mempool a server sends every
 // new peer.
-func (r *rawPeer) handshake(v *MsgVersion) {
+func (r *rawPeer) handshake(v *wire.MsgVersion) {
 	r.t.Helper()
 	r.tip = v.Tip
 	r.send(v)
-	await[*MsgVersion](r)
-	r.send(&MsgVerAck{})
-	await[*MsgVerAck](r)
-	await[*MsgGetAddr](r)
-	await[*MsgMempool](r)
+	await[*wire.MsgVersion](r)
+	r.send(&wire.MsgVerAck{})
+	await[*wire.MsgVerAck](r)
+	await[*wire.MsgGetAddr](r)
+	await[*wire.MsgMempool](r)
 }
 
 // closed reads until the server closes the connection or d passes; it
@@ -356,7 +377,7 @@ func refused(t testing.TB, addr, from string) bool {
 	defer r.conn.Close()
 	m, err := r.next(2 * time.Second)
 	if err == nil {
-		if _, ok := m.(*MsgVersion); !ok {
+		if _, ok := m.(*wire.MsgVersion); !ok {
 			t.Fatalf("a new connection got %s, want version or nothing", m.Command())
 		}
 		return false
@@ -370,11 +391,9 @@ func refused(t testing.TB, addr, from string) bool {
 
 // rawVersion is a version for p's network from a node that does not listen
 // and has only genesis.
-func rawVersion(p *chain.Params) *MsgVersion {
-	v := &MsgVersion{Protocol: ProtocolVersion, Genesis: p.GenesisHash(), NodeID: randUint64()}
-	v.Tip.Hash = p.GenesisHash()
-	chain.CalcWork(p.Genesis.Header.Bits).FillBytes(v.Tip.Work[:])
-	return v
+func rawVersion(p *chain.Params) *wire.MsgVersion {
+	genesis := chain.Tip{Hash: p.GenesisHash(), Work: chain.CalcWork(p.Genesis.Header.Bits)}
+	return &wire.MsgVersion{Protocol: wire.ProtocolVersion, Genesis: genesis.Hash, NodeID: randUint64(), Tip: wire.NewTipInfo(genesis)}
 }
 
 func randUint64() uint64 {
@@ -425,14 +444,14 @@ func startProxy(t testing.TB, to string) *proxy {
 func (px *proxy) pipe(from, to net.Conn, counts map[string]int) {
 	defer to.Close()
 	for {
-		m, err := ReadMessage(from, chain.Regtest.Magic)
+		m, err := wire.ReadMessage(from, chain.Regtest.Magic)
 		if err != nil {
 			return
 		}
 		px.mu.Lock()
 		counts[m.Command()]++
 		px.mu.Unlock()
-		if WriteMessage(to, chain.Regtest.Magic, m) != nil {
+		if wire.WriteMessage(to, chain.Regtest.Magic, m) != nil {
 			return
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/p2p/wire"
 )
 
 // outQueue bounds the messages waiting for a peer; a peer that falls this
@@ -18,15 +19,15 @@ type peer struct {
 	addr     string // remote address as connected
 	dialed   string // the address we dialled; "" for inbound peers
 	inbound  bool
-	out      chan Message
+	out      chan wire.Message
 	done     chan struct{}
 	closeOne sync.Once
 
 	mu         sync.Mutex
-	version    *MsgVersion
+	version    *wire.MsgVersion
 	verAcked   bool
 	listenAddr string // host:port the peer accepts connections on, "" if none
-	tip        TipInfo
+	tip        wire.TipInfo
 	lastSeen   time.Time
 	pingNonce  uint64
 	pingSent   time.Time
@@ -41,7 +42,7 @@ func newPeer(conn net.Conn, dialed string) *peer {
 		addr:     conn.RemoteAddr().String(),
 		dialed:   dialed,
 		inbound:  dialed == "",
-		out:      make(chan Message, outQueue),
+		out:      make(chan wire.Message, outQueue),
 		done:     make(chan struct{}),
 		lastSeen: time.Now(),
 		known:    newHashRing[struct{}](maxKnownInv),
@@ -53,7 +54,7 @@ func newPeer(conn net.Conn, dialed string) *peer {
 // ping, consensus round or sync, and the queue may be full only because the
 // peer is downloading blocks it asked for. A peer that stops reading
 // altogether hits the write deadline.
-func (p *peer) send(m Message) {
+func (p *peer) send(m wire.Message) {
 	select {
 	case p.out <- m:
 	case <-p.done:
@@ -63,7 +64,7 @@ func (p *peer) send(m Message) {
 
 // answer queues a reply, waiting for room: the peer asked for it, and while
 // the reader waits here it reads nothing more from that peer.
-func (p *peer) answer(m Message) {
+func (p *peer) answer(m wire.Message) {
 	select {
 	case p.out <- m:
 	case <-p.done:
@@ -108,13 +109,13 @@ func (p *peer) identity() (nodeID uint64, listen string, ok bool) {
 	return p.version.NodeID, p.listenAddr, true
 }
 
-func (p *peer) setTip(t TipInfo) {
+func (p *peer) setTip(t wire.TipInfo) {
 	p.mu.Lock()
 	p.tip = t
 	p.mu.Unlock()
 }
 
-func (p *peer) tipInfo() TipInfo {
+func (p *peer) tipInfo() wire.TipInfo {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.tip
@@ -145,7 +146,7 @@ func (p *peer) info() PeerInfo {
 	}
 	pi := PeerInfo{
 		Addr: p.addr, Listen: p.listenAddr, Direction: dir, Height: p.tip.Height, Tip: p.tip.Hash.String(),
-		Work: p.tip.work().String(), LastSeen: p.lastSeen, BanScore: p.banScore,
+		Work: p.tip.WorkInt().String(), LastSeen: p.lastSeen, BanScore: p.banScore,
 	}
 	if p.rtt > 0 {
 		ms := float64(p.rtt.Microseconds()) / 1000

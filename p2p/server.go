@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/p2p/wire"
 )
 
 // Chain is what the peer layer needs of the chain.
@@ -430,7 +431,7 @@ func (s *Server) start(ctx context.Context, conn net.Conn, dialed string) {
 	s.peers[p] = struct{}{}
 	port := s.listenPort
 	s.mu.Unlock()
-	p.send(&MsgVersion{Protocol: ProtocolVersion, Genesis: s.genesis, NodeID: s.nodeID, ListenPort: port, Tip: s.tipInfo()})
+	p.send(&wire.MsgVersion{Protocol: wire.ProtocolVersion, Genesis: s.genesis, NodeID: s.nodeID, ListenPort: port, Tip: s.tipInfo()})
 	s.wg.Go(func() { s.writeLoop(p) })
 	s.wg.Go(func() {
 		s.readLoop(ctx, p)
@@ -464,7 +465,7 @@ func (s *Server) writeLoop(p *peer) {
 		case m := <-p.out:
 			p.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 			w.n = 0
-			if err := WriteMessage(w, s.magic, m); err != nil {
+			if err := wire.WriteMessage(w, s.magic, m); err != nil {
 				p.close()
 				return
 			}
@@ -483,9 +484,9 @@ func (s *Server) readLoop(ctx context.Context, p *peer) {
 		}
 		p.conn.SetReadDeadline(deadline)
 		r.n = 0
-		m, err := ReadMessage(r, s.magic)
+		m, err := wire.ReadMessage(r, s.magic)
 		if err != nil {
-			if errors.Is(err, ErrMalformed) {
+			if errors.Is(err, wire.ErrMalformed) {
 				s.misbehave(p, banThreshold, err)
 			}
 			return
@@ -527,18 +528,13 @@ func (s *Server) misbehave(p *peer, score int, why error) {
 // Bans returns the number of bans imposed since start, one per peer banned.
 func (s *Server) Bans() uint64 { return s.banCount.Load() }
 
-func (s *Server) tipInfo() TipInfo {
-	t := s.chain.Tip()
-	ti := TipInfo{Height: t.Height, Hash: t.Hash}
-	t.Work.FillBytes(ti.Work[:])
-	return ti
-}
+func (s *Server) tipInfo() wire.TipInfo { return wire.NewTipInfo(s.chain.Tip()) }
 
-func (s *Server) handle(ctx context.Context, p *peer, m Message) error {
+func (s *Server) handle(ctx context.Context, p *peer, m wire.Message) error {
 	switch m := m.(type) {
-	case *MsgVersion:
+	case *wire.MsgVersion:
 		return s.onVersion(p, m)
-	case *MsgVerAck:
+	case *wire.MsgVerAck:
 		p.mu.Lock()
 		first := p.version != nil && !p.verAcked
 		p.verAcked = true
@@ -553,11 +549,11 @@ func (s *Server) handle(ctx context.Context, p *peer, m Message) error {
 		return fmt.Errorf("%s before the handshake", m.Command())
 	}
 	switch m := m.(type) {
-	case *MsgPing:
+	case *wire.MsgPing:
 		p.setTip(m.Tip)
-		p.answer(&MsgPong{MsgPing{Nonce: m.Nonce, Tip: s.tipInfo()}})
+		p.answer(&wire.MsgPong{MsgPing: wire.MsgPing{Nonce: m.Nonce, Tip: s.tipInfo()}})
 		s.maybeSync(p)
-	case *MsgPong:
+	case *wire.MsgPong:
 		p.mu.Lock()
 		if m.Nonce == p.pingNonce && !p.pingSent.IsZero() {
 			p.rtt = time.Since(p.pingSent)
@@ -565,10 +561,10 @@ func (s *Server) handle(ctx context.Context, p *peer, m Message) error {
 		p.mu.Unlock()
 		p.setTip(m.Tip)
 		s.maybeSync(p)
-	case *MsgGetAddr:
-		p.answer(&MsgAddr{Addrs: s.goodAddrs()})
-	case *MsgAddr:
-		var fresh []NetAddr
+	case *wire.MsgGetAddr:
+		p.answer(&wire.MsgAddr{Addrs: s.goodAddrs()})
+	case *wire.MsgAddr:
+		var fresh []wire.NetAddr
 		for _, a := range m.Addrs {
 			addr := netAddrString(a)
 			if addr != "" && sameScope(p.addr, addr) && s.learn(addr, false) {
@@ -579,12 +575,12 @@ func (s *Server) handle(ctx context.Context, p *peer, m Message) error {
 		// ends. Only announcements travel (a few addresses, as onReady sends);
 		// a long list answers a getaddr and is for the asker alone.
 		if len(fresh) > 0 && len(m.Addrs) <= maxAddrRelay {
-			s.broadcast(&MsgAddr{Addrs: fresh}, p)
+			s.broadcast(&wire.MsgAddr{Addrs: fresh}, p)
 		}
-	case *MsgInv:
+	case *wire.MsgInv:
 		s.onInv(p, m)
-	case *MsgGetData:
-		var missing []InvItem
+	case *wire.MsgGetData:
+		var missing []wire.InvItem
 		for _, it := range m.Items {
 			if obj := s.object(p, it); obj != nil {
 				p.answer(obj)
@@ -593,18 +589,18 @@ func (s *Server) handle(ctx context.Context, p *peer, m Message) error {
 			}
 		}
 		if len(missing) > 0 {
-			p.answer(&MsgNotFound{invList{Items: missing}})
+			p.answer(wire.NewMsgNotFound(missing))
 		}
-	case *MsgNotFound:
-	case *MsgGetHeaders:
-		p.answer(&MsgHeaders{Headers: s.chain.HeadersAfter(m.Locator, m.Stop, chain.MaxHeaders)})
-	case *MsgHeaders:
+	case *wire.MsgNotFound:
+	case *wire.MsgGetHeaders:
+		p.answer(&wire.MsgHeaders{Headers: s.chain.HeadersAfter(m.Locator, m.Stop, chain.MaxHeaders)})
+	case *wire.MsgHeaders:
 		s.onHeaders(p, m)
-	case *MsgBlock:
+	case *wire.MsgBlock:
 		s.onBlock(ctx, p, m.Block)
-	case *MsgTx:
+	case *wire.MsgTx:
 		s.onTx(p, m.Tx)
-	case *MsgMempool:
+	case *wire.MsgMempool:
 		s.answerMempool(p)
 	}
 	return nil
@@ -613,18 +609,18 @@ func (s *Server) handle(ctx context.Context, p *peer, m Message) error {
 // onInv asks, in one getdata, for the announced blocks we do not have (on
 // any branch) and the transactions we want, in the order announced: a
 // sender's transactions are then offered to the pool in nonce order.
-func (s *Server) onInv(p *peer, m *MsgInv) {
-	var want []InvItem
+func (s *Server) onInv(p *peer, m *wire.MsgInv) {
+	var want []wire.InvItem
 	tip := s.chain.Tip().Hash
 	for _, it := range m.Items {
 		switch it.Type {
-		case InvBlock:
+		case wire.InvBlock:
 			if !s.chain.Have(it.Hash) {
 				want = append(want, it)
 			}
 			// Nodes announce their tips: one announcing ours has it.
 			s.noteTip(p, it.Hash)
-		case InvTx:
+		case wire.InvTx:
 			p.seen(it.Hash)
 			if s.wantTx(it.Hash, tip) {
 				want = append(want, it)
@@ -632,28 +628,28 @@ func (s *Server) onInv(p *peer, m *MsgInv) {
 		}
 	}
 	if len(want) > 0 {
-		p.send(&MsgGetData{invList{Items: want}})
+		p.send(wire.NewMsgGetData(want))
 	}
 }
 
 // object is the message that carries an item p asked for, or nil when we
 // do not have it.
-func (s *Server) object(p *peer, it InvItem) Message {
+func (s *Server) object(p *peer, it wire.InvItem) wire.Message {
 	switch it.Type {
-	case InvBlock:
+	case wire.InvBlock:
 		if b, err := s.chain.Block(it.Hash); err == nil {
-			return &MsgBlock{Block: b}
+			return &wire.MsgBlock{Block: b}
 		}
-	case InvTx:
+	case wire.InvTx:
 		if tx, ok := s.pool.Get(it.Hash); ok {
 			p.seen(it.Hash)
-			return &MsgTx{Tx: tx}
+			return &wire.MsgTx{Tx: tx}
 		}
 	}
 	return nil
 }
 
-func (s *Server) onVersion(p *peer, m *MsgVersion) error {
+func (s *Server) onVersion(p *peer, m *wire.MsgVersion) error {
 	if m.Genesis != s.genesis {
 		return fmt.Errorf("peer is on another network (genesis %s)", m.Genesis)
 	}
@@ -693,7 +689,7 @@ func (s *Server) onVersion(p *peer, m *MsgVersion) error {
 		p.listenAddr = net.JoinHostPort(host, strconv.Itoa(int(m.ListenPort)))
 	}
 	p.mu.Unlock()
-	p.send(&MsgVerAck{})
+	p.send(&wire.MsgVerAck{})
 	return nil
 }
 
@@ -706,7 +702,7 @@ func (s *Server) onReady(p *peer) {
 	if listen != "" {
 		if s.learn(listen, false) {
 			if na, ok := toNetAddr(listen); ok {
-				s.broadcast(&MsgAddr{Addrs: []NetAddr{na}}, p)
+				s.broadcast(&wire.MsgAddr{Addrs: []wire.NetAddr{na}}, p)
 			}
 		}
 		if s.book != nil && !p.inbound {
@@ -715,26 +711,26 @@ func (s *Server) onReady(p *peer) {
 			}
 		}
 	}
-	p.send(&MsgGetAddr{})
-	p.send(&MsgMempool{})
+	p.send(&wire.MsgGetAddr{})
+	p.send(&wire.MsgMempool{})
 	s.maybeSync(p)
 	s.notifyPeer("joined", p)
 }
 
 // goodAddrs lists addresses worth sharing: those of connected peers first.
-func (s *Server) goodAddrs() []NetAddr {
+func (s *Server) goodAddrs() []wire.NetAddr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []NetAddr
+	var out []wire.NetAddr
 	for p := range s.peers {
-		if _, listen, _ := p.identity(); len(out) < MaxAddrs {
+		if _, listen, _ := p.identity(); len(out) < wire.MaxAddrs {
 			if na, ok := toNetAddr(listen); ok {
 				out = append(out, na)
 			}
 		}
 	}
 	for addr, st := range s.addrs {
-		if na, ok := toNetAddr(addr); ok && !st.self && st.failures == 0 && len(out) < MaxAddrs {
+		if na, ok := toNetAddr(addr); ok && !st.self && st.failures == 0 && len(out) < wire.MaxAddrs {
 			out = append(out, na)
 		}
 	}
@@ -742,7 +738,7 @@ func (s *Server) goodAddrs() []NetAddr {
 }
 
 // broadcast sends m to every ready peer but except.
-func (s *Server) broadcast(m Message, except *peer) {
+func (s *Server) broadcast(m wire.Message, except *peer) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for p := range s.peers {
@@ -775,7 +771,7 @@ func (s *Server) relay(ctx context.Context) {
 				s.adoptOrphan(tx)
 			}
 		case t := <-tips:
-			inv := &MsgInv{invList{Items: []InvItem{{Type: InvBlock, Hash: t.Hash}}}}
+			inv := wire.NewMsgInv([]wire.InvItem{{Type: wire.InvBlock, Hash: t.Hash}})
 			s.mu.Lock()
 			for p := range s.peers {
 				if p.ready() {
@@ -802,7 +798,7 @@ func (s *Server) pingAll() {
 		p.pingSent = time.Now()
 		nonce := p.pingNonce
 		p.mu.Unlock()
-		p.send(&MsgPing{Nonce: nonce, Tip: tip})
+		p.send(&wire.MsgPing{Nonce: nonce, Tip: tip})
 	}
 }
 
@@ -849,7 +845,7 @@ func (s *Server) Peers() []PeerInfo {
 
 // peerAhead reports whether p has shown more work than our tip has.
 func (s *Server) peerAhead(p *peer) bool {
-	return p.tipInfo().work().Cmp(s.chain.Tip().Work) > 0
+	return p.tipInfo().WorkInt().Cmp(s.chain.Tip().Work) > 0
 }
 
 // maybeSync starts syncing from p when it shows more work than our tip and
@@ -872,29 +868,29 @@ func (s *Server) maybeSync(p *peer) {
 	}
 	s.syncPeer, s.syncSince, s.syncAsked = p, time.Now(), true
 	s.mu.Unlock()
-	p.send(&MsgGetHeaders{Locator: s.locator(nil)})
+	p.send(&wire.MsgGetHeaders{Locator: s.locator(nil)})
 }
 
 // locator is our main chain's locator, led by extra (the last header a sync
-// already asked blocks for), capped at MaxLocator.
+// already asked blocks for), capped at wire.MaxLocator.
 func (s *Server) locator(extra *chain.Hash) []chain.Hash {
 	loc := s.chain.Locator()
 	if extra != nil {
 		loc = append([]chain.Hash{*extra}, loc...)
 	}
-	if len(loc) > MaxLocator {
-		loc = append(loc[:MaxLocator-1], loc[len(loc)-1])
+	if len(loc) > wire.MaxLocator {
+		loc = append(loc[:wire.MaxLocator-1], loc[len(loc)-1])
 	}
 	return loc
 }
 
 // onHeaders asks for the blocks we lack, in chain order; a full batch means
 // the peer has more, so the next headers are asked for after the last.
-func (s *Server) onHeaders(p *peer, m *MsgHeaders) {
-	var want []InvItem
+func (s *Server) onHeaders(p *peer, m *wire.MsgHeaders) {
+	var want []wire.InvItem
 	for i := range m.Headers {
 		if h := m.Headers[i].Hash(); !s.chain.Have(h) {
-			want = append(want, InvItem{Type: InvBlock, Hash: h})
+			want = append(want, wire.InvItem{Type: wire.InvBlock, Hash: h})
 		}
 	}
 	full := len(m.Headers) == chain.MaxHeaders
@@ -905,11 +901,11 @@ func (s *Server) onHeaders(p *peer, m *MsgHeaders) {
 	}
 	s.mu.Unlock()
 	if len(want) > 0 {
-		p.send(&MsgGetData{invList{Items: want}})
+		p.send(wire.NewMsgGetData(want))
 	}
 	if full {
 		last := m.Headers[len(m.Headers)-1].Hash()
-		p.send(&MsgGetHeaders{Locator: s.locator(&last)})
+		p.send(&wire.MsgGetHeaders{Locator: s.locator(&last)})
 	} else if len(want) == 0 {
 		s.mu.Lock()
 		if s.syncPeer == p {
@@ -929,7 +925,7 @@ func (s *Server) noteTip(p *peer, h chain.Hash) {
 	p.mu.Lock()
 	// Never lower a peer's work: a block a peer sends us during a sync is an
 	// ancestor of its tip, and taking it for the tip would end the sync.
-	if tip.work().Cmp(p.tip.work()) >= 0 {
+	if tip.WorkInt().Cmp(p.tip.WorkInt()) >= 0 {
 		p.tip = tip
 	}
 	p.mu.Unlock()
@@ -948,7 +944,7 @@ func (s *Server) onBlock(ctx context.Context, p *peer, b *chain.Block) {
 		// Relays cross; clocks differ. Neither is the peer's fault.
 	case chain.ErrOrphan:
 		// The peer is on a chain we lack the start of: ask it where we part.
-		p.send(&MsgGetHeaders{Locator: s.locator(nil)})
+		p.send(&wire.MsgGetHeaders{Locator: s.locator(nil)})
 	default:
 		s.misbehave(p, banThreshold, err)
 	}
@@ -987,24 +983,24 @@ func scope(addr string) int {
 func sameScope(from, addr string) bool { return scope(from) >= 0 && scope(from) == scope(addr) }
 
 // toNetAddr converts host:port; hosts must be IP literals.
-func toNetAddr(addr string) (NetAddr, bool) {
+func toNetAddr(addr string) (wire.NetAddr, bool) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return NetAddr{}, false
+		return wire.NetAddr{}, false
 	}
 	ip := net.ParseIP(host)
 	n, err := strconv.ParseUint(port, 10, 16)
 	if ip == nil || err != nil || n == 0 {
-		return NetAddr{}, false
+		return wire.NetAddr{}, false
 	}
-	var na NetAddr
+	var na wire.NetAddr
 	copy(na.IP[:], ip.To16())
 	na.Port = uint16(n)
 	na.LastSeen = time.Now().Unix()
 	return na, true
 }
 
-func netAddrString(a NetAddr) string {
+func netAddrString(a wire.NetAddr) string {
 	if a.Port == 0 {
 		return ""
 	}

@@ -3,9 +3,9 @@ package p2p
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"slices"
 	"sync"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/p2p/wire"
 )
 
 // These tests run real Servers on loopback with real chains on real stores.
@@ -265,7 +266,7 @@ func TestConnect(t *testing.T) {
 	a := startNode(t, newChain(t), nil, testConfig())
 	b := startNode(t, newChain(t), nil, testConfig())
 	r := dialRaw(t, a.addr, hostileHost)
-	r.write(frame(magic, "getblocks", nil))
+	r.write(wire.Frame(magic, "getblocks", nil))
 	waitFor(t, 3*time.Second, "the hostile host banned", func() bool { return a.banned(hostileHost) })
 
 	tests := []struct {
@@ -395,9 +396,9 @@ func TestHostilePeer(t *testing.T) {
 	junk := make([]byte, 200)
 	rand.Read(junk)
 	junk[0] = ^magic[0]
-	hugeBlock := frame(magic, "block", nil)
+	hugeBlock := wire.Frame(magic, "block", nil)
 	hugeBlock[16], hugeBlock[17], hugeBlock[18], hugeBlock[19] = 0xff, 0xff, 0xff, 0xff
-	badSum := frame(magic, "ping", payloadOf(&MsgPing{}))
+	badSum := frameOf(t, &wire.MsgPing{})
 	badSum[23] ^= 0x80
 
 	tests := []struct {
@@ -411,47 +412,47 @@ func TestHostilePeer(t *testing.T) {
 		// Only the header goes out: a server that waited for 4 GiB of
 		// payload would hold the connection until its handshake timeout.
 		{"frame announcing 4 GiB", false, func(t *testing.T, r *rawPeer, a *node) { r.write(hugeBlock) }, true},
-		{"unknown command", true, func(t *testing.T, r *rawPeer, a *node) { r.write(frame(magic, "getblocks", nil)) }, true},
+		{"unknown command", true, func(t *testing.T, r *rawPeer, a *node) { r.write(wire.Frame(magic, "getblocks", nil)) }, true},
 		{"bad checksum", true, func(t *testing.T, r *rawPeer, a *node) { r.write(badSum) }, true},
-		{"addr over MaxAddrs", true, func(t *testing.T, r *rawPeer, a *node) {
-			r.write(frame(magic, "addr", list(MaxAddrs+1)))
+		{"addr over wire.MaxAddrs", true, func(t *testing.T, r *rawPeer, a *node) {
+			r.write(wire.Frame(magic, "addr", binary.LittleEndian.AppendUint32(nil, wire.MaxAddrs+1)))
 		}, true},
 		{"block with bad proof of work", true, func(t *testing.T, r *rawPeer, a *node) {
-			r.send(&MsgBlock{Block: searchNonce(t, nextBlock(a.ch, chain.Address{}), false)})
+			r.send(&wire.MsgBlock{Block: searchNonce(t, nextBlock(a.ch, chain.Address{}), false)})
 		}, true},
 		{"block with bad merkle root", true, func(t *testing.T, r *rawPeer, a *node) {
 			b := nextBlock(a.ch, chain.Address{})
 			b.Header.MerkleRoot[0] ^= 1
-			r.send(&MsgBlock{Block: searchNonce(t, b, true)})
+			r.send(&wire.MsgBlock{Block: searchNonce(t, b, true)})
 		}, true},
 		{"block with a wrong coinbase height", true, func(t *testing.T, r *rawPeer, a *node) {
 			b := nextBlock(a.ch, chain.Address{})
 			b.Txs[0].Height++
 			b.Header.MerkleRoot = chain.MerkleRoot(b.TxHashes())
-			r.send(&MsgBlock{Block: searchNonce(t, b, true)})
+			r.send(&wire.MsgBlock{Block: searchNonce(t, b, true)})
 		}, true},
 		// A transaction that breaks a consensus rule, whatever the state.
 		{"transaction with a bad signature", true, func(t *testing.T, r *rawPeer, a *node) {
 			tx := transfer(0, chain.Coin, nil)
 			tx.Amount++
-			r.send(&MsgTx{Tx: tx})
+			r.send(&wire.MsgTx{Tx: tx})
 		}, true},
 		{"transaction with a memo over MaxMemo", true, func(t *testing.T, r *rawPeer, a *node) {
-			r.send(&MsgTx{Tx: transfer(0, chain.Coin, make([]byte, chain.MaxMemo+1))})
+			r.send(&wire.MsgTx{Tx: transfer(0, chain.Coin, make([]byte, chain.MaxMemo+1))})
 		}, true},
 		{"transaction over the money supply", true, func(t *testing.T, r *rawPeer, a *node) {
-			r.send(&MsgTx{Tx: transfer(0, chain.MaxMoney+1, nil)})
+			r.send(&wire.MsgTx{Tx: transfer(0, chain.MaxMoney+1, nil)})
 		}, true},
 		{"coinbase as a transaction", true, func(t *testing.T, r *rawPeer, a *node) {
-			r.send(&MsgTx{Tx: chain.NewCoinbase(2, chain.Address{}, 50*chain.Coin, 0)})
+			r.send(&wire.MsgTx{Tx: chain.NewCoinbase(2, chain.Address{}, 50*chain.Coin, 0)})
 		}, true},
 		// Protocol slips a buggy peer makes: dropped, not banned.
 		{"getdata before the handshake", false, func(t *testing.T, r *rawPeer, a *node) {
-			r.send(&MsgGetData{invList{Items: []InvItem{{Type: InvBlock, Hash: a.ch.Tip().Hash}}}})
+			r.send(wire.NewMsgGetData([]wire.InvItem{{Type: wire.InvBlock, Hash: a.ch.Tip().Hash}}))
 		}, false},
-		{"verack before version", false, func(t *testing.T, r *rawPeer, a *node) { r.send(&MsgVerAck{}) }, false},
+		{"verack before version", false, func(t *testing.T, r *rawPeer, a *node) { r.send(&wire.MsgVerAck{}) }, false},
 		{"second version", true, func(t *testing.T, r *rawPeer, a *node) { r.send(rawVersion(chain.Regtest)) }, false},
-		{"second verack", true, func(t *testing.T, r *rawPeer, a *node) { r.send(&MsgVerAck{}) }, false},
+		{"second verack", true, func(t *testing.T, r *rawPeer, a *node) { r.send(&wire.MsgVerAck{}) }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -507,9 +508,9 @@ func TestHarmlessBlocksKeepPeer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.send(&MsgBlock{Block: tip})
+	r.send(&wire.MsgBlock{Block: tip})
 	for _, m := range r.roundTrip() {
-		if _, ok := m.(*MsgInv); !ok {
+		if _, ok := m.(*wire.MsgInv); !ok {
 			t.Errorf("a known block was answered with %s", m.Command())
 		}
 	}
@@ -530,8 +531,8 @@ func TestHarmlessBlocksKeepPeer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.send(&MsgBlock{Block: orphan})
-	gh := await[*MsgGetHeaders](r)
+	r.send(&wire.MsgBlock{Block: orphan})
+	gh := await[*wire.MsgGetHeaders](r)
 	if len(gh.Locator) == 0 || gh.Locator[0] != a.ch.Tip().Hash {
 		t.Errorf("getheaders after an orphan: locator %v, want one led by our tip %s", gh.Locator, a.ch.Tip().Hash)
 	}
@@ -558,13 +559,12 @@ func TestBlockFromPeerAheadKeepsItsTip(t *testing.T) {
 	v := rawVersion(chain.Regtest)
 	v.ListenPort = 18999 // where this inbound peer would take connections
 	tip := ahead.Tip()
-	v.Tip = TipInfo{Height: tip.Height, Hash: tip.Hash}
-	tip.Work.FillBytes(v.Tip.Work[:])
+	v.Tip = wire.NewTipInfo(tip)
 	r.handshake(v)
-	r.send(&MsgBlock{Block: first})
+	r.send(&wire.MsgBlock{Block: first})
 	// A barrier that, unlike a ping, carries no tip of ours.
-	r.send(&MsgGetHeaders{Locator: []chain.Hash{first.Hash()}})
-	await[*MsgHeaders](r)
+	r.send(&wire.MsgGetHeaders{Locator: []chain.Hash{first.Hash()}})
+	await[*wire.MsgHeaders](r)
 	if a.ch.Tip().Hash != first.Hash() {
 		t.Fatalf("the block from the peer did not become our tip")
 	}
@@ -610,34 +610,34 @@ func TestRequestsAnswered(t *testing.T) {
 			{"at the tip", []chain.Hash{main[4].Hash()}, chain.Hash{}, nil},
 		}
 		for _, tt := range tests {
-			r.send(&MsgGetHeaders{Locator: tt.locator, Stop: tt.stop})
-			if got := await[*MsgHeaders](r).Headers; !slices.Equal(got, tt.want) {
+			r.send(&wire.MsgGetHeaders{Locator: tt.locator, Stop: tt.stop})
+			if got := await[*wire.MsgHeaders](r).Headers; !slices.Equal(got, tt.want) {
 				t.Errorf("%s: %d headers, want %d", tt.name, len(got), len(tt.want))
 			}
 		}
 	})
 
 	t.Run("getdata", func(t *testing.T) {
-		r.send(&MsgGetData{invList{Items: []InvItem{
-			{Type: InvBlock, Hash: main[1].Hash()}, {Type: InvBlock, Hash: unknown}, {Type: 7, Hash: main[2].Hash()},
-		}}})
-		if b := await[*MsgBlock](r).Block; b.Hash() != main[1].Hash() {
+		r.send(wire.NewMsgGetData([]wire.InvItem{
+			{Type: wire.InvBlock, Hash: main[1].Hash()}, {Type: wire.InvBlock, Hash: unknown}, {Type: 7, Hash: main[2].Hash()},
+		}))
+		if b := await[*wire.MsgBlock](r).Block; b.Hash() != main[1].Hash() {
 			t.Errorf("getdata answered with block %s, want %s", b.Hash(), main[1].Hash())
 		}
-		nf := await[*MsgNotFound](r)
-		want := []InvItem{{Type: InvBlock, Hash: unknown}, {Type: 7, Hash: main[2].Hash()}}
+		nf := await[*wire.MsgNotFound](r)
+		want := []wire.InvItem{{Type: wire.InvBlock, Hash: unknown}, {Type: 7, Hash: main[2].Hash()}}
 		if !slices.Equal(nf.Items, want) {
 			t.Errorf("notfound %v, want %v", nf.Items, want)
 		}
 	})
 
 	t.Run("inv", func(t *testing.T) {
-		r.send(&MsgInv{invList{Items: []InvItem{{Type: InvBlock, Hash: main[3].Hash()}, {Type: InvBlock, Hash: unknown}, {Type: 7, Hash: chain.Hash{7}}}}})
-		gd := await[*MsgGetData](r)
-		if want := []InvItem{{Type: InvBlock, Hash: unknown}}; !slices.Equal(gd.Items, want) {
+		r.send(wire.NewMsgInv([]wire.InvItem{{Type: wire.InvBlock, Hash: main[3].Hash()}, {Type: wire.InvBlock, Hash: unknown}, {Type: 7, Hash: chain.Hash{7}}}))
+		gd := await[*wire.MsgGetData](r)
+		if want := []wire.InvItem{{Type: wire.InvBlock, Hash: unknown}}; !slices.Equal(gd.Items, want) {
 			t.Errorf("getdata %v, want only the unknown block %v", gd.Items, want)
 		}
-		r.send(&MsgInv{invList{Items: []InvItem{{Type: InvBlock, Hash: main[4].Hash()}}}})
+		r.send(wire.NewMsgInv([]wire.InvItem{{Type: wire.InvBlock, Hash: main[4].Hash()}}))
 		for _, m := range r.roundTrip() {
 			if m.Command() == "getdata" {
 				t.Errorf("a known block was fetched")
@@ -646,19 +646,19 @@ func TestRequestsAnswered(t *testing.T) {
 	})
 
 	t.Run("ping", func(t *testing.T) {
-		r.send(&MsgPing{Nonce: 77})
-		p := await[*MsgPong](r)
+		r.send(&wire.MsgPing{Nonce: 77})
+		p := await[*wire.MsgPong](r)
 		if p.Nonce != 77 || p.Tip.Hash != main[4].Hash() || p.Tip.Height != 5 ||
-			new(big.Int).SetBytes(p.Tip.Work[:]).Cmp(a.ch.Tip().Work) != 0 {
+			p.Tip.WorkInt().Cmp(a.ch.Tip().Work) != 0 {
 			t.Errorf("pong %+v, want nonce 77 and our tip", p)
 		}
 	})
 
 	t.Run("getaddr", func(t *testing.T) {
 		a.learn("127.1.2.3:4567", false)
-		r.send(&MsgGetAddr{})
+		r.send(&wire.MsgGetAddr{})
 		var got []string
-		for _, na := range await[*MsgAddr](r).Addrs {
+		for _, na := range await[*wire.MsgAddr](r).Addrs {
 			got = append(got, netAddrString(na))
 		}
 		if !slices.Contains(got, "127.1.2.3:4567") {
@@ -670,8 +670,8 @@ func TestRequestsAnswered(t *testing.T) {
 		mine(t, a.ch, 1)
 		want := a.ch.Tip().Hash
 		for {
-			inv := await[*MsgInv](r)
-			if len(inv.Items) == 1 && inv.Items[0] == (InvItem{Type: InvBlock, Hash: want}) {
+			inv := await[*wire.MsgInv](r)
+			if len(inv.Items) == 1 && inv.Items[0] == (wire.InvItem{Type: wire.InvBlock, Hash: want}) {
 				break
 			}
 		}
@@ -690,15 +690,15 @@ func TestAddrGossipForwardsOnce(t *testing.T) {
 
 	n1, _ := toNetAddr("127.1.0.1:1001")
 	n2, _ := toNetAddr("[::ffff:127.1.0.2]:1002")
-	x.send(&MsgAddr{Addrs: []NetAddr{n1, n2}})
-	got := await[*MsgAddr](y)
+	x.send(&wire.MsgAddr{Addrs: []wire.NetAddr{n1, n2}})
+	got := await[*wire.MsgAddr](y)
 	if len(got.Addrs) != 2 || netAddrString(got.Addrs[0]) != "127.1.0.1:1001" || netAddrString(got.Addrs[1]) != "127.1.0.2:1002" {
 		t.Fatalf("forwarded %+v, want the two new addresses", got.Addrs)
 	}
 
 	// Again, and back from y: nothing is new, nothing travels.
-	x.send(&MsgAddr{Addrs: []NetAddr{n1, n2}})
-	y.send(&MsgAddr{Addrs: []NetAddr{n1}})
+	x.send(&wire.MsgAddr{Addrs: []wire.NetAddr{n1, n2}})
+	y.send(&wire.MsgAddr{Addrs: []wire.NetAddr{n1}})
 	x.roundTrip()
 	for _, r := range []*rawPeer{x, y} {
 		for _, m := range r.roundTrip() {
@@ -725,23 +725,23 @@ func TestAddrFloodBounded(t *testing.T) {
 
 	const floods = 5
 	for f := range floods {
-		addrs := make([]NetAddr, MaxAddrs)
+		addrs := make([]wire.NetAddr, wire.MaxAddrs)
 		for i := range addrs {
 			// 127.1/16: dials fail at once, and no test listens there.
 			addrs[i], _ = toNetAddr(fmt.Sprintf("127.1.%d.%d:%d", f, i/256, 1000+i%256))
 		}
-		x.send(&MsgAddr{Addrs: addrs})
+		x.send(&wire.MsgAddr{Addrs: addrs})
 	}
 	x.roundTrip()
 	a.mu.Lock()
 	known := len(a.addrs)
 	a.mu.Unlock()
 	if known > maxKnownAddr {
-		t.Errorf("%d addresses known after a flood of %d, limit %d", known, floods*MaxAddrs, maxKnownAddr)
+		t.Errorf("%d addresses known after a flood of %d, limit %d", known, floods*wire.MaxAddrs, maxKnownAddr)
 	}
 	seen := make(map[string]bool)
 	for _, m := range good.roundTrip() {
-		if m, ok := m.(*MsgAddr); ok {
+		if m, ok := m.(*wire.MsgAddr); ok {
 			for _, na := range m.Addrs {
 				s := netAddrString(na)
 				if seen[s] {

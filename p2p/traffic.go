@@ -2,9 +2,9 @@ package p2p
 
 import (
 	"io"
-	"maps"
-	"slices"
 	"sync/atomic"
+
+	"github.com/hashforge/hashforge/p2p/wire"
 )
 
 // Traffic is what crossed the wire for one command in one direction since
@@ -27,7 +27,7 @@ var directions = [...]string{received: "received", sent: "sent"}
 // commands lists every command the protocol defines, sorted: the rows of
 // the traffic counters, fixed at start-up, so the metrics built on them
 // have every series from the start and a peer cannot add a label.
-var commands = slices.Sorted(maps.Keys(messages))
+var commands = wire.Commands()
 
 // commandIndex is each command's row in commands.
 var commandIndex = func() map[string]int {
@@ -80,7 +80,7 @@ func (s *Server) Traffic() []Traffic {
 	return out
 }
 
-// countingReader counts the bytes read through it: ReadMessage reads
+// countingReader counts the bytes read through it: wire.ReadMessage reads
 // exactly one frame, so the count taken around it is the frame's size
 // without the wire format having to report it.
 type countingReader struct {

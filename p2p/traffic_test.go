@@ -2,13 +2,13 @@ package p2p
 
 import (
 	"fmt"
-	"maps"
 	"net"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/p2p/wire"
 )
 
 // trafficKey names one row of Traffic.
@@ -24,7 +24,7 @@ func trafficOf(t *testing.T, s *Server) map[trafficKey]Traffic {
 	for _, r := range rows {
 		got = append(got, trafficKey{r.Command, r.Direction})
 	}
-	for _, cmd := range slices.Sorted(maps.Keys(messages)) {
+	for _, cmd := range slices.Sorted(slices.Values(wire.Commands())) {
 		want = append(want, trafficKey{cmd, "received"}, trafficKey{cmd, "sent"})
 	}
 	if !slices.Equal(got, want) {
@@ -115,7 +115,7 @@ func TestTrafficAgreesBetweenNodes(t *testing.T) {
 	}{
 		{"A", a, "version"}, {"B", b, "version"}, {"A", a, "inv"}, {"B", b, "getdata"}, {"A", a, "block"},
 	} {
-		if got := trafficOf(t, tt.n.Server)[trafficKey{tt.cmd, "sent"}]; got.Messages == 0 || got.Bytes < frameHeaderSize*got.Messages {
+		if got := trafficOf(t, tt.n.Server)[trafficKey{tt.cmd, "sent"}]; got.Messages == 0 || got.Bytes < uint64(frameHeaderSize)*got.Messages {
 			t.Errorf("%s sent %s: %d messages, %d bytes", tt.name, tt.cmd, got.Messages, got.Bytes)
 		}
 	}
@@ -126,16 +126,16 @@ func TestTrafficAgreesBetweenNodes(t *testing.T) {
 // pretends to be.
 func TestTrafficSkipsBadFrames(t *testing.T) {
 	t.Parallel()
-	badSum := frame(magic, "ping", payloadOf(&MsgPing{}))
+	badSum := frameOf(t, &wire.MsgPing{})
 	badSum[23] ^= 0x80
 	tests := []struct {
 		name  string
 		bytes []byte
 	}{
-		{"unknown command", frame(magic, "getblocks", nil)},
+		{"unknown command", wire.Frame(magic, "getblocks", nil)},
 		{"bad checksum", badSum},
-		{"other network", frame(chain.Devnet.Magic, "verack", nil)},
-		{"cut short", frame(magic, "ping", payloadOf(&MsgPing{}))[:40]},
+		{"other network", wire.Frame(chain.Devnet.Magic, "verack", nil)},
+		{"cut short", frameOf(t, &wire.MsgPing{})[:40]},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/mempool"
+	"github.com/hashforge/hashforge/p2p/wire"
 )
 
 // Mempool is what the peer layer needs of the transaction pool. Add's
@@ -177,10 +178,10 @@ func (s *Server) adoptOrphan(tx *chain.Tx) {
 }
 
 // waiting returns first and the admitted transactions waiting behind it,
-// up to MaxInvItems: what is waiting goes out together, in one inv per peer.
+// up to wire.MaxInvItems: what is waiting goes out together, in one inv per peer.
 func waiting(txs <-chan *chain.Tx, first *chain.Tx) []*chain.Tx {
 	batch := []*chain.Tx{first}
-	for len(batch) < MaxInvItems {
+	for len(batch) < wire.MaxInvItems {
 		select {
 		case tx := <-txs:
 			batch = append(batch, tx)
@@ -192,7 +193,7 @@ func waiting(txs <-chan *chain.Tx, first *chain.Tx) []*chain.Tx {
 }
 
 // announceTxs announces admitted transactions to every ready peer that has
-// not seen them, in one inv per peer (txs holds at most MaxInvItems).
+// not seen them, in one inv per peer (txs holds at most wire.MaxInvItems).
 func (s *Server) announceTxs(txs []*chain.Tx) {
 	ids := txIDs(txs)
 	s.mu.Lock()
@@ -233,13 +234,13 @@ func txIDs(txs []*chain.Tx) []chain.Hash {
 	return ids
 }
 
-// txInvs announces txids in order, in invs of at most MaxInvItems items.
-func txInvs(ids []chain.Hash) []*MsgInv {
-	var invs []*MsgInv
-	for chunk := range slices.Chunk(ids, MaxInvItems) {
-		inv := &MsgInv{invList{Items: make([]InvItem, len(chunk))}}
+// txInvs announces txids in order, in invs of at most wire.MaxInvItems items.
+func txInvs(ids []chain.Hash) []*wire.MsgInv {
+	var invs []*wire.MsgInv
+	for chunk := range slices.Chunk(ids, wire.MaxInvItems) {
+		inv := wire.NewMsgInv(make([]wire.InvItem, len(chunk)))
 		for i, id := range chunk {
-			inv.Items[i] = InvItem{Type: InvTx, Hash: id}
+			inv.Items[i] = wire.InvItem{Type: wire.InvTx, Hash: id}
 		}
 		invs = append(invs, inv)
 	}

@@ -7,19 +7,20 @@ import (
 
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/mempool"
+	"github.com/hashforge/hashforge/p2p/wire"
 )
 
 // txItems is the inventory of txs.
-func txItems(txs ...*chain.Tx) []InvItem {
-	items := make([]InvItem, len(txs))
+func txItems(txs ...*chain.Tx) []wire.InvItem {
+	items := make([]wire.InvItem, len(txs))
 	for i, tx := range txs {
-		items[i] = InvItem{Type: InvTx, Hash: tx.Hash()}
+		items[i] = wire.InvItem{Type: wire.InvTx, Hash: tx.Hash()}
 	}
 	return items
 }
 
 // noneOf fails the test for every message of command in msgs.
-func noneOf(t *testing.T, msgs []Message, command, why string) {
+func noneOf(t *testing.T, msgs []wire.Message, command, why string) {
 	t.Helper()
 	for _, m := range msgs {
 		if m.Command() == command {
@@ -97,7 +98,7 @@ func TestLateJoinerLearnsPending(t *testing.T) {
 		n    int
 	}{
 		{"50 transfers", 50},
-		{"more than one inv", MaxInvItems + 50},
+		{"more than one inv", wire.MaxInvItems + 50},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -148,7 +149,7 @@ func TestTxRelayRules(t *testing.T) {
 	// under the server's lock, so once y has its inv, x's would be queued.
 	announced := func(tx *chain.Tx) {
 		t.Helper()
-		if inv := await[*MsgInv](y); !slices.Equal(inv.Items, txItems(tx)) {
+		if inv := await[*wire.MsgInv](y); !slices.Equal(inv.Items, txItems(tx)) {
 			t.Errorf("y got inv %v, want %v", inv.Items, txItems(tx))
 		}
 		a.readyPeers()
@@ -156,7 +157,7 @@ func TestTxRelayRules(t *testing.T) {
 	}
 
 	t.Run("unasked tx is admitted and announced on", func(t *testing.T) {
-		x.send(&MsgTx{Tx: txs[0]})
+		x.send(&wire.MsgTx{Tx: txs[0]})
 		announced(txs[0])
 		if !a.pool.Has(txs[0].Hash()) {
 			t.Errorf("not in the pool")
@@ -164,32 +165,32 @@ func TestTxRelayRules(t *testing.T) {
 	})
 
 	t.Run("inv of a pending tx", func(t *testing.T) {
-		y.send(&MsgInv{invList{Items: txItems(txs[0])}})
+		y.send(wire.NewMsgInv(txItems(txs[0])))
 		noneOf(t, y.roundTrip(), "getdata", "a pending transaction asked for")
 	})
 
 	t.Run("inv of a new tx asked of one peer", func(t *testing.T) {
-		x.send(&MsgInv{invList{Items: txItems(txs[1])}})
-		if gd := await[*MsgGetData](x); !slices.Equal(gd.Items, txItems(txs[1])) {
+		x.send(wire.NewMsgInv(txItems(txs[1])))
+		if gd := await[*wire.MsgGetData](x); !slices.Equal(gd.Items, txItems(txs[1])) {
 			t.Errorf("getdata %v, want %v", gd.Items, txItems(txs[1]))
 		}
-		y.send(&MsgInv{invList{Items: txItems(txs[1])}})
+		y.send(wire.NewMsgInv(txItems(txs[1])))
 		noneOf(t, y.roundTrip(), "getdata", "a transaction already asked of another peer asked for")
 		// Both peers have seen it: its admission announces it to neither,
 		// so the next transaction is the first y hears of.
-		x.send(&MsgTx{Tx: txs[1]})
-		x.send(&MsgTx{Tx: txs[2]})
+		x.send(&wire.MsgTx{Tx: txs[1]})
+		x.send(&wire.MsgTx{Tx: txs[2]})
 		announced(txs[2])
 	})
 
 	t.Run("getdata", func(t *testing.T) {
 		unknown := transfer(99, 1, nil)
-		y.send(&MsgGetData{invList{Items: append(txItems(txs[0], unknown), InvItem{Type: InvBlock, Hash: txs[1].Hash()})}})
-		if got := await[*MsgTx](y).Tx; got.Hash() != txs[0].Hash() {
+		y.send(wire.NewMsgGetData(append(txItems(txs[0], unknown), wire.InvItem{Type: wire.InvBlock, Hash: txs[1].Hash()})))
+		if got := await[*wire.MsgTx](y).Tx; got.Hash() != txs[0].Hash() {
 			t.Errorf("getdata answered with tx %s, want %s", got.Hash(), txs[0].Hash())
 		}
-		nf := await[*MsgNotFound](y)
-		if want := append(txItems(unknown), InvItem{Type: InvBlock, Hash: txs[1].Hash()}); !slices.Equal(nf.Items, want) {
+		nf := await[*wire.MsgNotFound](y)
+		if want := append(txItems(unknown), wire.InvItem{Type: wire.InvBlock, Hash: txs[1].Hash()}); !slices.Equal(nf.Items, want) {
 			t.Errorf("notfound %v, want %v", nf.Items, want)
 		}
 	})
@@ -202,15 +203,15 @@ func TestTxRelayRules(t *testing.T) {
 		}
 		// Relayed to y, so relay is done before z joins.
 		for seen := 3; seen < len(txs); {
-			seen += len(await[*MsgInv](y).Items)
+			seen += len(await[*wire.MsgInv](y).Items)
 		}
 		z := dialRaw(t, a.addr, "127.0.0.1")
 		z.handshake(rawVersion(chain.Regtest))
-		z.send(&MsgMempool{})
-		if inv := await[*MsgInv](z); !slices.Equal(inv.Items, txItems(txs...)) {
+		z.send(&wire.MsgMempool{})
+		if inv := await[*wire.MsgInv](z); !slices.Equal(inv.Items, txItems(txs...)) {
 			t.Errorf("mempool answered with %v\nwant, in nonce order, %v", inv.Items, txItems(txs...))
 		}
-		z.send(&MsgMempool{})
+		z.send(&wire.MsgMempool{})
 		noneOf(t, z.roundTrip(), "inv", "transactions announced twice")
 	})
 }
@@ -246,8 +247,8 @@ func TestHarmlessTxsKeepPeer(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r.send(&MsgTx{Tx: tt.tx})
-			r.send(&MsgInv{invList{Items: txItems(tt.tx)}})
+			r.send(&wire.MsgTx{Tx: tt.tx})
+			r.send(wire.NewMsgInv(txItems(tt.tx)))
 			noneOf(t, r.roundTrip(), "getdata", "a refused transaction asked for again")
 			if a.banned(hostileHost) {
 				t.Fatalf("banned")
@@ -272,7 +273,7 @@ func TestOutOfOrderTxsAdopted(t *testing.T) {
 	r.handshake(rawVersion(chain.Regtest))
 	txs := transfers(4)
 	for _, i := range []int{3, 1, 2, 0} {
-		r.send(&MsgTx{Tx: txs[i]})
+		r.send(&wire.MsgTx{Tx: txs[i]})
 	}
 	waitFor(t, 5*time.Second, "all four pending", func() bool { return pendingCount(a.pool) == 4 })
 }
