@@ -238,7 +238,7 @@ func (l *countingListener) Accept() (net.Conn, error) {
 func (s *Server) banned(host string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return time.Now().Before(s.bans[host])
+	return s.hostBanned(host)
 }
 
 // readyPeers is the number of peers past the handshake.

@@ -1,0 +1,150 @@
+package p2p
+
+import (
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/hashforge/hashforge/p2p/wire"
+)
+
+// The address book: the addresses a node knows, how they are learnt from
+// peers and gossiped on, and which are worth sharing.
+
+const (
+	maxKnownAddr = 1000 // addresses remembered at most: an addr flood cannot grow memory
+	maxAddrRelay = 10   // longest addr message that is passed on
+)
+
+// addrState is what the server knows of a peer address.
+type addrState struct {
+	pinned    bool // from -k: always retried
+	self      bool // it is this node
+	connected bool
+	failures  int
+	nextTry   time.Time
+}
+
+// learn adds a peer address; it reports whether the address is new.
+func (s *Server) learn(addr string, pinned bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, ok := s.addrs[addr]; ok {
+		st.pinned = st.pinned || pinned
+		return false
+	}
+	if len(s.addrs) >= maxKnownAddr && !s.evictAddr() {
+		return false
+	}
+	s.addrs[addr] = &addrState{pinned: pinned}
+	return true
+}
+
+// evictAddr makes room in a full address table by forgetting an address
+// that is not pinned, not ours and not in use, one that failed if there is
+// one: a flood of junk addresses then cannot crowd out real peers. s.mu is held.
+func (s *Server) evictAddr() bool {
+	victim := ""
+	for addr, st := range s.addrs {
+		if st.pinned || st.self || st.connected {
+			continue
+		}
+		victim = addr
+		if st.failures > 0 {
+			break
+		}
+	}
+	if victim == "" {
+		return false
+	}
+	delete(s.addrs, victim)
+	return true
+}
+
+// goodAddrs lists addresses worth sharing: those of connected peers first.
+func (s *Server) goodAddrs() []wire.NetAddr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []wire.NetAddr
+	for p := range s.peers {
+		if _, listen, _ := p.identity(); len(out) < wire.MaxAddrs {
+			if na, ok := toNetAddr(listen); ok {
+				out = append(out, na)
+			}
+		}
+	}
+	for addr, st := range s.addrs {
+		if na, ok := toNetAddr(addr); ok && !st.self && st.failures == 0 && len(out) < wire.MaxAddrs {
+			out = append(out, na)
+		}
+	}
+	return out
+}
+
+// onAddr learns the addresses a peer tells of in its own network scope.
+func (s *Server) onAddr(p *peer, m *wire.MsgAddr) {
+	var fresh []wire.NetAddr
+	for _, a := range m.Addrs {
+		addr := netAddrString(a)
+		if addr != "" && sameScope(p.addr, addr) && s.learn(addr, false) {
+			fresh = append(fresh, a)
+		}
+	}
+	// New addresses travel on, once: known ones stop here, so gossip
+	// ends. Only announcements travel (a few addresses, as onReady sends);
+	// a long list answers a getaddr and is for the asker alone.
+	if len(fresh) > 0 && len(m.Addrs) <= maxAddrRelay {
+		s.broadcast(&wire.MsgAddr{Addrs: fresh}, p)
+	}
+}
+
+// scope classes an address: a peer can only vouch for addresses in its own
+// network scope. A loopback peer telling of internet hosts, or an internet
+// peer telling of private ones, is either wrong or steering our dials; a
+// local devnet must not be led to dial out at all.
+func scope(addr string) int {
+	host, _, err := net.SplitHostPort(addr)
+	ip := net.ParseIP(host)
+	switch {
+	case err != nil || ip == nil:
+		return -1
+	case ip.IsLoopback():
+		return 0
+	case ip.IsPrivate() || ip.IsLinkLocalUnicast():
+		return 1
+	default:
+		return 2
+	}
+}
+
+// sameScope reports whether a peer at from may tell us of addr.
+func sameScope(from, addr string) bool { return scope(from) >= 0 && scope(from) == scope(addr) }
+
+// toNetAddr converts host:port; hosts must be IP literals.
+func toNetAddr(addr string) (wire.NetAddr, bool) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return wire.NetAddr{}, false
+	}
+	ip := net.ParseIP(host)
+	n, err := strconv.ParseUint(port, 10, 16)
+	if ip == nil || err != nil || n == 0 {
+		return wire.NetAddr{}, false
+	}
+	var na wire.NetAddr
+	copy(na.IP[:], ip.To16())
+	na.Port = uint16(n)
+	na.LastSeen = time.Now().Unix()
+	return na, true
+}
+
+func netAddrString(a wire.NetAddr) string {
+	if a.Port == 0 {
+		return ""
+	}
+	ip := net.IP(a.IP[:])
+	if ip.IsUnspecified() {
+		return ""
+	}
+	return net.JoinHostPort(ip.String(), strconv.Itoa(int(a.Port)))
+}
