@@ -36,6 +36,32 @@ func reject(code Code, format string, args ...any) error {
 	return &RejectError{Code: code, Msg: fmt.Sprintf(format, args...)}
 }
 
+// A refusal also says what it means for whoever offered the transaction, so
+// a caller that relays transactions (the peer layer) can tell a peer's fault
+// from a difference between pools without knowing every code. The peer
+// layer asks for these methods through an interface of its own.
+
+// AlreadyPending reports that the transaction is pending already: nothing
+// was refused.
+func (e *RejectError) AlreadyPending() bool { return e.Code == CodeKnown }
+
+// NonceGap reports a nonce beyond the sender's next: the transaction may be
+// admitted once those before it are.
+func (e *RejectError) NonceGap() bool { return e.Code == CodeNonceGap }
+
+// Invalid reports a transaction that breaks a consensus rule whatever the
+// chain's state or the pool's policy (a bad signature, an amount over the
+// money supply, an over-long memo, a coinbase): no pool ever admits it. The
+// other refusals depend on what a pool has seen and how it is configured,
+// which differ between nodes.
+func (e *RejectError) Invalid() bool {
+	switch e.Code {
+	case CodeKnown, CodeNonceGap, CodeNonceTooLow, CodeFeeTooLow, CodeInsufficientFunds, CodeReplacementFee, CodeFull:
+		return false
+	}
+	return true
+}
+
 // CodeOf returns the code of a refusal, or "" when err is not one.
 func CodeOf(err error) Code {
 	var re *RejectError

@@ -65,16 +65,27 @@ func (h *harness) add(tx *chain.Tx) {
 	}
 }
 
-// wantPending fails unless the pool holds exactly txs, in block order.
+// wantPending fails unless the pool holds exactly txs, in block order, as
+// Entries and PendingIDs list them.
 func (h *harness) wantPending(txs ...*chain.Tx) {
 	h.t.Helper()
 	entries, st, err := h.pool.Entries()
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	ids, err := h.pool.PendingIDs()
+	if err != nil {
+		h.t.Fatal(err)
+	}
 	got := make([]string, len(entries))
 	for i, e := range entries {
 		got[i] = fmt.Sprintf("%s nonce %d fee %d", e.Tx.Sender(), e.Tx.Nonce, e.Tx.Fee)
+		if i >= len(ids) || ids[i] != e.Tx.Hash() {
+			h.t.Errorf("PendingIDs %v disagrees with Entries at %d", ids, i)
+		}
+	}
+	if len(ids) != len(entries) {
+		h.t.Errorf("PendingIDs lists %d txids, Entries %d transactions", len(ids), len(entries))
 	}
 	want := make([]string, len(txs))
 	for i, tx := range txs {

@@ -70,6 +70,20 @@ func (p *Pool) Entries() ([]Entry, Stats, error) {
 	return out, st, err
 }
 
+// PendingIDs lists the txids of the pending transactions in the order
+// Entries lists them, every sender's nonces in sequence: the order in which
+// a peer that asks for them can admit them.
+func (p *Pool) PendingIDs() ([]chain.Hash, error) {
+	var ids []chain.Hash
+	err := p.view(func(*chain.View) error {
+		for _, e := range p.ordered(-1) {
+			ids = append(ids, e.id)
+		}
+		return nil
+	})
+	return ids, err
+}
+
 // Account returns an address's state at the tip and how many of its
 // transactions are pending: the next transfer it signs carries nonce
 // acc.Nonce + pending.

@@ -1,23 +1,44 @@
 package p2p
 
 import (
+	"errors"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
-	"github.com/hashforge/hashforge/mempool"
 	"github.com/hashforge/hashforge/p2p/wire"
 )
 
-// Mempool is what the peer layer needs of the transaction pool. Add's
-// refusals are *mempool.RejectError, whose code says whose fault they are.
+// Mempool is what the peer layer needs of the transaction pool.
 type Mempool interface {
+	// Add offers a transaction. A refusal is a txRefusal; any other error
+	// is the pool's own failure.
 	Add(tx *chain.Tx) error
 	Has(id chain.Hash) bool
 	Get(id chain.Hash) (*chain.Tx, bool)
-	Entries() ([]mempool.Entry, mempool.Stats, error)
+	// PendingIDs lists the pending txids in the order a block takes them,
+	// every sender's nonces in sequence.
+	PendingIDs() ([]chain.Hash, error)
 	Subscribe() (<-chan *chain.Tx, func())
+}
+
+// txRefusal is a refusal of Mempool.Add that says what it means for the
+// peer that sent the transaction, as net.Error says whether an error is a
+// timeout: the peer layer decides from it whom to ban without knowing the
+// pool's codes, and the pool need not know the peer layer. A refusal that is
+// none of the three is the pool's state or policy, which differ between
+// nodes: no fault of the peer.
+type txRefusal interface {
+	error
+	// AlreadyPending: the pool has the transaction; nothing was refused.
+	AlreadyPending() bool
+	// NonceGap: the sender's earlier nonces are missing; the transaction
+	// may be admitted once they are.
+	NonceGap() bool
+	// Invalid: the transaction breaks a consensus rule whatever the state,
+	// which bans its sender as an invalid block does.
+	Invalid() bool
 }
 
 const (
@@ -87,24 +108,23 @@ func (s *Server) onTx(p *peer, tx *chain.Tx) {
 	id := tx.Hash()
 	p.seen(id) // never announced back to the peer it came from
 	err := s.pool.Add(tx)
-	code := mempool.CodeOf(err)
-	switch code {
-	case "":
-		if err != nil {
-			s.log.Error("add transaction from peer", "addr", p.addr, "txid", id, "err", err)
-		}
+	if err == nil {
 		return
-	case mempool.CodeKnown:
+	}
+	var refusal txRefusal
+	if !errors.As(err, &refusal) {
+		s.log.Error("add transaction from peer", "addr", p.addr, "txid", id, "err", err)
 		return
-	case mempool.CodeNonceGap:
+	}
+	switch {
+	case refusal.AlreadyPending():
+		return
+	case refusal.NonceGap():
 		s.keepOrphan(tx)
-	case mempool.CodeNonceTooLow, mempool.CodeFeeTooLow, mempool.CodeInsufficientFunds,
-		mempool.CodeReplacementFee, mempool.CodeFull:
-		// Pool state and policy, which differ between nodes: no fault.
-	default:
+	case refusal.Invalid():
 		s.misbehave(p, banThreshold, err)
 	}
-	s.log.Debug("transaction from peer refused", "addr", p.addr, "txid", id, "code", code)
+	s.log.Debug("transaction from peer refused", "addr", p.addr, "txid", id, "err", err)
 	tip := s.chain.Tip().Hash
 	s.txs.mu.Lock()
 	s.txs.rejected.put(id, tip)
@@ -176,14 +196,10 @@ func (s *Server) announceTxs(txs []*chain.Tx) {
 // what it lacks in the order announced: the pool's block order keeps every
 // sender's nonces in sequence.
 func (s *Server) answerMempool(p *peer) {
-	entries, _, err := s.pool.Entries()
+	ids, err := s.pool.PendingIDs()
 	if err != nil {
 		s.log.Error("list pending transactions", "err", err)
 		return
-	}
-	ids := make([]chain.Hash, len(entries))
-	for i, e := range entries {
-		ids[i] = e.Tx.Hash()
 	}
 	for _, inv := range txInvs(p.seen(ids...)) {
 		p.answer(inv)

@@ -1,6 +1,9 @@
 package p2p
 
 import (
+	"errors"
+	"fmt"
+	"net"
 	"slices"
 	"testing"
 	"time"
@@ -282,4 +285,67 @@ func TestOutOfOrderTxsAdopted(t *testing.T) {
 func pendingCount(pool *mempool.Pool) int {
 	_, st, _ := pool.Entries()
 	return st.Count
+}
+
+// stubPool answers every Add with err and holds nothing.
+type stubPool struct{ err error }
+
+func (p stubPool) Add(*chain.Tx) error                 { return p.err }
+func (stubPool) Has(chain.Hash) bool                   { return false }
+func (stubPool) Get(chain.Hash) (*chain.Tx, bool)      { return nil, false }
+func (stubPool) PendingIDs() ([]chain.Hash, error)     { return nil, nil }
+func (stubPool) Subscribe() (<-chan *chain.Tx, func()) { return nil, func() {} }
+
+// The pool's refusals reach the peer layer only as txRefusal: were a method
+// renamed on one side, every refusal would read as the pool's own failure.
+var _ txRefusal = (*mempool.RejectError)(nil)
+
+// What each of the pool's refusals does to the peer that sent the
+// transaction: which ban it, which keep the transaction until its sender's
+// previous nonce arrives, and which are remembered, so the transaction is
+// not fetched again at this tip.
+func TestTxRefusalConsequences(t *testing.T) {
+	t.Parallel()
+	ch := newChain(t)
+	refused := func(code mempool.Code) error { return &mempool.RejectError{Code: code, Msg: "refused"} }
+	tests := []struct {
+		name                    string
+		err                     error
+		ban, orphan, remembered bool
+	}{
+		{"admitted", nil, false, false, false},
+		{"the pool's own failure", errors.New("store failed"), false, false, false},
+		{"already pending", refused(mempool.CodeKnown), false, false, false},
+		{"nonce gap", refused(mempool.CodeNonceGap), false, true, true},
+		{"nonce too low", refused(mempool.CodeNonceTooLow), false, false, true},
+		{"fee too low", refused(mempool.CodeFeeTooLow), false, false, true},
+		{"insufficient funds", refused(mempool.CodeInsufficientFunds), false, false, true},
+		{"replacement fee too low", refused(mempool.CodeReplacementFee), false, false, true},
+		{"pool full", refused(mempool.CodeFull), false, false, true},
+		{"coinbase", refused(mempool.CodeCoinbase), true, false, true},
+		{"bad signature", refused(mempool.Code(chain.ErrBadSignature)), true, false, true},
+		{"bad amount", refused(mempool.Code(chain.ErrBadAmount)), true, false, true},
+		{"memo too long", refused(mempool.Code(chain.ErrMemoTooLong)), true, false, true},
+		{"wrapped refusal", fmt.Errorf("pool: %w", refused(mempool.Code(chain.ErrBadSignature))), true, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := New(testConfig(), ch, stubPool{tt.err}, nil, testLog())
+			conn, other := net.Pipe()
+			defer other.Close()
+			p := newPeer(conn, "")
+			tx := transfer(3, 1, nil)
+			s.onTx(p, tx)
+
+			p.mu.Lock()
+			ban := p.banScore >= banThreshold
+			p.mu.Unlock()
+			_, orphan := s.txs.orphans[orphanKey{tx.Sender(), tx.Nonce}]
+			_, remembered := s.txs.rejected.get(tx.Hash())
+			if ban != tt.ban || orphan != tt.orphan || remembered != tt.remembered {
+				t.Errorf("banned %v, kept as orphan %v, remembered as refused %v; want %v, %v, %v",
+					ban, orphan, remembered, tt.ban, tt.orphan, tt.remembered)
+			}
+		})
+	}
 }

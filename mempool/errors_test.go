@@ -1,0 +1,36 @@
+package mempool
+
+import (
+	"testing"
+
+	"github.com/hashforge/hashforge/chain"
+)
+
+// Every refusal says what it means for whoever offered the transaction:
+// only the consensus rules that hold whatever the state make it invalid.
+// The peer layer bans on Invalid, so this table is which refusals ban a peer.
+func TestRefusalMeaning(t *testing.T) {
+	tests := []struct {
+		code                  Code
+		pending, gap, invalid bool
+	}{
+		{CodeKnown, true, false, false},
+		{CodeNonceGap, false, true, false},
+		{CodeNonceTooLow, false, false, false},
+		{CodeFeeTooLow, false, false, false},
+		{CodeInsufficientFunds, false, false, false},
+		{CodeReplacementFee, false, false, false},
+		{CodeFull, false, false, false},
+		{CodeCoinbase, false, false, true},
+		{Code(chain.ErrBadSignature), false, false, true},
+		{Code(chain.ErrBadAmount), false, false, true},
+		{Code(chain.ErrMemoTooLong), false, false, true},
+	}
+	for _, tt := range tests {
+		e := &RejectError{Code: tt.code}
+		if e.AlreadyPending() != tt.pending || e.NonceGap() != tt.gap || e.Invalid() != tt.invalid {
+			t.Errorf("%s: AlreadyPending %v, NonceGap %v, Invalid %v; want %v, %v, %v",
+				tt.code, e.AlreadyPending(), e.NonceGap(), e.Invalid(), tt.pending, tt.gap, tt.invalid)
+		}
+	}
+}
