@@ -7,7 +7,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/json"
@@ -27,6 +26,7 @@ import (
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/p2p/wire"
 )
 
 var syncBlocks = flag.Int("p2p.syncblocks", 300, "chain length TestSyncFromEmpty syncs; 2000 is the acceptance size")
@@ -515,91 +515,36 @@ func TestP2PPartition(t *testing.T) {
 	}
 }
 
-// Regtest framing, written out from the protocol's description rather than
-// taken from package p2p, so the tests check the wire format too.
-var regtestMagic = [4]byte{0xfa, 0xbf, 0xb5, 0xda}
-
-// frame returns one message: magic | command | LE length | checksum | payload.
-func frame(cmd string, payload []byte) []byte {
-	f := make([]byte, 24, 24+len(payload))
-	copy(f, regtestMagic[:])
-	copy(f[4:16], cmd)
-	binary.LittleEndian.PutUint32(f[16:], uint32(len(payload)))
-	sum := chain.DoubleSHA256(payload)
-	copy(f[20:], sum[:4])
-	return append(f, payload...)
-}
-
-// readFrame reads one message and returns its command and payload.
-func readFrame(r io.Reader) (string, []byte, error) {
-	var hdr [24]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return "", nil, err
-	}
-	if !bytes.Equal(hdr[:4], regtestMagic[:]) {
-		return "", nil, fmt.Errorf("magic %x", hdr[:4])
-	}
-	size := binary.LittleEndian.Uint32(hdr[16:])
-	if size > 2<<20 {
-		return "", nil, fmt.Errorf("payload of %d bytes", size)
-	}
-	payload := make([]byte, size)
-	if _, err := io.ReadFull(r, payload); err != nil {
-		return "", nil, err
-	}
-	return string(bytes.TrimRight(hdr[4:16], "\x00")), payload, nil
-}
-
-// wireVersion is the version payload; binary.Write packs it without padding.
-type wireVersion struct {
-	Protocol   uint32
-	Genesis    chain.Hash
-	NodeID     uint64
-	ListenPort uint16
-	TipHeight  uint64
-	TipHash    chain.Hash
-	TipWork    [32]byte
-}
-
-// wirePing is the ping and pong payload.
-type wirePing struct {
-	Nonce     uint64
-	TipHeight uint64
-	TipHash   chain.Hash
-	TipWork   [32]byte
-}
-
-func encode(v any) []byte {
-	var b bytes.Buffer
-	if err := binary.Write(&b, binary.LittleEndian, v); err != nil {
-		panic(err)
-	}
-	return b.Bytes()
-}
+// regtestMagic frames what the raw peers below send and read: they speak
+// the protocol through package wire, as the nodes do.
+var regtestMagic = chain.Regtest.Magic
 
 // handshake exchanges version and verack as a peer at genesis that does
 // not listen; it returns a reader of what the node sends next.
 func handshake(t *testing.T, conn net.Conn) *bufio.Reader {
 	t.Helper()
-	g := chain.Regtest.Genesis
-	v := wireVersion{Protocol: 1, Genesis: g.Hash(), NodeID: mrand.Uint64(), TipHash: g.Hash()}
-	chain.CalcWork(g.Header.Bits).FillBytes(v.TipWork[:])
+	g := chain.Tip{Hash: chain.Regtest.GenesisHash(), Work: chain.CalcWork(chain.Regtest.Genesis.Header.Bits)}
+	v := &wire.MsgVersion{Protocol: wire.ProtocolVersion, Genesis: g.Hash, NodeID: mrand.Uint64(), Tip: wire.NewTipInfo(g)}
 	conn.SetDeadline(time.Now().Add(5 * time.Second))
 	defer conn.SetDeadline(time.Time{})
-	if _, err := conn.Write(frame("version", encode(&v))); err != nil {
+	if err := wire.WriteMessage(conn, regtestMagic, v); err != nil {
 		t.Fatalf("send version: %v", err)
 	}
 	r := bufio.NewReader(conn)
 	var version, verack bool
 	for !version || !verack {
-		cmd, _, err := readFrame(r)
+		m, err := wire.ReadMessage(r, regtestMagic)
 		if err != nil {
 			t.Fatalf("handshake: %v (got version %v, verack %v)", err, version, verack)
 		}
-		version = version || cmd == "version"
-		verack = verack || cmd == "verack"
+		switch m.(type) {
+		case *wire.MsgVersion:
+			version = true
+		case *wire.MsgVerAck:
+			verack = true
+		}
 	}
-	if _, err := conn.Write(frame("verack", nil)); err != nil {
+	if err := wire.WriteMessage(conn, regtestMagic, &wire.MsgVerAck{}); err != nil {
 		t.Fatalf("send verack: %v", err)
 	}
 	return r
@@ -623,26 +568,24 @@ func badBlock(t *testing.T) []byte {
 	}
 }
 
-// addrPayload is an addr message of n random addresses in 127.0.0.0/8 but
+// addrFlood is an addr message of n random addresses in 127.0.0.0/8 but
 // off 127.0.0.x: the node will dial them, and they must stay on loopback
 // and away from the test's own nodes.
-func addrPayload(n int) []byte {
-	var b bytes.Buffer
-	binary.Write(&b, binary.LittleEndian, uint32(n))
+func addrFlood(n int) *wire.MsgAddr {
+	m := &wire.MsgAddr{Addrs: make([]wire.NetAddr, n)}
 	now := time.Now().Unix()
-	for range n {
-		var ip [16]byte
-		ip[10], ip[11] = 0xff, 0xff
-		ip[12] = 127
-		rand.Read(ip[13:])
-		if ip[13] == 0 {
-			ip[13] = 1
+	for i := range m.Addrs {
+		a := &m.Addrs[i]
+		a.IP[10], a.IP[11] = 0xff, 0xff
+		a.IP[12] = 127
+		rand.Read(a.IP[13:])
+		if a.IP[13] == 0 {
+			a.IP[13] = 1
 		}
-		b.Write(ip[:])
-		binary.Write(&b, binary.LittleEndian, uint16(1024+mrand.IntN(64511)))
-		binary.Write(&b, binary.LittleEndian, now)
+		a.Port = uint16(1024 + mrand.IntN(64511))
+		a.LastSeen = now
 	}
-	return b.Bytes()
+	return m
 }
 
 // expectClosed reads until the node closes conn; it fails if the node
@@ -682,7 +625,9 @@ func TestP2PHostilePeer(t *testing.T) {
 			return conn
 		}, ""}, // no magic of ours: maybe another network, so dropped without a ban
 		{"100 MB payload", func(t *testing.T, conn net.Conn) io.Reader {
-			hdr := frame("block", nil)
+			// A frame with no payload is its header; its length field is
+			// bytes 16 to 19.
+			hdr := wire.Frame(regtestMagic, "block", nil)
 			binary.LittleEndian.PutUint32(hdr[16:], 100_000_000)
 			if _, err := conn.Write(hdr); err != nil {
 				t.Fatal(err)
@@ -706,7 +651,7 @@ func TestP2PHostilePeer(t *testing.T) {
 		}, "exceeds"},
 		{"invalid block", func(t *testing.T, conn net.Conn) io.Reader {
 			r := handshake(t, conn)
-			if _, err := conn.Write(frame("block", badBlock(t))); err != nil {
+			if _, err := conn.Write(wire.Frame(regtestMagic, "block", badBlock(t))); err != nil {
 				t.Fatal(err)
 			}
 			return r
@@ -717,13 +662,12 @@ func TestP2PHostilePeer(t *testing.T) {
 			const nonce = 0x5eed
 			go func() {
 				for {
-					cmd, p, err := readFrame(r)
+					m, err := wire.ReadMessage(r, regtestMagic)
 					if err != nil {
 						pong <- err
 						return
 					}
-					var pg wirePing
-					if cmd == "pong" && binary.Read(bytes.NewReader(p), binary.LittleEndian, &pg) == nil && pg.Nonce == nonce {
+					if pg, ok := m.(*wire.MsgPong); ok && pg.Nonce == nonce {
 						pong <- nil
 						return
 					}
@@ -732,13 +676,13 @@ func TestP2PHostilePeer(t *testing.T) {
 			conn.SetWriteDeadline(time.Now().Add(30 * time.Second))
 			t0 := time.Now()
 			for i := range 200 {
-				if _, err := conn.Write(frame("addr", addrPayload(1000))); err != nil {
+				if err := wire.WriteMessage(conn, regtestMagic, addrFlood(1000)); err != nil {
 					t.Fatalf("addr message %d: %v", i, err)
 				}
 			}
 			// The node handles messages in order: its pong means it has
 			// digested the flood and still serves the connection.
-			if _, err := conn.Write(frame("ping", encode(&wirePing{Nonce: nonce}))); err != nil {
+			if err := wire.WriteMessage(conn, regtestMagic, &wire.MsgPing{Nonce: nonce}); err != nil {
 				t.Fatal(err)
 			}
 			select {
@@ -866,35 +810,21 @@ func dialRaw(t *testing.T, addr string) *rawPeer {
 	r := handshake(t, conn)
 	go func() {
 		for {
-			cmd, payload, err := readFrame(r)
+			m, err := wire.ReadMessage(r, regtestMagic)
 			if err != nil {
 				close(rp.addrs)
 				return
 			}
-			switch cmd {
-			case "ping":
-				rp.send("pong", payload) // same nonce; our tip does not matter
-			case "pong":
-				var pg wirePing
-				if binary.Read(bytes.NewReader(payload), binary.LittleEndian, &pg) == nil {
-					select {
-					case rp.pongs <- pg.Nonce:
-					default:
-					}
+			switch m := m.(type) {
+			case *wire.MsgPing:
+				rp.send(&wire.MsgPong{MsgPing: *m}) // same nonce; our tip does not matter
+			case *wire.MsgPong:
+				select {
+				case rp.pongs <- m.Nonce:
+				default:
 				}
-			case "addr":
-				var n uint32
-				rd := bytes.NewReader(payload)
-				binary.Read(rd, binary.LittleEndian, &n)
-				for range n {
-					var a struct {
-						IP       [16]byte
-						Port     uint16
-						LastSeen int64
-					}
-					if binary.Read(rd, binary.LittleEndian, &a) != nil {
-						break
-					}
+			case *wire.MsgAddr:
+				for _, a := range m.Addrs {
 					select {
 					case rp.addrs <- net.JoinHostPort(net.IP(a.IP[:]).String(), strconv.Itoa(int(a.Port))):
 					default:
@@ -906,12 +836,11 @@ func dialRaw(t *testing.T, addr string) *rawPeer {
 	return rp
 }
 
-func (rp *rawPeer) send(cmd string, payload []byte) error {
+func (rp *rawPeer) send(m wire.Message) error {
 	rp.wmu.Lock()
 	defer rp.wmu.Unlock()
 	rp.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	_, err := rp.conn.Write(frame(cmd, payload))
-	return err
+	return wire.WriteMessage(rp.conn, regtestMagic, m)
 }
 
 // awaitAddr waits up to d for the node to gossip addr to rp.
@@ -948,14 +877,14 @@ func TestP2PAddrFloodKeepsGossip(t *testing.T) {
 
 	flood := dialRaw(t, v.addr())
 	for i := range 10 {
-		if err := flood.send("addr", addrPayload(1000)); err != nil {
+		if err := flood.send(addrFlood(1000)); err != nil {
 			t.Fatalf("addr message %d: %v", i, err)
 		}
 	}
 	// Messages are handled in order: the pong to this ping means V has
 	// digested the flood.
 	const nonce = 0x5eed
-	if err := flood.send("ping", encode(&wirePing{Nonce: nonce})); err != nil {
+	if err := flood.send(&wire.MsgPing{Nonce: nonce}); err != nil {
 		t.Fatal(err)
 	}
 	timeout := time.After(10 * time.Second)
