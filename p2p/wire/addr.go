@@ -23,7 +23,7 @@ const netAddrSize = 16 + 2 + 8
 type MsgAddr struct{ Addrs []NetAddr }
 
 func (*MsgAddr) Command() string          { return "addr" }
-func (*MsgAddr) MaxPayload() uint32       { return 4 + MaxAddrs*netAddrSize }
+func (*MsgAddr) maxPayload() uint32       { return 4 + MaxAddrs*netAddrSize }
 func (m *MsgAddr) encode(w *bytes.Buffer) { putList(w, m.Addrs) }
 func (m *MsgAddr) decode(r *bytes.Reader) (err error) {
 	m.Addrs, err = getList[NetAddr](r, MaxAddrs)

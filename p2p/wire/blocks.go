@@ -16,7 +16,7 @@ type MsgGetHeaders struct {
 }
 
 func (*MsgGetHeaders) Command() string    { return "getheaders" }
-func (*MsgGetHeaders) MaxPayload() uint32 { return 4 + MaxLocator*32 + 32 }
+func (*MsgGetHeaders) maxPayload() uint32 { return 4 + MaxLocator*32 + 32 }
 func (m *MsgGetHeaders) encode(w *bytes.Buffer) {
 	putList(w, m.Locator)
 	put(w, m.Stop)
@@ -32,7 +32,7 @@ func (m *MsgGetHeaders) decode(r *bytes.Reader) (err error) {
 type MsgHeaders struct{ Headers []chain.Header }
 
 func (*MsgHeaders) Command() string          { return "headers" }
-func (*MsgHeaders) MaxPayload() uint32       { return 4 + chain.MaxHeaders*chain.HeaderSize }
+func (*MsgHeaders) maxPayload() uint32       { return 4 + chain.MaxHeaders*chain.HeaderSize }
 func (m *MsgHeaders) encode(w *bytes.Buffer) { putList(w, m.Headers) }
 func (m *MsgHeaders) decode(r *bytes.Reader) (err error) {
 	m.Headers, err = getList[chain.Header](r, chain.MaxHeaders)
@@ -43,7 +43,7 @@ func (m *MsgHeaders) decode(r *bytes.Reader) (err error) {
 type MsgBlock struct{ Block *chain.Block }
 
 func (*MsgBlock) Command() string          { return "block" }
-func (*MsgBlock) MaxPayload() uint32       { return chain.MaxBlockSize }
+func (*MsgBlock) maxPayload() uint32       { return chain.MaxBlockSize }
 func (m *MsgBlock) encode(w *bytes.Buffer) { w.Write(m.Block.Bytes()) }
 func (m *MsgBlock) decode(r *bytes.Reader) (err error) {
 	m.Block, err = chain.DecodeBlock(rest(r))

@@ -43,6 +43,6 @@ func rest(r *bytes.Reader) []byte {
 // emptyPayload is the payload of messages whose command says it all.
 type emptyPayload struct{}
 
-func (emptyPayload) MaxPayload() uint32         { return 0 }
+func (emptyPayload) maxPayload() uint32         { return 0 }
 func (emptyPayload) encode(*bytes.Buffer)       {}
 func (emptyPayload) decode(*bytes.Reader) error { return nil }

@@ -21,10 +21,10 @@ const (
 // sending it is banned.
 var ErrMalformed = errors.New("malformed message")
 
-// ErrWrongNetwork marks a frame with another network's magic (or none): the
+// errWrongNetwork marks a frame with another network's magic (or none): the
 // peer is dropped, not banned, since on one machine a node of another
 // network would otherwise get the whole host banned.
-var ErrWrongNetwork = errors.New("wrong network magic")
+var errWrongNetwork = errors.New("wrong network magic")
 
 // Frame is the frame of command and payload, taken as they are: the length
 // and checksum are payload's. WriteMessage sends what it returns; a test
@@ -48,16 +48,16 @@ func WriteMessage(w io.Writer, magic [4]byte, m Message) error {
 	return err
 }
 
-// ReadMessage reads one framed message. A foreign magic is ErrWrongNetwork;
-// every other fault of the frame or payload wraps ErrMalformed; I/O errors
-// are returned as they are.
+// ReadMessage reads one framed message. Every fault of the frame or payload
+// wraps ErrMalformed but a foreign magic, which is no fault (see
+// errWrongNetwork); I/O errors are returned as they are.
 func ReadMessage(r io.Reader, magic [4]byte) (Message, error) {
 	var hdr [frameHeaderSize]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return nil, err
 	}
 	if !bytes.Equal(hdr[:4], magic[:]) {
-		return nil, fmt.Errorf("%w: %x", ErrWrongNetwork, hdr[:4])
+		return nil, fmt.Errorf("%w: %x", errWrongNetwork, hdr[:4])
 	}
 	name := string(bytes.TrimRight(hdr[4:16], "\x00"))
 	mk, ok := messages[name]
@@ -66,8 +66,8 @@ func ReadMessage(r io.Reader, magic [4]byte) (Message, error) {
 	}
 	m := mk()
 	size := binary.LittleEndian.Uint32(hdr[16:])
-	if size > m.MaxPayload() {
-		return nil, fmt.Errorf("%w: %s payload of %d bytes exceeds %d", ErrMalformed, name, size, m.MaxPayload())
+	if size > m.maxPayload() {
+		return nil, fmt.Errorf("%w: %s payload of %d bytes exceeds %d", ErrMalformed, name, size, m.maxPayload())
 	}
 	payload := make([]byte, size)
 	if _, err := io.ReadFull(r, payload); err != nil {

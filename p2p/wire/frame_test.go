@@ -66,7 +66,7 @@ var errPayloadRead = errors.New("payload was read")
 
 func (failingReader) Read([]byte) (int, error) { return 0, errPayloadRead }
 
-// A frame announcing more than its command's MaxPayload is refused on its
+// A frame announcing more than its command's maxPayload is refused on its
 // header alone: a peer cannot make us allocate or wait for the bytes.
 func TestOversizedFrameRefusedBeforePayload(t *testing.T) {
 	tests := []struct {
@@ -76,12 +76,12 @@ func TestOversizedFrameRefusedBeforePayload(t *testing.T) {
 		{"verack", 1},
 		{"getaddr", 1},
 		{"mempool", 1},
-		{"version", (&MsgVersion{}).MaxPayload() + 1},
-		{"ping", (&MsgPing{}).MaxPayload() + 1},
-		{"addr", (&MsgAddr{}).MaxPayload() + 1},
-		{"inv", (&MsgInv{}).MaxPayload() + 1},
-		{"getheaders", (&MsgGetHeaders{}).MaxPayload() + 1},
-		{"headers", (&MsgHeaders{}).MaxPayload() + 1},
+		{"version", (&MsgVersion{}).maxPayload() + 1},
+		{"ping", (&MsgPing{}).maxPayload() + 1},
+		{"addr", (&MsgAddr{}).maxPayload() + 1},
+		{"inv", (&MsgInv{}).maxPayload() + 1},
+		{"getheaders", (&MsgGetHeaders{}).maxPayload() + 1},
+		{"headers", (&MsgHeaders{}).maxPayload() + 1},
 		{"block", chain.MaxBlockSize + 1},
 		{"block", 1<<32 - 1},
 		{"tx", maxTxPayload + 1},
@@ -123,7 +123,7 @@ func TestReadMessageRejects(t *testing.T) {
 		want  error
 	}{
 		// Another network is not an attack: it drops the peer without a ban.
-		{"wrong magic", Frame(chain.Devnet.Magic, "verack", nil), ErrWrongNetwork},
+		{"wrong magic", Frame(chain.Devnet.Magic, "verack", nil), errWrongNetwork},
 		{"unknown command", Frame(magic, "getblocks", nil), nil},
 		{"empty command", Frame(magic, "", nil), nil},
 		{"bytes after the NUL padding", append(append(append([]byte(nil), verack[:10]...), 0, 'x'), verack[12:]...), nil},
@@ -160,7 +160,7 @@ func TestReadMessageRejects(t *testing.T) {
 				want = ErrMalformed
 			}
 			m, err := ReadMessage(bytes.NewReader(tt.frame), magic)
-			if !errors.Is(err, want) || want == ErrWrongNetwork && errors.Is(err, ErrMalformed) {
+			if !errors.Is(err, want) || want == errWrongNetwork && errors.Is(err, ErrMalformed) {
 				t.Errorf("ReadMessage = %v, %v; want %v", m, err, want)
 			}
 		})

@@ -20,7 +20,7 @@ import (
 func fuzzPayload(f *testing.F, mk func() Message) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		m := mk()
-		if uint32(len(in)) > m.MaxPayload() {
+		if uint32(len(in)) > m.maxPayload() {
 			// ReadMessage refuses these before decoding.
 			return
 		}
@@ -54,15 +54,15 @@ func FuzzMsgTx(f *testing.F) { fuzzPayload(f, func() Message { return new(MsgTx)
 // FuzzReadMessage feeds whole streams: whatever the bytes, ReadMessage
 // returns a message, ErrMalformed or an I/O error of the stream ending, and
 // a frame it accepts is exactly the frame WriteMessage writes for the
-// message. Its allocation is bounded by the command's MaxPayload, checked
+// message. Its allocation is bounded by the command's maxPayload, checked
 // before the payload is read.
 func FuzzReadMessage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte) {
 		r := bytes.NewReader(in)
 		m, err := ReadMessage(r, magic)
 		if err != nil {
-			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrWrongNetwork) && err != io.EOF && err != io.ErrUnexpectedEOF {
-				t.Fatalf("ReadMessage: %v, want ErrMalformed, ErrWrongNetwork or the end of the stream", err)
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, errWrongNetwork) && err != io.EOF && err != io.ErrUnexpectedEOF {
+				t.Fatalf("ReadMessage: %v, want ErrMalformed, errWrongNetwork or the end of the stream", err)
 			}
 			return
 		}

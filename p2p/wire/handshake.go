@@ -17,7 +17,7 @@ type MsgVersion struct {
 }
 
 func (*MsgVersion) Command() string                { return "version" }
-func (*MsgVersion) MaxPayload() uint32             { return 4 + 32 + 8 + 2 + 8 + 32 + 32 }
+func (*MsgVersion) maxPayload() uint32             { return 4 + 32 + 8 + 2 + 8 + 32 + 32 }
 func (m *MsgVersion) encode(w *bytes.Buffer)       { put(w, m) }
 func (m *MsgVersion) decode(r *bytes.Reader) error { return get(r, m) }
 

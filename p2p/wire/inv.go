@@ -27,7 +27,7 @@ const invItemSize = 4 + 32
 // their command.
 type invList struct{ Items []InvItem }
 
-func (*invList) MaxPayload() uint32       { return 4 + MaxInvItems*invItemSize }
+func (*invList) maxPayload() uint32       { return 4 + MaxInvItems*invItemSize }
 func (m *invList) encode(w *bytes.Buffer) { putList(w, m.Items) }
 func (m *invList) decode(r *bytes.Reader) (err error) {
 	m.Items, err = getList[InvItem](r, MaxInvItems)

@@ -17,9 +17,9 @@ const ProtocolVersion = 1
 // message read is always one a node knows how to handle.
 type Message interface {
 	Command() string
-	// MaxPayload bounds the encoded payload; a frame announcing more is
+	// maxPayload bounds the encoded payload; a frame announcing more is
 	// refused before its payload is read.
-	MaxPayload() uint32
+	maxPayload() uint32
 	encode(w *bytes.Buffer)
 	decode(r *bytes.Reader) error
 }

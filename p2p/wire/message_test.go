@@ -106,8 +106,8 @@ func TestMessageRoundTrip(t *testing.T) {
 	for name, m := range msgs {
 		t.Run(name, func(t *testing.T) {
 			enc := encodeFrame(t, m)
-			if size := len(enc) - frameHeaderSize; uint32(size) > m.MaxPayload() {
-				t.Fatalf("payload of %d bytes exceeds its own MaxPayload %d: peers would ban us", size, m.MaxPayload())
+			if size := len(enc) - frameHeaderSize; uint32(size) > m.maxPayload() {
+				t.Fatalf("payload of %d bytes exceeds its own maxPayload %d: peers would ban us", size, m.maxPayload())
 			}
 			r := bytes.NewReader(enc)
 			got, err := ReadMessage(r, magic)
@@ -127,13 +127,13 @@ func TestMessageRoundTrip(t *testing.T) {
 	}
 }
 
-// Fixed-size messages are exactly their MaxPayload: a smaller limit would
+// Fixed-size messages are exactly their maxPayload: a smaller limit would
 // ban every honest peer, a larger one would let a frame carry trailing bytes
 // past the size check.
 func TestFixedSizeMessages(t *testing.T) {
 	for _, m := range []Message{&MsgVersion{}, &MsgPing{}, &MsgPong{}, &MsgVerAck{}, &MsgGetAddr{}, &MsgMempool{}} {
-		if got := len(payloadOf(m)); uint32(got) != m.MaxPayload() {
-			t.Errorf("%s: payload of %d bytes, MaxPayload %d", m.Command(), got, m.MaxPayload())
+		if got := len(payloadOf(m)); uint32(got) != m.maxPayload() {
+			t.Errorf("%s: payload of %d bytes, maxPayload %d", m.Command(), got, m.maxPayload())
 		}
 	}
 }

@@ -9,7 +9,7 @@ type MsgPing struct {
 }
 
 func (*MsgPing) Command() string                { return "ping" }
-func (*MsgPing) MaxPayload() uint32             { return 8 + 8 + 32 + 32 }
+func (*MsgPing) maxPayload() uint32             { return 8 + 8 + 32 + 32 }
 func (m *MsgPing) encode(w *bytes.Buffer)       { put(w, m) }
 func (m *MsgPing) decode(r *bytes.Reader) error { return get(r, m) }
 

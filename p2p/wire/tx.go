@@ -14,7 +14,7 @@ const maxTxPayload = 1024
 type MsgTx struct{ Tx *chain.Tx }
 
 func (*MsgTx) Command() string          { return "tx" }
-func (*MsgTx) MaxPayload() uint32       { return maxTxPayload }
+func (*MsgTx) maxPayload() uint32       { return maxTxPayload }
 func (m *MsgTx) encode(w *bytes.Buffer) { w.Write(m.Tx.Bytes()) }
 func (m *MsgTx) decode(r *bytes.Reader) (err error) {
 	m.Tx, err = chain.DecodeTx(rest(r))
