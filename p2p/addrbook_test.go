@@ -1,6 +1,13 @@
 package p2p
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/p2p/wire"
+)
 
 func TestNetAddrConversion(t *testing.T) {
 	tests := []struct {
@@ -32,4 +39,102 @@ func TestNetAddrConversion(t *testing.T) {
 			t.Errorf("netAddrString(toNetAddr(%q)) = %q, want %q", tt.addr, got, tt.back)
 		}
 	}
+}
+
+// New addresses travel on once; known ones stop, so gossip ends.
+func TestAddrGossipForwardsOnce(t *testing.T) {
+	t.Parallel()
+	a := startNode(t, newChain(t), nil, testConfig())
+	x := dialRaw(t, a.addr, "127.0.0.1")
+	x.handshake(rawVersion(chain.Regtest))
+	y := dialRaw(t, a.addr, "127.0.0.1")
+	y.handshake(rawVersion(chain.Regtest))
+	waitFor(t, 2*time.Second, "both ready", func() bool { return a.readyPeers() == 2 })
+
+	n1, _ := toNetAddr("127.1.0.1:1001")
+	n2, _ := toNetAddr("[::ffff:127.1.0.2]:1002")
+	x.send(&wire.MsgAddr{Addrs: []wire.NetAddr{n1, n2}})
+	got := await[*wire.MsgAddr](y)
+	if len(got.Addrs) != 2 || netAddrString(got.Addrs[0]) != "127.1.0.1:1001" || netAddrString(got.Addrs[1]) != "127.1.0.2:1002" {
+		t.Fatalf("forwarded %+v, want the two new addresses", got.Addrs)
+	}
+
+	// Again, and back from y: nothing is new, nothing travels.
+	x.send(&wire.MsgAddr{Addrs: []wire.NetAddr{n1, n2}})
+	y.send(&wire.MsgAddr{Addrs: []wire.NetAddr{n1}})
+	x.roundTrip()
+	for _, r := range []*rawPeer{x, y} {
+		for _, m := range r.roundTrip() {
+			if m.Command() == "addr" {
+				t.Errorf("known addresses forwarded again: %+v", m)
+			}
+		}
+	}
+}
+
+// An addr flood cannot grow memory: the server remembers maxKnownAddr
+// addresses at most and forwards each new one once.
+func TestAddrFloodBounded(t *testing.T) {
+	t.Parallel()
+	// The good peer says nothing while the flood is handled, which under
+	// the race detector on a loaded machine took over the 1 s idle limit.
+	cfg := testConfig()
+	cfg.IdleTimeout = 10 * time.Second
+	a := startNode(t, newChain(t), nil, cfg)
+	good := dialRaw(t, a.addr, "127.0.0.1")
+	good.handshake(rawVersion(chain.Regtest))
+	x := dialRaw(t, a.addr, hostileHost)
+	x.handshake(rawVersion(chain.Regtest))
+
+	const floods = 5
+	for f := range floods {
+		addrs := make([]wire.NetAddr, wire.MaxAddrs)
+		for i := range addrs {
+			// 127.1/16: dials fail at once, and no test listens there.
+			addrs[i], _ = toNetAddr(fmt.Sprintf("127.1.%d.%d:%d", f, i/256, 1000+i%256))
+		}
+		x.send(&wire.MsgAddr{Addrs: addrs})
+	}
+	x.roundTrip()
+	a.mu.Lock()
+	known := len(a.addrs)
+	a.mu.Unlock()
+	if known > maxKnownAddr {
+		t.Errorf("%d addresses known after a flood of %d, limit %d", known, floods*wire.MaxAddrs, maxKnownAddr)
+	}
+	seen := make(map[string]bool)
+	for _, m := range good.roundTrip() {
+		if m, ok := m.(*wire.MsgAddr); ok {
+			for _, na := range m.Addrs {
+				s := netAddrString(na)
+				if seen[s] {
+					t.Errorf("%s forwarded twice", s)
+				}
+				seen[s] = true
+			}
+		}
+	}
+	if len(seen) > maxKnownAddr {
+		t.Errorf("%d addresses forwarded, more than the %d known", len(seen), maxKnownAddr)
+	}
+	t.Logf("known %d, forwarded %d", known, len(seen))
+	if a.banned(hostileHost) {
+		t.Errorf("addr messages within the limits got the sender banned")
+	}
+}
+
+// Three nodes: C learns B's address through A and connects to it, and a
+// block found on C reaches B.
+func TestAddressGossipMeshes(t *testing.T) {
+	t.Parallel()
+	a := startNode(t, newChain(t), nil, testConfig())
+	b := connect(t, a)
+	c := connect(t, a)
+	waitFor(t, 10*time.Second, "B and C connected through gossip", func() bool {
+		return b.readyPeers() == 2 && c.readyPeers() == 2
+	})
+	mine(t, c.ch, 3)
+	waitTip(t, 5*time.Second, a, c)
+	waitTip(t, 5*time.Second, b, c)
+	waitAgreement(t, 2, a, b, c)
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"os"
@@ -488,4 +489,40 @@ func quietConfig() Config {
 	cfg := testConfig()
 	cfg.PingInterval, cfg.ConsensusInterval, cfg.IdleTimeout = time.Hour, time.Hour, time.Hour
 	return cfg
+}
+
+// The tests run real Servers on loopback with real chains on real stores.
+// Well-behaved raw peers connect from 127.0.0.1, hostile ones from
+// hostileHost, so a ban (per host) shows on the hostile host alone while the
+// server goes on serving the good one.
+const hostileHost = "127.0.0.2"
+
+// connect starts a node that dials to, with a fresh chain, and waits until
+// both sides finished the handshake.
+func connect(t *testing.T, to *node) *node {
+	t.Helper()
+	cfg := testConfig()
+	cfg.Connect = []string{to.addr}
+	n := startNode(t, newChain(t), nil, cfg)
+	waitFor(t, 5*time.Second, "handshake", func() bool { return n.readyPeers() == 1 })
+	return n
+}
+
+// waitTip waits until n's tip is want's tip.
+func waitTip(t *testing.T, d time.Duration, n, want *node) {
+	t.Helper()
+	waitFor(t, d, fmt.Sprintf("tip %d of the peer", want.ch.Tip().Height), func() bool {
+		return n.ch.Tip().Hash == want.ch.Tip().Hash
+	})
+}
+
+// waitAgreement waits until every ready peer of each node has its tip.
+func waitAgreement(t *testing.T, peers int, nodes ...*node) {
+	t.Helper()
+	for _, n := range nodes {
+		waitFor(t, 5*time.Second, fmt.Sprintf("agreement (%d, %d)", peers, peers), func() bool {
+			agree, total := n.Agreement()
+			return agree == peers && total == peers
+		})
+	}
 }
