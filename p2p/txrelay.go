@@ -12,8 +12,9 @@ import (
 
 // Mempool is what the peer layer needs of the transaction pool.
 type Mempool interface {
-	// Add offers a transaction. A refusal is a txRefusal; any other error
-	// is the pool's own failure.
+	// Add offers a transaction. A refusal is an error with the methods
+	// AlreadyPending, NonceGap and Invalid (txRefusal, found with
+	// errors.As); any other error is the pool's own failure.
 	Add(tx *chain.Tx) error
 	Has(id chain.Hash) bool
 	Get(id chain.Hash) (*chain.Tx, bool)
