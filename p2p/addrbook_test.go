@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/p2p/wire"
 )
 
@@ -45,10 +44,8 @@ func TestNetAddrConversion(t *testing.T) {
 func TestAddrGossipForwardsOnce(t *testing.T) {
 	t.Parallel()
 	a := startNode(t, newChain(t), nil, testConfig())
-	x := dialRaw(t, a.addr, "127.0.0.1")
-	x.handshake(rawVersion(chain.Regtest))
-	y := dialRaw(t, a.addr, "127.0.0.1")
-	y.handshake(rawVersion(chain.Regtest))
+	x := dialReady(t, a.addr, "127.0.0.1")
+	y := dialReady(t, a.addr, "127.0.0.1")
 	waitFor(t, 2*time.Second, "both ready", func() bool { return a.readyPeers() == 2 })
 
 	n1, _ := toNetAddr("127.1.0.1:1001")
@@ -76,15 +73,10 @@ func TestAddrGossipForwardsOnce(t *testing.T) {
 // addresses at most and forwards each new one once.
 func TestAddrFloodBounded(t *testing.T) {
 	t.Parallel()
-	// The good peer says nothing while the flood is handled, which under
-	// the race detector on a loaded machine took over the 1 s idle limit.
-	cfg := testConfig()
-	cfg.IdleTimeout = 10 * time.Second
-	a := startNode(t, newChain(t), nil, cfg)
-	good := dialRaw(t, a.addr, "127.0.0.1")
-	good.handshake(rawVersion(chain.Regtest))
-	x := dialRaw(t, a.addr, hostileHost)
-	x.handshake(rawVersion(chain.Regtest))
+	// The good peer says nothing while the flood is handled.
+	a := startNode(t, newChain(t), nil, patientConfig())
+	good := dialReady(t, a.addr, "127.0.0.1")
+	x := dialReady(t, a.addr, hostileHost)
 
 	const floods = 5
 	for f := range floods {

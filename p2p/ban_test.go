@@ -104,8 +104,7 @@ func TestHostilePeer(t *testing.T) {
 				t.Errorf("a new connection from %s refused: %v, want %v", hostileHost, got, tt.ban)
 			}
 			// The server goes on serving other hosts.
-			good := dialRaw(t, a.addr, "127.0.0.1")
-			good.handshake(rawVersion(chain.Regtest))
+			good := dialReady(t, a.addr, "127.0.0.1")
 			good.roundTrip()
 			if a.ch.Tip().Height != 1 {
 				t.Errorf("the chain moved to height %d", a.ch.Tip().Height)

@@ -55,12 +55,10 @@ func TestSlowPeerSubscriberLosesEvents(t *testing.T) {
 	slow, cancel := a.SubscribePeers()
 	defer cancel()
 	for range peerEventBuffer {
-		r := dialRaw(t, a.addr, "127.0.0.1")
-		r.handshake(rawVersion(chain.Regtest))
+		r := dialReady(t, a.addr, "127.0.0.1")
 		r.conn.Close()
 	}
 	waitFor(t, 5*time.Second, "a full buffer", func() bool { return len(slow) == peerEventBuffer })
-	r := dialRaw(t, a.addr, "127.0.0.1")
-	r.handshake(rawVersion(chain.Regtest))
+	r := dialReady(t, a.addr, "127.0.0.1")
 	r.roundTrip()
 }

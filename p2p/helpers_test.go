@@ -282,6 +282,15 @@ func dialRaw(t testing.TB, addr, from string) *rawPeer {
 	return &rawPeer{t: t, conn: conn, magic: chain.Regtest.Magic}
 }
 
+// dialReady is dialRaw and a handshake as a regtest node at genesis that
+// does not listen: the raw peer is ready when it returns.
+func dialReady(t testing.TB, addr, from string) *rawPeer {
+	t.Helper()
+	r := dialRaw(t, addr, from)
+	r.handshake(rawVersion(chain.Regtest))
+	return r
+}
+
 func (r *rawPeer) send(m wire.Message) {
 	r.t.Helper()
 	r.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
@@ -480,6 +489,16 @@ func nextEvent(t testing.TB, events <-chan PeerEvent) PeerEvent {
 		t.Fatal("no peer event in 5 s")
 		return PeerEvent{}
 	}
+}
+
+// patientConfig is testConfig with a 10 s idle limit, for a raw peer that
+// stays silent while the node works through what it sent: checking
+// signatures or digesting a flood under the race detector on a loaded
+// machine outlasted the 1 s limit.
+func patientConfig() Config {
+	cfg := testConfig()
+	cfg.IdleTimeout = 10 * time.Second
+	return cfg
 }
 
 // quietConfig is testConfig without timers that send: no pings, no

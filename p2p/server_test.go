@@ -21,8 +21,7 @@ func TestRequestsAnswered(t *testing.T) {
 	if len(main) != 5 {
 		t.Fatalf("%d headers after genesis, want 5", len(main))
 	}
-	r := dialRaw(t, a.addr, "127.0.0.1")
-	r.handshake(rawVersion(chain.Regtest))
+	r := dialReady(t, a.addr, "127.0.0.1")
 	genesis := chain.Regtest.GenesisHash()
 	unknown := chain.Hash{0xde, 0xad}
 

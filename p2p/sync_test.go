@@ -84,8 +84,7 @@ func TestHarmlessBlocksKeepPeer(t *testing.T) {
 	t.Parallel()
 	a := startNode(t, newChain(t), nil, testConfig())
 	mine(t, a.ch, 2)
-	r := dialRaw(t, a.addr, hostileHost)
-	r.handshake(rawVersion(chain.Regtest))
+	r := dialReady(t, a.addr, hostileHost)
 
 	tip, err := a.ch.Block(a.ch.Tip().Hash)
 	if err != nil {

@@ -46,8 +46,7 @@ func TestTrafficCountsFrames(t *testing.T) {
 	if got := trafficOf(t, a.Server); got[trafficKey{"version", "sent"}].Messages != 0 {
 		t.Errorf("traffic before any peer: %+v", got)
 	}
-	r := dialRaw(t, a.addr, "127.0.0.1")
-	r.handshake(rawVersion(chain.Regtest))
+	r := dialReady(t, a.addr, "127.0.0.1")
 	r.roundTrip()
 
 	want := map[trafficKey]Traffic{

@@ -140,10 +140,8 @@ func TestLateJoinerLearnsPending(t *testing.T) {
 func TestTxRelayRules(t *testing.T) {
 	t.Parallel()
 	a := startNode(t, newChain(t), nil, testConfig())
-	x := dialRaw(t, a.addr, "127.0.0.1")
-	x.handshake(rawVersion(chain.Regtest))
-	y := dialRaw(t, a.addr, "127.0.0.1")
-	y.handshake(rawVersion(chain.Regtest))
+	x := dialReady(t, a.addr, "127.0.0.1")
+	y := dialReady(t, a.addr, "127.0.0.1")
 	waitFor(t, 2*time.Second, "both ready", func() bool { return a.readyPeers() == 2 })
 	txs := transfers(23)
 
@@ -208,8 +206,7 @@ func TestTxRelayRules(t *testing.T) {
 		for seen := 3; seen < len(txs); {
 			seen += len(await[*wire.MsgInv](y).Items)
 		}
-		z := dialRaw(t, a.addr, "127.0.0.1")
-		z.handshake(rawVersion(chain.Regtest))
+		z := dialReady(t, a.addr, "127.0.0.1")
 		z.send(&wire.MsgMempool{})
 		if inv := await[*wire.MsgInv](z); !slices.Equal(inv.Items, txItems(txs...)) {
 			t.Errorf("mempool answered with %v\nwant, in nonce order, %v", inv.Items, txItems(txs...))
@@ -234,8 +231,7 @@ func TestHarmlessTxsKeepPeer(t *testing.T) {
 	cheap := transfer(2, 1, nil)
 	cheap.Fee = 1
 	cheap.Sign(chain.FaucetKey(), chain.Regtest.Magic)
-	r := dialRaw(t, a.addr, hostileHost)
-	r.handshake(rawVersion(chain.Regtest))
+	r := dialReady(t, a.addr, hostileHost)
 
 	tests := []struct {
 		name string
@@ -267,13 +263,9 @@ func TestHarmlessTxsKeepPeer(t *testing.T) {
 // may come before the one it follows: it waits, and is admitted after it.
 func TestOutOfOrderTxsAdopted(t *testing.T) {
 	t.Parallel()
-	// The raw peer is silent after sending; checking the four signatures
-	// under the race detector on a loaded machine outlasted 1 s.
-	cfg := testConfig()
-	cfg.IdleTimeout = 10 * time.Second
-	a := startNode(t, newChain(t), nil, cfg)
-	r := dialRaw(t, a.addr, "127.0.0.1")
-	r.handshake(rawVersion(chain.Regtest))
+	// The raw peer is silent while the four signatures are checked.
+	a := startNode(t, newChain(t), nil, patientConfig())
+	r := dialReady(t, a.addr, "127.0.0.1")
 	txs := transfers(4)
 	for _, i := range []int{3, 1, 2, 0} {
 		r.send(&wire.MsgTx{Tx: txs[i]})
