@@ -20,7 +20,7 @@ import (
 
 	flag "github.com/spf13/pflag"
 
-	"github.com/hashforge/hashforge/api"
+	"github.com/hashforge/hashforge/apiclient"
 	"github.com/hashforge/hashforge/chain"
 )
 
@@ -371,7 +371,7 @@ func stopNodes(nodes []*devnetNode) int {
 	return killed
 }
 
-func (c *devnetConfig) status(ctx context.Context, client *http.Client, i int) (*api.Status, error) {
+func (c *devnetConfig) status(ctx context.Context, client *http.Client, i int) (*apiclient.Status, error) {
 	url := "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(c.httpPort(i))) + "/api/status"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -385,7 +385,7 @@ func (c *devnetConfig) status(ctx context.Context, client *http.Client, i int) (
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
-	var st api.Status
+	var st apiclient.Status
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
 		return nil, fmt.Errorf("GET %s: %w", url, err)
 	}
@@ -393,8 +393,8 @@ func (c *devnetConfig) status(ctx context.Context, client *http.Client, i int) (
 }
 
 // poll asks every running node for its status at once; nil means no answer.
-func (c *devnetConfig) poll(ctx context.Context, client *http.Client, nodes []*devnetNode) []*api.Status {
-	stats := make([]*api.Status, len(nodes))
+func (c *devnetConfig) poll(ctx context.Context, client *http.Client, nodes []*devnetNode) []*apiclient.Status {
+	stats := make([]*apiclient.Status, len(nodes))
 	var wg sync.WaitGroup
 	for i, n := range nodes {
 		if n.exited() {
@@ -407,7 +407,7 @@ func (c *devnetConfig) poll(ctx context.Context, client *http.Client, nodes []*d
 }
 
 // render writes one table of the nodes' states.
-func (c *devnetConfig) render(w io.Writer, nodes []*devnetNode, stats []*api.Status, now time.Time) {
+func (c *devnetConfig) render(w io.Writer, nodes []*devnetNode, stats []*apiclient.Status, now time.Time) {
 	up, tips := 0, map[chain.Hash]bool{}
 	var minH, maxH uint64
 	for _, st := range stats {
