@@ -22,6 +22,7 @@ import (
 
 	"github.com/hashforge/hashforge/apiclient"
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/hasher"
 )
 
 // devnet runs N local nodes for experiments: node i listens for peers on
@@ -450,7 +451,7 @@ func (c *devnetConfig) render(w io.Writer, nodes []*devnetNode, stats []*apiclie
 			n.seen = true
 			height, tip, peers = strconv.FormatUint(st.Height, 10), shortTip(st.Tip), strconv.Itoa(st.Peers)
 			if st.Hashrate.M1 != nil {
-				rate = formatHashrate(*st.Hashrate.M1)
+				rate = hasher.FormatRate(*st.Hashrate.M1)
 			} else if st.Mining {
 				rate = "measuring" // the API's 60 s window has not filled
 			}
@@ -470,16 +471,6 @@ func (c *devnetConfig) render(w io.Writer, nodes []*devnetNode, stats []*apiclie
 func shortTip(h chain.Hash) string {
 	s := h.String()
 	return s[len(s)-devnetTipDigits:]
-}
-
-func formatHashrate(hs float64) string {
-	units := []string{"H/s", "kH/s", "MH/s", "GH/s", "TH/s", "PH/s"}
-	u := 0
-	for hs >= 1000 && u < len(units)-1 {
-		hs /= 1000
-		u++
-	}
-	return strconv.FormatFloat(hs, 'f', 2, 64) + " " + units[u]
 }
 
 // writeTargets writes the nodes' HTTP addresses as a Prometheus file_sd

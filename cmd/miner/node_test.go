@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -226,7 +227,7 @@ func writeGenesis(t *testing.T, dir string, p *chain.Params, connect bool) {
 	}
 	defer st.Close()
 	if connect {
-		if _, err := chain.New(p, st, discardLogger); err != nil {
+		if _, err := chain.New(p, st, slog.New(slog.DiscardHandler)); err != nil {
 			t.Fatal(err)
 		}
 		return
