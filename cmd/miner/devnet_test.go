@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
@@ -207,15 +208,11 @@ func TestDevnet(t *testing.T) {
 
 	// The nodes themselves: regtest, mining, the full tip the table shortened.
 	for i := range n {
-		b, err := httpGet("http://127.0.0.1:" + strconv.Itoa(base+devnet.HTTPOffset+i) + "/api/status")
+		st, err := nodeAPI("http://127.0.0.1:" + strconv.Itoa(base+devnet.HTTPOffset+i)).Status(context.Background())
 		if err != nil {
 			t.Fatalf("node%d: %v", i, err)
 		}
-		var st apiStatus
-		if err := json.Unmarshal(b, &st); err != nil {
-			t.Fatalf("node%d /api/status %s: %v", i, b, err)
-		}
-		if st.Network != "regtest" || st.Mining == nil || !*st.Mining {
+		if st.Network != "regtest" || !st.Mining {
 			t.Errorf("node%d: network %q, mining %v: want regtest and true", i, st.Network, st.Mining)
 		}
 	}
