@@ -67,6 +67,12 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 	if err := cfg.portsFree(0, cfg.Nodes); err != nil {
 		return fmt.Errorf("devnet: %w", err)
 	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return fmt.Errorf("devnet: %w", err)
+	}
+	if err := cfg.WriteTargets(cfg.Nodes); err != nil {
+		return fmt.Errorf("devnet: write Prometheus targets: %w", err)
+	}
 	var srv *http.Server
 	if cfg.HTTP != 0 {
 		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.HTTP)))
@@ -75,12 +81,6 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		}
 		srv = &http.Server{Handler: nw.handler(), ReadHeaderTimeout: 5 * time.Second}
 		go srv.Serve(ln)
-	}
-	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
-		return fmt.Errorf("devnet: %w", err)
-	}
-	if err := cfg.WriteTargets(cfg.Nodes); err != nil {
-		return fmt.Errorf("devnet: write Prometheus targets: %w", err)
 	}
 
 	fmt.Fprintf(stdout, "devnet: %d %s nodes, %s; P2P ports %d-%d, HTTP ports %d-%d on 127.0.0.1\n",

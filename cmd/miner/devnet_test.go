@@ -312,6 +312,8 @@ func TestDevnetBadInput(t *testing.T) {
 		{"negative block interval", []string{"--mine", "--block-interval", "-1s"}, "--block-interval"},
 		{"unknown log format", []string{"--log-format", "xml"}, `"xml"`},
 		{"stray argument", []string{"extra"}, `"extra"`},
+		{"manager on a node's port", []string{"--base-port", "19000", "--http", "19101"}, "--http 19101"},
+		{"manager port beyond 65535", []string{"--http", "70000"}, "--http 70000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
