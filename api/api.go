@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashforge/hashforge/apiclient"
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/hasher"
 	"github.com/hashforge/hashforge/p2p"
@@ -160,13 +161,6 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// apiError is the body of every error answer: a message for people and, where
-// a caller may branch on it, a stable code.
-type apiError struct {
-	Error string `json:"error"`
-	Code  string `json:"code,omitempty"`
-}
-
 // Codes of errors that are the API's own; refused transactions carry the
 // pool's and the chain's codes.
 const (
@@ -180,7 +174,7 @@ const (
 )
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, apiError{Error: msg, Code: code})
+	writeJSON(w, status, apiclient.ErrorBody{Error: msg, Code: code})
 }
 
 // decodeStrict reads a JSON object of at most limit bytes into v, refusing

@@ -6,46 +6,12 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/hashforge/hashforge/apiclient"
 	"github.com/hashforge/hashforge/chain"
 )
 
-// BlockSummary is one block in a list.
-type BlockSummary struct {
-	Height     uint64        `json:"height"`
-	Hash       chain.Hash    `json:"hash"`
-	Prev       chain.Hash    `json:"prev"`
-	Time       int64         `json:"time"` // header timestamp, Unix seconds
-	Bits       string        `json:"bits"` // compact target, 8 hex digits as explorers show it
-	Difficulty float64       `json:"difficulty"`
-	Nonce      uint32        `json:"nonce"`
-	TxCount    int           `json:"tx_count"`
-	Size       int           `json:"size"`   // encoded bytes
-	Miner      chain.Address `json:"miner"`  // the coinbase's recipient
-	Reward     uint64        `json:"reward"` // the coinbase's amount: subsidy and fees, in units
-}
-
-// BlockDetail is the body of GET /api/blocks/{id}: a block with its
-// transactions and its place in the chain.
-type BlockDetail struct {
-	BlockSummary
-	Main bool `json:"main"`
-	// Confirmations counts main-chain blocks from this one to the tip; 0
-	// for a block off the main chain.
-	Confirmations uint64      `json:"confirmations"`
-	MerkleRoot    chain.Hash  `json:"merkle_root"`
-	Version       int32       `json:"version"`
-	Txs           []*chain.Tx `json:"txs"`
-}
-
-// BlockPage is the body of the block lists; Next is the height to ask for
-// the following page from, null on the last.
-type BlockPage struct {
-	Blocks []BlockSummary `json:"blocks"`
-	Next   *uint64        `json:"next"`
-}
-
-func summarize(b *chain.Block, height uint64) BlockSummary {
-	s := BlockSummary{
+func summarize(b *chain.Block, height uint64) apiclient.BlockSummary {
+	s := apiclient.BlockSummary{
 		Height:     height,
 		Hash:       b.Hash(),
 		Prev:       b.Header.PrevBlock,
@@ -150,7 +116,7 @@ func (s *Server) listChain(w http.ResponseWriter, r *http.Request) {
 // page answers with the main-chain blocks at the heights pick chooses given
 // the tip height, all read at one tip.
 func (s *Server) page(w http.ResponseWriter, pick func(tip uint64) ([]uint64, *uint64)) {
-	out := BlockPage{Blocks: []BlockSummary{}}
+	out := apiclient.BlockPage{Blocks: []apiclient.BlockSummary{}}
 	err := s.cfg.Chain.View(func(v *chain.View) error {
 		heights, next := pick(v.Tip().Height)
 		for _, h := range heights {
@@ -181,7 +147,7 @@ var (
 // or a block hash on any branch.
 func (s *Server) block(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	var out BlockDetail
+	var out apiclient.BlockDetail
 	err := s.cfg.Chain.View(func(v *chain.View) error {
 		tip := v.Tip().Height
 		var hash chain.Hash
@@ -206,7 +172,7 @@ func (s *Server) block(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return fmt.Errorf("read block %s: %w", hash, err)
 		}
-		out = BlockDetail{BlockSummary: summarize(b, height), Main: main,
+		out = apiclient.BlockDetail{BlockSummary: summarize(b, height), Main: main,
 			MerkleRoot: b.Header.MerkleRoot, Version: b.Header.Version, Txs: b.Txs}
 		if main {
 			out.Confirmations = tip - height + 1

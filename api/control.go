@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/hashforge/hashforge/apiclient"
 	"github.com/hashforge/hashforge/hasher"
 	"github.com/hashforge/hashforge/p2p"
 )
@@ -13,9 +14,9 @@ import (
 const maxControlBody = 1 << 10
 
 func (s *Server) listPeers(w http.ResponseWriter, r *http.Request) {
-	peers := s.cfg.Peers.Peers()
-	if peers == nil {
-		peers = []p2p.PeerInfo{}
+	peers := []apiclient.Peer{}
+	for _, p := range s.cfg.Peers.Peers() {
+		peers = append(peers, apiclient.Peer(p))
 	}
 	writeJSON(w, http.StatusOK, peers)
 }
@@ -43,19 +44,10 @@ func (s *Server) connectPeer(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// MiningState is the body of POST /api/mining's answer.
-type MiningState struct {
-	Mining  bool `json:"mining"`
-	Threads int  `json:"threads"`
-}
-
 // setMining answers POST /api/mining {"enabled": bool, "threads": n}: either
 // field may be left out.
 func (s *Server) setMining(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Enabled *bool `json:"enabled"`
-		Threads *int  `json:"threads"`
-	}
+	var req apiclient.MiningChange
 	if !decodeStrict(w, r, maxControlBody, &req, `{"enabled": true|false, "threads": n}`) {
 		return
 	}
@@ -83,5 +75,5 @@ func (s *Server) setMining(w http.ResponseWriter, r *http.Request) {
 		m.SetMining(*req.Enabled)
 	}
 	threads, _ := m.Threads()
-	writeJSON(w, http.StatusOK, MiningState{Mining: m.Mining(), Threads: threads})
+	writeJSON(w, http.StatusOK, apiclient.MiningState{Mining: m.Mining(), Threads: threads})
 }

@@ -6,8 +6,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/hashforge/hashforge/apiclient"
 	"github.com/hashforge/hashforge/chain"
-	"github.com/hashforge/hashforge/p2p"
 )
 
 // Intervals of an event stream: hashrate ticks for charts, and a comment
@@ -17,19 +17,6 @@ const (
 	keepaliveTick = 15 * time.Second
 	writeWait     = 10 * time.Second
 )
-
-// HashrateTick is the data of a "hashrate" event.
-type HashrateTick struct {
-	Time     float64        `json:"time"` // Unix seconds
-	Hashrate Rates          `json:"hashrate"`
-	Devices  []DeviceStatus `json:"devices"`
-}
-
-// PeerChange is the data of a "peer" event.
-type PeerChange struct {
-	Event string       `json:"event"` // "joined" or "left"
-	Peer  p2p.PeerInfo `json:"peer"`
-}
 
 // streamEvents answers GET /api/events with Server-Sent Events: "hello" with
 // the node's status, then "tip" (a BlockSummary) on every new tip, "peer" when
@@ -97,9 +84,9 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 			}
 			alive = send("tip", summarize(b, tip.Height))
 		case e := <-peers:
-			alive = send("peer", PeerChange{Event: e.Kind, Peer: e.Peer})
+			alive = send("peer", apiclient.PeerChange{Event: e.Kind, Peer: apiclient.Peer(e.Peer)})
 		case now := <-ticks:
-			alive = send("hashrate", HashrateTick{
+			alive = send("hashrate", apiclient.HashrateTick{
 				Time:     float64(now.UnixMilli()) / 1000,
 				Hashrate: ratesOf(s.cfg.Miner.Hashrate),
 				Devices:  s.devices(),

@@ -9,8 +9,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"time"
 
+	"github.com/hashforge/hashforge/apiclient"
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/mempool"
 	"github.com/hashforge/hashforge/wallet"
@@ -73,11 +73,6 @@ func decodeTxHex(s string) (*chain.Tx, error) {
 	return chain.DecodeTx(raw)
 }
 
-// txResult answers a transaction the pool took.
-type txResult struct {
-	TxID chain.Hash `json:"txid"`
-}
-
 func (s *Server) postTx(w http.ResponseWriter, r *http.Request) {
 	body, ok := readBody(w, r, maxTxBody)
 	if !ok {
@@ -107,19 +102,7 @@ func (s *Server) submit(w http.ResponseWriter, tx *chain.Tx) {
 		}
 		return
 	}
-	writeJSON(w, http.StatusOK, txResult{TxID: tx.Hash()})
-}
-
-// TxStatus is the body of GET /api/tx/{txid}.
-type TxStatus struct {
-	TxID   chain.Hash `json:"txid"`
-	Status string     `json:"status"` // "pending" or "confirmed"
-	// Where a confirmed transaction sits, and how many blocks (its own
-	// included) bury it.
-	Height        *uint64     `json:"height,omitempty"`
-	Block         *chain.Hash `json:"block,omitempty"`
-	Confirmations uint64      `json:"confirmations,omitempty"`
-	Tx            *chain.Tx   `json:"tx"`
+	writeJSON(w, http.StatusOK, apiclient.TxResult{TxID: tx.Hash()})
 }
 
 func (s *Server) getTx(w http.ResponseWriter, r *http.Request) {
@@ -137,32 +120,14 @@ func (s *Server) getTx(w http.ResponseWriter, r *http.Request) {
 	}
 	if ok {
 		confirmations := s.cfg.Chain.Tip().Height - loc.Height + 1
-		writeJSON(w, http.StatusOK, TxStatus{TxID: id, Status: "confirmed", Height: &loc.Height, Block: &loc.Block, Confirmations: confirmations, Tx: tx})
+		writeJSON(w, http.StatusOK, apiclient.TxStatus{TxID: id, Status: "confirmed", Height: &loc.Height, Block: &loc.Block, Confirmations: confirmations, Tx: tx})
 		return
 	}
 	if tx, ok := s.cfg.Pool.Get(id); ok {
-		writeJSON(w, http.StatusOK, TxStatus{TxID: id, Status: "pending", Tx: tx})
+		writeJSON(w, http.StatusOK, apiclient.TxStatus{TxID: id, Status: "pending", Tx: tx})
 		return
 	}
 	writeError(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("transaction %s is neither pending nor on the main chain", id))
-}
-
-// Mempool is the body of GET /api/mempool.
-type Mempool struct {
-	Count int    `json:"count"`
-	Bytes int    `json:"bytes"`
-	Fees  uint64 `json:"fees"`
-	// Txs are the pending transactions in the order a block takes them,
-	// the first ?limit= of them (default 100).
-	Txs []PendingTx `json:"txs"`
-}
-
-// PendingTx is a pending transaction with what the pool knows of it.
-type PendingTx struct {
-	Tx      *chain.Tx `json:"tx"`
-	Size    int       `json:"size"`
-	FeeRate float64   `json:"fee_rate"` // units per byte
-	Added   time.Time `json:"added"`
 }
 
 const (
@@ -180,21 +145,11 @@ func (s *Server) mempool(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, codeInternal, err.Error())
 		return
 	}
-	out := Mempool{Count: st.Count, Bytes: st.Bytes, Fees: st.Fees, Txs: []PendingTx{}}
+	out := apiclient.Mempool{Count: st.Count, Bytes: st.Bytes, Fees: st.Fees, Txs: []apiclient.PendingTx{}}
 	for _, e := range entries[:min(limit, len(entries))] {
-		out.Txs = append(out.Txs, PendingTx{Tx: e.Tx, Size: e.Size, FeeRate: float64(e.Tx.Fee) / float64(e.Size), Added: e.Added})
+		out.Txs = append(out.Txs, apiclient.PendingTx{Tx: e.Tx, Size: e.Size, FeeRate: float64(e.Tx.Fee) / float64(e.Size), Added: e.Added})
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-// AccountStatus is the body of GET /api/accounts/{addr}: state at the tip
-// in units, and how many of the address's transfers are pending. The next
-// transfer it signs carries nonce + pending.
-type AccountStatus struct {
-	Address chain.Address `json:"address"`
-	Balance uint64        `json:"balance"`
-	Nonce   uint64        `json:"nonce"`
-	Pending int           `json:"pending"`
 }
 
 func (s *Server) account(w http.ResponseWriter, r *http.Request) {
@@ -208,7 +163,7 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, codeInternal, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, AccountStatus{Address: a, Balance: acc.Balance, Nonce: acc.Nonce, Pending: pending})
+	writeJSON(w, http.StatusOK, apiclient.Account{Address: a, Balance: acc.Balance, Nonce: acc.Nonce, Pending: uint64(pending)})
 }
 
 // maxWordsBody bounds POST /api/words: the memo limit, escaped, with room.

@@ -1,10 +1,12 @@
-// Package wallet keeps ed25519 keys in files, signs transfers and talks to a
-// node's HTTP API: the network it runs, accounts, and submitting transactions.
+// Package wallet keeps ed25519 keys in files, signs transfers and sends them
+// through a node's HTTP API.
 package wallet
 
 import (
+	"context"
 	"crypto/ed25519"
 
+	"github.com/hashforge/hashforge/apiclient"
 	"github.com/hashforge/hashforge/chain"
 )
 
@@ -16,4 +18,24 @@ func Transfer(key ed25519.PrivateKey, to chain.Address, amount, fee, nonce uint6
 	tx := &chain.Tx{Kind: chain.TxTransfer, To: to, Amount: amount, Fee: fee, Nonce: nonce, Memo: memo}
 	tx.Sign(key, p.Magic)
 	return tx
+}
+
+// Send signs a transfer from key's account and submits it through the node
+// c talks to, which gives the network to sign for and the sender's next
+// nonce, so sends in a row queue up in order. It returns the txid.
+func Send(ctx context.Context, c *apiclient.Client, key ed25519.PrivateKey, to chain.Address, amount, fee uint64, memo []byte) (chain.Hash, error) {
+	params, err := c.Network(ctx)
+	if err != nil {
+		return chain.Hash{}, err
+	}
+	sender, err := c.Account(ctx, Address(key))
+	if err != nil {
+		return chain.Hash{}, err
+	}
+	return c.SendTx(ctx, Transfer(key, to, amount, fee, sender.NextNonce(), memo, params))
+}
+
+// Address is the address of key's account.
+func Address(key ed25519.PrivateKey) chain.Address {
+	return chain.AddressOf(key.Public().(ed25519.PublicKey))
 }

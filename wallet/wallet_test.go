@@ -50,25 +50,3 @@ func TestTransfer(t *testing.T) {
 		})
 	}
 }
-
-func TestAccountNextNonce(t *testing.T) {
-	a := wallet.Account{Nonce: 7, Pending: 3}
-	if got := a.NextNonce(); got != 10 {
-		t.Errorf("NextNonce of nonce 7 with 3 pending: %d, want 10", got)
-	}
-}
-
-func TestAPIErrorMessage(t *testing.T) {
-	tests := []struct {
-		err  wallet.APIError
-		want string
-	}{
-		{wallet.APIError{Status: 400, Code: "insufficient-funds", Message: "balance 5 is below 7"}, "insufficient-funds: balance 5 is below 7"},
-		{wallet.APIError{Status: 404, Message: "no such endpoint"}, "HTTP 404: no such endpoint"},
-	}
-	for _, tt := range tests {
-		if got := tt.err.Error(); got != tt.want {
-			t.Errorf("%+v: %q, want %q", tt.err, got, tt.want)
-		}
-	}
-}

@@ -5,14 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"time"
 
 	"github.com/hashforge/hashforge/hasher"
 	"github.com/hashforge/hashforge/hasher/cpu"
 )
-
-var discardLogger = slog.New(slog.DiscardHandler)
 
 // benchResult is one device's line of `miner bench --json`.
 type benchResult struct {
@@ -77,7 +74,7 @@ func benchDevices(ctx context.Context, hash *hashFlags, d time.Duration, asJSON 
 			continue
 		}
 		fmt.Fprintf(stdout, "%s (%s): %s (%d hashes in %.2f s)\n",
-			r.Device, describe(s.Info), formatRate(r.Hashrate), r.Hashes, r.Seconds)
+			r.Device, s.Info.Describe(), hasher.FormatRate(r.Hashrate), r.Hashes, r.Seconds)
 	}
 	return nil
 }

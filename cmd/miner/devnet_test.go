@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"math/rand/v2"
@@ -15,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/hashforge/hashforge/devnet"
 )
 
 // freePortRange returns a base port P with P..P+n-1 and P+100..P+100+n-1
@@ -27,7 +30,7 @@ func freePortRange(t *testing.T, n int) int {
 		base := 20000 + rand.IntN(12000)
 		free := true
 		for i := 0; i < n && free; i++ {
-			for _, port := range []int{base + i, base + devnetHTTPOffset + i} {
+			for _, port := range []int{base + i, base + devnet.HTTPOffset + i} {
 				ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 				if err != nil {
 					free = false
@@ -48,12 +51,14 @@ func freePortRange(t *testing.T, n int) int {
 type devnetRow struct {
 	node, p2p, http int
 	state           string
+	id              string
 	height          string
 	tip             string
 	peers           string
+	hashrate        string
 }
 
-var devnetRowRE = regexp.MustCompile(`^node(\d+)\s+(up|starting|no answer|down)\s+(\d+)\s+(\d+)\s+(\d+|-)\s+([0-9a-f]+|-)\s+(\d+|-)\s`)
+var devnetRowRE = regexp.MustCompile(`^node(\d+)\s+(up|starting|no answer|down|stopped)\s+([0-9a-f]{12}|-)\s+(\d+)\s+(\d+)\s+(\d+|-)\s+([0-9a-f]+|-)\s+(\d+|-)\s+(.+?)\s+(\d+/\d+|-)$`)
 
 // devnetTables parses the complete tables in a plain (not terminal) devnet
 // output: each starts with a "hashforge devnet" line and ends with a blank line.
@@ -74,10 +79,10 @@ func devnetTables(out string) [][]devnetRow {
 			if m == nil {
 				continue
 			}
-			r := devnetRow{state: m[2], height: m[5], tip: m[6], peers: m[7]}
+			r := devnetRow{state: m[2], id: m[3], height: m[6], tip: m[7], peers: m[8], hashrate: m[9]}
 			r.node, _ = strconv.Atoi(m[1])
-			r.p2p, _ = strconv.Atoi(m[3])
-			r.http, _ = strconv.Atoi(m[4])
+			r.p2p, _ = strconv.Atoi(m[4])
+			r.http, _ = strconv.Atoi(m[5])
 			rows = append(rows, r)
 		}
 		tables = append(tables, rows)
@@ -153,7 +158,8 @@ func TestDevnet(t *testing.T) {
 	const n = 3
 	dir := filepath.Join(t.TempDir(), "net")
 	base := freePortRange(t, n)
-	p := startMiner(t, "devnet", "-n", strconv.Itoa(n), "--mine", "--base-port", strconv.Itoa(base), "--dir", dir)
+	// regtest: blocks in a few hashes, so the nodes agree on a growing chain at once.
+	p := startMiner(t, "devnet", "-n", strconv.Itoa(n), "--mine", "--network", "regtest", "--base-port", strconv.Itoa(base), "--dir", dir)
 	var pids []int
 	// startMiner's cleanup kills only the launcher; on Linux its nodes die
 	// with it, elsewhere this does it.
@@ -169,11 +175,11 @@ func TestDevnet(t *testing.T) {
 			return false
 		}
 		for i, r := range rows {
-			if r.state != "up" || r.height == "-" || r.height == "0" || r.height != rows[0].height || r.tip != rows[0].tip || r.peers == "0" {
+			if r.state != "up" || r.id == "-" || r.height == "-" || r.height == "0" || r.height != rows[0].height || r.tip != rows[0].tip || r.peers == "0" {
 				return false
 			}
-			if r.node != i || r.p2p != base+i || r.http != base+devnetHTTPOffset+i {
-				t.Fatalf("row %d: node%d ports %d/%d, want node%d ports %d/%d", i, r.node, r.p2p, r.http, i, base+i, base+devnetHTTPOffset+i)
+			if r.node != i || r.p2p != base+i || r.http != base+devnet.HTTPOffset+i {
+				t.Fatalf("row %d: node%d ports %d/%d, want node%d ports %d/%d", i, r.node, r.p2p, r.http, i, base+i, base+devnet.HTTPOffset+i)
 			}
 		}
 		return true
@@ -202,15 +208,11 @@ func TestDevnet(t *testing.T) {
 
 	// The nodes themselves: regtest, mining, the full tip the table shortened.
 	for i := range n {
-		b, err := httpGet("http://127.0.0.1:" + strconv.Itoa(base+devnetHTTPOffset+i) + "/api/status")
+		st, err := nodeAPI("http://127.0.0.1:" + strconv.Itoa(base+devnet.HTTPOffset+i)).Status(context.Background())
 		if err != nil {
 			t.Fatalf("node%d: %v", i, err)
 		}
-		var st apiStatus
-		if err := json.Unmarshal(b, &st); err != nil {
-			t.Fatalf("node%d /api/status %s: %v", i, b, err)
-		}
-		if st.Network != "regtest" || st.Mining == nil || !*st.Mining {
+		if st.Network != "regtest" || !st.Mining {
 			t.Errorf("node%d: network %q, mining %v: want regtest and true", i, st.Network, st.Mining)
 		}
 	}
@@ -310,6 +312,8 @@ func TestDevnetBadInput(t *testing.T) {
 		{"negative block interval", []string{"--mine", "--block-interval", "-1s"}, "--block-interval"},
 		{"unknown log format", []string{"--log-format", "xml"}, `"xml"`},
 		{"stray argument", []string{"extra"}, `"extra"`},
+		{"manager on a node's port", []string{"--base-port", "19000", "--http", "19101"}, "--http 19101"},
+		{"manager port beyond 65535", []string{"--http", "70000"}, "--http 70000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

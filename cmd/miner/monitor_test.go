@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/devnet"
 	"github.com/hashforge/hashforge/internal/testenv"
 )
 
@@ -494,11 +495,11 @@ func TestPromtoolConfig(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(tree, "deploy", "prometheus.yml"), conf, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	dn := devnetConfig{nodes: 3, basePort: 19000, dir: filepath.Join(tree, "devnet"), network: chain.Regtest}
-	if err := os.MkdirAll(dn.dir, 0o755); err != nil {
+	dn := devnet.Config{Nodes: 3, BasePort: 19000, Dir: filepath.Join(tree, "devnet"), Network: chain.Regtest}
+	if err := os.MkdirAll(dn.Dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := dn.writeTargets(filepath.Join(dn.dir, "targets.json")); err != nil {
+	if err := dn.WriteTargets(dn.Nodes); err != nil {
 		t.Fatal(err)
 	}
 	if out := check(tree, "deploy/prometheus.yml"); strings.Contains(out, "WARNING") {

@@ -4,16 +4,16 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
+	"context"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,23 +21,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashforge/hashforge/apiclient"
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/internal/testenv"
 	"github.com/hashforge/hashforge/store"
 )
 
-// apiStatus is GET /api/status; pointers and raw JSON tell a missing field
-// from a zero one.
-type apiStatus struct {
-	Network  string              `json:"network"`
-	Height   *uint64             `json:"height"`
-	Tip      string              `json:"tip"`
-	Mining   *bool               `json:"mining"`
-	Hashrate map[string]*float64 `json:"hashrate"`
-	Peers    *int                `json:"peers"`
-}
-
 var httpClient = &http.Client{Timeout: 2 * time.Second}
+
+// nodeAPI is a client of the node API at base, such as http://127.0.0.1:18001.
+func nodeAPI(base string) *apiclient.Client { return &apiclient.Client{URL: base, HTTP: httpClient} }
 
 // httpGet returns the body of a 200 response.
 func httpGet(url string) ([]byte, error) {
@@ -56,30 +49,23 @@ func httpGet(url string) ([]byte, error) {
 // mineRegtest runs a mining regtest node on datadir until its chain reaches
 // minHeight, calls during (if not nil) while it still runs, then interrupts
 // it: a clean shutdown must exit 0 within 2 s. It returns the last status seen.
-func mineRegtest(t *testing.T, datadir string, minHeight uint64, during func(port string, st apiStatus)) apiStatus {
+func mineRegtest(t *testing.T, datadir string, minHeight uint64, during func(port string, st *apiclient.Status)) *apiclient.Status {
 	t.Helper()
 	return mineNode(t, "regtest", datadir, minHeight, during, "--block-interval", "50ms")
 }
 
 // mineNode is mineRegtest on any network, with more flags for the node.
-func mineNode(t *testing.T, network, datadir string, minHeight uint64, during func(port string, st apiStatus), args ...string) apiStatus {
+func mineNode(t *testing.T, network, datadir string, minHeight uint64, during func(port string, st *apiclient.Status), args ...string) *apiclient.Status {
 	t.Helper()
 	port := freePort(t)
 	n := startMiner(t, append([]string{"-m", "-p", "0", "--network", network, "--datadir", datadir, "-i", port}, args...)...)
-	base := "http://127.0.0.1:" + port
-	var st apiStatus
+	api := nodeAPI("http://127.0.0.1:" + port)
+	var st *apiclient.Status
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		// Until the server listens, requests fail; only the deadline ends the wait.
-		if body, err := httpGet(base + "/api/status"); err == nil {
-			st = apiStatus{}
-			if err := json.Unmarshal(body, &st); err != nil {
-				t.Fatalf("/api/status %s: %v", body, err)
-			}
-			if st.Height == nil {
-				t.Fatalf("/api/status %s: no height", body)
-			}
-			if *st.Height >= minHeight {
+		if got, err := api.Status(context.Background()); err == nil {
+			if st = got; st.Height >= minHeight {
 				break
 			}
 		}
@@ -105,17 +91,17 @@ func mineNode(t *testing.T, network, datadir string, minHeight uint64, during fu
 // verifies with every block the API reported.
 func TestNode(t *testing.T) {
 	dir := t.TempDir()
-	last := mineRegtest(t, dir, 3, func(port string, st apiStatus) {
-		if st.Network != "regtest" || !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(st.Tip) {
-			t.Errorf("status network %q, tip %q: want regtest and 64 hex digits", st.Network, st.Tip)
+	last := mineRegtest(t, dir, 3, func(port string, st *apiclient.Status) {
+		if st.Network != "regtest" || st.Tip == (chain.Hash{}) {
+			t.Errorf("status network %q, tip %s: want regtest and a tip", st.Network, st.Tip)
 		}
-		if st.Mining == nil || !*st.Mining || st.Peers == nil || *st.Peers != 0 {
-			t.Errorf("status mining %v, peers %v: want true and 0", st.Mining, st.Peers)
+		if !st.Mining || st.Peers != 0 {
+			t.Errorf("status mining %v, peers %d: want true and 0", st.Mining, st.Peers)
 		}
 		// Each window is null until it has filled, and a rate after.
-		for _, w := range []string{"10s", "60s", "15m"} {
-			if rate, ok := st.Hashrate[w]; !ok || rate != nil && *rate <= 0 {
-				t.Errorf("status hashrate %s: %v (present %v), want null or a positive number", w, rate, ok)
+		for w, rate := range map[string]*float64{"10s": st.Hashrate.S10, "60s": st.Hashrate.M1, "15m": st.Hashrate.M15} {
+			if rate != nil && *rate <= 0 {
+				t.Errorf("status hashrate %s: %v, want null or a positive number", w, *rate)
 			}
 		}
 
@@ -139,8 +125,8 @@ func TestNode(t *testing.T) {
 				r.code, r.took.Round(time.Millisecond), r.stderr)
 		}
 	})
-	if h := verifiedHeight(t, "regtest", verify(t, "regtest", dir)); h < *last.Height {
-		t.Errorf("verified height %d, below the height %d the API reported", h, *last.Height)
+	if h := verifiedHeight(t, "regtest", verify(t, "regtest", dir)); h < last.Height {
+		t.Errorf("verified height %d, below the height %d the API reported", h, last.Height)
 	}
 }
 
@@ -155,8 +141,8 @@ func TestMineOpenCL(t *testing.T) {
 		t.Run(network, func(t *testing.T) {
 			dir := t.TempDir()
 			last := mineNode(t, network, dir, 2, nil, "--backend", "opencl")
-			if h := verifiedHeight(t, network, verify(t, network, dir)); h < *last.Height {
-				t.Errorf("verified height %d, below the height %d the API reported", h, *last.Height)
+			if h := verifiedHeight(t, network, verify(t, network, dir)); h < last.Height {
+				t.Errorf("verified height %d, below the height %d the API reported", h, last.Height)
 			}
 		})
 	}
@@ -226,7 +212,7 @@ func writeGenesis(t *testing.T, dir string, p *chain.Params, connect bool) {
 	}
 	defer st.Close()
 	if connect {
-		if _, err := chain.New(p, st, discardLogger); err != nil {
+		if _, err := chain.New(p, st, slog.New(slog.DiscardHandler)); err != nil {
 			t.Fatal(err)
 		}
 		return

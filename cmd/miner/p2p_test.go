@@ -7,9 +7,9 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,33 +25,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashforge/hashforge/apiclient"
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/p2p/wire"
 )
 
 var syncBlocks = flag.Int("p2p.syncblocks", 300, "chain length TestSyncFromEmpty syncs; 2000 is the acceptance size")
-
-// p2pStatus is GET /api/status as the peer tests read it.
-type p2pStatus struct {
-	Height        uint64   `json:"height"`
-	Tip           string   `json:"tip"`
-	Mining        bool     `json:"mining"`
-	Peers         int      `json:"peers"`
-	Agreement     *float64 `json:"agreement"`
-	PeersAgreeing int      `json:"peers_agreeing"`
-}
-
-// p2pPeer is one entry of GET /api/peers.
-type p2pPeer struct {
-	Addr      string    `json:"addr"`
-	Direction string    `json:"direction"`
-	Height    uint64    `json:"height"`
-	Tip       string    `json:"tip"`
-	Work      string    `json:"work"`
-	LastSeen  time.Time `json:"last_seen"`
-	PingMS    *float64  `json:"ping_ms"`
-	BanScore  int       `json:"ban_score"`
-}
 
 // p2pNet is the nodes one test runs. When the test fails, the tail of every
 // node's log is printed, restarted nodes' earlier runs included.
@@ -169,37 +148,24 @@ func (n *p2pNode) addr() string { return "127.0.0.1:" + n.p2pPort }
 func (n *p2pNode) pid() int     { return n.proc.cmd.Process.Pid }
 func (n *p2pNode) log() string  { return n.proc.output.String() }
 
-func (n *p2pNode) status() (p2pStatus, error) {
-	var st p2pStatus
-	body, err := httpGet("http://127.0.0.1:" + n.httpPort + "/api/status")
-	if err == nil {
-		err = json.Unmarshal(body, &st)
-	}
-	if err == nil && len(st.Tip) != 64 {
-		err = fmt.Errorf("/api/status %s: no tip", body)
-	}
-	return st, err
+func (n *p2pNode) status() (*apiclient.Status, error) {
+	return n.api().Status(context.Background())
 }
 
 // statusPair reads two nodes' statuses, for conditions that compare them.
-func statusPair(a, b *p2pNode) (sa, sb p2pStatus, err error) {
+func statusPair(a, b *p2pNode) (sa, sb *apiclient.Status, err error) {
 	if sa, err = a.status(); err == nil {
 		sb, err = b.status()
 	}
 	return sa, sb, err
 }
 
-func (n *p2pNode) peers() ([]p2pPeer, error) {
-	var ps []p2pPeer
-	body, err := httpGet("http://127.0.0.1:" + n.httpPort + "/api/peers")
-	if err == nil {
-		err = json.Unmarshal(body, &ps)
-	}
-	return ps, err
+func (n *p2pNode) peers() ([]apiclient.Peer, error) {
+	return n.api().Peers(context.Background())
 }
 
 // mustStatus is status for a node that must answer.
-func (n *p2pNode) mustStatus(t *testing.T) p2pStatus {
+func (n *p2pNode) mustStatus(t *testing.T) *apiclient.Status {
 	t.Helper()
 	st, err := n.status()
 	if err != nil {
@@ -229,7 +195,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() (bool, stri
 func sameTip(min uint64, nodes ...*p2pNode) (bool, string) {
 	var desc []string
 	ok := true
-	var tip string
+	var tip chain.Hash
 	for i, n := range nodes {
 		st, err := n.status()
 		if err != nil {
@@ -449,7 +415,7 @@ func TestSyncFromEmpty(t *testing.T) {
 		}
 		if ps, err := b.peers(); err == nil && misreport == "" && i%5 == 0 {
 			for _, p := range ps {
-				if p.Addr == a.addr() && (p.Height != target.Height || p.Tip != target.Tip) {
+				if p.Addr == a.addr() && (p.Height != target.Height || p.Tip != target.Tip.String()) {
 					misreport = fmt.Sprintf("B's /api/peers showed A at height %d tip %.12s, A's tip is at height %d (B at height %d)",
 						p.Height, p.Tip, target.Height, st.Height)
 				}

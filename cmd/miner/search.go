@@ -8,7 +8,6 @@ import (
 	"io"
 	"math/big"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
@@ -65,23 +64,15 @@ func runSearch(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer hasher.CloseAll(devices)
 
-	sched := hasher.NewScheduler(devices, discardLogger)
-	var mu sync.Mutex
 	enc := json.NewEncoder(stdout)
 	hits := 0
 	t0 := time.Now()
-	err = sched.SearchRange(ctx, w, *start, *count, func(h hasher.Hit) {
-		mu.Lock()
-		defer mu.Unlock()
+	searched, err := hasher.Search(ctx, devices, w, *start, *count, func(h hasher.Hit) {
 		hits++
 		enc.Encode(searchHit{Nonce: h.Nonce, Hash: h.Hash})
 	})
 	secs := time.Since(t0).Seconds()
-	searched := int64(0)
-	for _, s := range sched.Stats() {
-		searched += int64(s.Hashes)
-	}
-	fmt.Fprintf(stderr, "searched %d nonces in %.3f s: %s, %d hits\n", searched, secs, formatRate(float64(searched)/secs), hits)
+	fmt.Fprintf(stderr, "searched %d nonces in %.3f s: %s, %d hits\n", searched, secs, hasher.FormatRate(float64(searched)/secs), hits)
 	return err
 }
 
@@ -108,17 +99,4 @@ func searchTarget(headerBits uint32, hasBits bool, bitsHex string, hasTarget boo
 		return [32]byte{}, usagef("bits %08x encode no target in (0, 2^256)", headerBits)
 	}
 	return chain.BigToHash(t), nil
-}
-
-// formatRate writes a hashrate with an SI prefix.
-func formatRate(hs float64) string {
-	for _, u := range []struct {
-		div  float64
-		unit string
-	}{{1e12, "TH/s"}, {1e9, "GH/s"}, {1e6, "MH/s"}, {1e3, "kH/s"}} {
-		if hs >= u.div {
-			return fmt.Sprintf("%.2f %s", hs/u.div, u.unit)
-		}
-	}
-	return fmt.Sprintf("%.0f H/s", hs)
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -11,64 +13,59 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashforge/hashforge/apiclient"
 	"github.com/hashforge/hashforge/chain"
 )
 
 // These tests run real nodes and move coins between them with the wallet
 // CLI and the JSON API, the way a user would.
 
-// apiTx is GET /api/tx/{txid} as the tests read it.
-type apiTx struct {
-	Status string `json:"status"`
-	Height uint64 `json:"height"`
-	Block  string `json:"block"`
-}
-
 // txStatus reads a transaction's status on n; found is false on a 404.
-func (n *p2pNode) txStatus(txid string) (st apiTx, found bool, err error) {
-	resp, err := httpClient.Get(n.url() + "/api/tx/" + txid)
-	if err != nil {
+func (n *p2pNode) txStatus(txid chain.Hash) (st apiclient.TxStatus, found bool, err error) {
+	got, err := n.api().Tx(context.Background(), txid)
+	switch {
+	case apiclient.IsNotFound(err):
+		return st, false, nil
+	case err != nil:
 		return st, false, err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusNotFound {
-		return st, false, nil
-	}
-	if resp.StatusCode != http.StatusOK {
-		return st, false, fmt.Errorf("GET /api/tx/%s: %s", txid, resp.Status)
-	}
-	return st, true, json.NewDecoder(resp.Body).Decode(&st)
+	return *got, true, nil
 }
 
 // balance reads an address's balance in units on n.
 func (n *p2pNode) balance(addr string) (uint64, error) {
-	var acc struct {
-		Balance uint64 `json:"balance"`
+	a, err := chain.ParseAddress(addr)
+	if err != nil {
+		return 0, err
 	}
-	body, err := httpGet(n.url() + "/api/accounts/" + addr)
-	if err == nil {
-		err = json.Unmarshal(body, &acc)
-	}
+	acc, err := n.api().Account(context.Background(), a)
 	return acc.Balance, err
 }
 
 func (n *p2pNode) url() string { return "http://127.0.0.1:" + n.httpPort }
 
+func (n *p2pNode) api() *apiclient.Client { return nodeAPI(n.url()) }
+
 // confirmedOnAll reports whether txid is confirmed at one height in one block
 // on every node.
-func confirmedOnAll(txid string, nodes ...*p2pNode) (bool, string) {
+func confirmedOnAll(txid chain.Hash, nodes ...*p2pNode) (bool, string) {
 	var desc []string
-	var first apiTx
+	var first chain.Hash
 	for i, n := range nodes {
 		st, found, err := n.txStatus(txid)
 		if err != nil {
 			return false, fmt.Sprintf("%s: %v", n.name, err)
 		}
-		desc = append(desc, fmt.Sprintf("%s: %s at %d in %.12s (found %t)", n.name, st.Status, st.Height, st.Block, found))
-		if i == 0 {
-			first = st
+		var height uint64
+		var block chain.Hash
+		if st.Height != nil && st.Block != nil {
+			height, block = *st.Height, *st.Block
 		}
-		if !found || st.Status != "confirmed" || st.Block != first.Block {
+		desc = append(desc, fmt.Sprintf("%s: %s at %d in %.12s (found %t)", n.name, st.Status, height, block, found))
+		if i == 0 {
+			first = block
+		}
+		if !found || st.Status != "confirmed" || block != first {
 			return false, strings.Join(desc, "; ")
 		}
 	}
@@ -90,10 +87,8 @@ func TestTxBetweenNodes(t *testing.T) {
 	waitFor(t, 30*time.Second, "A's coinbases spendable, B following", func() (bool, string) { return sameTip(2, a, b) })
 
 	out := strings.TrimSpace(runWalletOK(t, "send", "--key", keyA, "--to", recipient, "--amount", "12.34567891", "--fee", "0.0001", "--node", a.url()))
-	var sent struct {
-		TxID string `json:"txid"`
-	}
-	if err := json.Unmarshal([]byte(out), &sent); err != nil || len(sent.TxID) != 64 {
+	var sent apiclient.TxResult
+	if err := json.Unmarshal([]byte(out), &sent); err != nil || sent.TxID == (chain.Hash{}) {
 		t.Fatalf("wallet send printed %q: %v", out, err)
 	}
 	took := waitFor(t, 30*time.Second, "the transfer confirmed in one block on A and B", func() (bool, string) {
@@ -118,20 +113,15 @@ func TestTxBetweenNodes(t *testing.T) {
 // postTx posts a transaction to a node's API and returns the status and,
 // for a refusal, its code.
 func postTx(n *p2pNode, tx *chain.Tx) (int, string, error) {
-	body, err := json.Marshal(tx)
-	if err != nil {
+	_, err := n.api().SendTx(context.Background(), tx)
+	var refusal *apiclient.APIError
+	switch {
+	case errors.As(err, &refusal):
+		return refusal.Status, refusal.Code, nil
+	case err != nil:
 		return 0, "", err
 	}
-	resp, err := httpClient.Post(n.url()+"/api/tx", "application/json", strings.NewReader(string(body)))
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	var refusal struct {
-		Code string `json:"code"`
-	}
-	json.NewDecoder(resp.Body).Decode(&refusal)
-	return resp.StatusCode, refusal.Code, nil
+	return http.StatusOK, "", nil
 }
 
 // TestDoubleSpend gives two nodes, both mining, two transfers of the faucet
@@ -175,7 +165,7 @@ func TestDoubleSpend(t *testing.T) {
 	var winner, loser *chain.Tx
 	waitFor(t, 30*time.Second, "one of the two confirmed on both nodes", func() (bool, string) {
 		for i, tx := range txs {
-			if ok, desc := confirmedOnAll(tx.Hash().String(), a, b); ok {
+			if ok, desc := confirmedOnAll(tx.Hash(), a, b); ok {
 				winner, loser = tx, txs[1-i]
 				return true, desc
 			}
@@ -187,7 +177,7 @@ func TestDoubleSpend(t *testing.T) {
 	st := a.mustStatus(t)
 	waitFor(t, 30*time.Second, "three more blocks on one tip", func() (bool, string) { return sameTip(st.Height+3, a, b) })
 	for _, n := range []*p2pNode{a, b} {
-		if _, found, err := n.txStatus(loser.Hash().String()); err != nil || found {
+		if _, found, err := n.txStatus(loser.Hash()); err != nil || found {
 			t.Errorf("%s: the double spend is still known (found %t, %v)", n.name, found, err)
 		}
 		for _, tx := range txs {
@@ -226,7 +216,7 @@ func TestReorgReturnsTx(t *testing.T) {
 	if status, code, err := postTx(light, tx); err != nil || status != http.StatusOK {
 		t.Fatalf("post to light: %d %s %v", status, code, err)
 	}
-	id := tx.Hash().String()
+	id := tx.Hash()
 	waitFor(t, 30*time.Second, "the transfer confirmed on the light branch", func() (bool, string) { return confirmedOnAll(id, light) })
 	before, _, _ := light.txStatus(id)
 
@@ -234,7 +224,7 @@ func TestReorgReturnsTx(t *testing.T) {
 	bridge := c.start("bridge", nodeOpts{peers: []string{heavy.addr(), light.addr()}})
 	waitFor(t, 60*time.Second, "the transfer confirmed on the heavy branch on all three", func() (bool, string) {
 		ok, desc := confirmedOnAll(id, heavy, light, bridge)
-		if st, _, _ := light.txStatus(id); st.Block == before.Block {
+		if st, _, _ := light.txStatus(id); st.Block != nil && before.Block != nil && *st.Block == *before.Block {
 			ok = false
 		}
 		return ok, desc

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hashforge/hashforge/apiclient"
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/wallet"
 	flag "github.com/spf13/pflag"
@@ -78,18 +78,16 @@ func addNodeFlags(fs *flag.FlagSet) *nodeFlags {
 // addTokenFlag adds --api-token, defaulting to $HASHFORGE_API_TOKEN so the
 // token need not show in the process list.
 func addTokenFlag(fs *flag.FlagSet, token *string, usage string) {
-	fs.StringVar(token, "api-token", os.Getenv(tokenEnv), usage+" (default $"+tokenEnv+")")
+	fs.StringVar(token, "api-token", os.Getenv(apiclient.TokenEnv), usage+" (default $"+apiclient.TokenEnv+")")
 }
 
-const tokenEnv = "HASHFORGE_API_TOKEN"
-
 // client checks --node and returns a client for the node it names.
-func (n *nodeFlags) client() (*wallet.Client, error) {
+func (n *nodeFlags) client() (*apiclient.Client, error) {
 	u, err := url.Parse(n.url)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, usagef("--node %q: want a URL such as %s", n.url, defaultNode)
 	}
-	return &wallet.Client{URL: n.url, Token: n.token, HTTP: &http.Client{Timeout: nodeTimeout}}, nil
+	return &apiclient.Client{URL: n.url, Token: n.token, HTTP: &http.Client{Timeout: nodeTimeout}}, nil
 }
 
 // requireFlags refuses a command run without any of the named flags.
@@ -126,7 +124,7 @@ func runWalletNew(_ context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, keyAddress(key))
+	fmt.Fprintln(stdout, wallet.Address(key))
 	return nil
 }
 
@@ -144,7 +142,7 @@ func runWalletFaucet(_ context.Context, args []string, stdout, stderr io.Writer)
 	}
 	fmt.Fprintf(stderr, "warning: the faucet key is public (its seed is SHA-256 of %q): anyone can spend\n"+
 		"what it holds. Use it on regtest and devnet, for tests and demos only.\n", chain.FaucetSeedPhrase)
-	fmt.Fprintln(stdout, keyAddress(key))
+	fmt.Fprintln(stdout, wallet.Address(key))
 	return nil
 }
 
@@ -157,12 +155,8 @@ func runWalletAddress(_ context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, keyAddress(key))
+	fmt.Fprintln(stdout, wallet.Address(key))
 	return nil
-}
-
-func keyAddress(key ed25519.PrivateKey) chain.Address {
-	return chain.AddressOf(key.Public().(ed25519.PublicKey))
 }
 
 // walletBalance is the output of `miner wallet balance`.
@@ -247,17 +241,7 @@ func runWalletSend(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-
-	params, err := client.Network(ctx)
-	if err != nil {
-		return err
-	}
-	sender, err := client.Account(ctx, keyAddress(key))
-	if err != nil {
-		return err
-	}
-	tx := wallet.Transfer(key, to, amount, fee, sender.NextNonce(), []byte(*memo), params)
-	txid, err := client.Submit(ctx, tx)
+	txid, err := wallet.Send(ctx, client, key, to, amount, fee, []byte(*memo))
 	if err != nil {
 		return err
 	}

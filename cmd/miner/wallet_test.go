@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -218,7 +219,7 @@ func startRegtestNode(t *testing.T, args ...string) string {
 	n := startMiner(t, append([]string{"--network", "regtest", "-p", "0", "-i", port, "--datadir", t.TempDir()}, args...)...)
 	url := "http://127.0.0.1:" + port
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if _, err := httpGet(url + "/api/status"); err == nil {
+		if _, err := nodeAPI(url).Status(context.Background()); err == nil {
 			return url
 		}
 		if n.exited() {

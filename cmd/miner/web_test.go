@@ -76,7 +76,7 @@ func TestWebPage(t *testing.T) {
 		if node.exited() {
 			t.Fatalf("node exited at start-up\noutput:\n%s", tail(node.output.String()))
 		}
-		_, err := httpGet(base + "/api/status")
+		_, err := nodeAPI(base).Status(context.Background())
 		return err == nil, fmt.Sprint(err)
 	})
 	resp, err := httpClient.Get(base + "/")

@@ -1,8 +1,8 @@
-package main
+package devnet
 
 import "syscall"
 
-// devnetSysProcAttr starts a devnet node in a process group of its own and
+// sysProcAttr starts a devnet node in a process group of its own and
 // has the kernel SIGKILL it when the launcher dies, however it dies.
 //
 // Its own group: a terminal's Ctrl-C (or a signal to the launcher's group)
@@ -12,6 +12,6 @@ import "syscall"
 // ends threads only under LockOSThread, which the launcher never uses; a
 // node SIGKILLed this way loses nothing its chain had committed (every block
 // is one bbolt transaction).
-func devnetSysProcAttr() *syscall.SysProcAttr {
+func sysProcAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 }

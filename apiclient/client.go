@@ -1,4 +1,7 @@
-package wallet
+// Package apiclient is the one Go client of a node's JSON API, with the
+// types of the API's answers: the wallet, the devnet manager and the tests
+// read the API through it, and the api package serves the same types.
+package apiclient
 
 import (
 	"bytes"
@@ -14,8 +17,13 @@ import (
 	"github.com/hashforge/hashforge/chain"
 )
 
+// TokenEnv names the environment variable that holds an API token, read by
+// the node for its own and by the commands that talk to one, so the token
+// need not show in the process list.
+const TokenEnv = "HASHFORGE_API_TOKEN"
+
 // maxResponse bounds the body of any answer read from a node: the API's
-// answers are small, and a wrong --node must not fill memory.
+// answers are small, and a wrong URL must not fill memory.
 const maxResponse = 1 << 20
 
 // Client talks to a node's HTTP API.
@@ -24,19 +32,6 @@ type Client struct {
 	Token string       // the node's API token, sent with every request; "" for none
 	HTTP  *http.Client // nil uses http.DefaultClient
 }
-
-// Account is an account as a node sees it. Balance and Nonce are confirmed
-// state; Pending counts the account's transfers waiting in the mempool.
-type Account struct {
-	Address chain.Address `json:"address"`
-	Balance uint64        `json:"balance"` // units
-	Nonce   uint64        `json:"nonce"`
-	Pending uint64        `json:"pending"`
-}
-
-// NextNonce is the nonce the account's next transfer must carry: its pending
-// transfers hold the nonces after the confirmed one.
-func (a Account) NextNonce() uint64 { return a.Nonce + a.Pending }
 
 // APIError is an error answer from the node, such as a refused transaction.
 type APIError struct {
@@ -52,13 +47,27 @@ func (e *APIError) Error() string {
 	return e.Code + ": " + e.Message
 }
 
+// IsNotFound reports whether err is the API's answer that what was asked
+// for does not exist.
+func IsNotFound(err error) bool {
+	var ae *APIError
+	return errors.As(err, &ae) && ae.Status == http.StatusNotFound
+}
+
+// Status returns GET /api/status.
+func (c *Client) Status(ctx context.Context) (*Status, error) {
+	var st Status
+	if err := c.do(ctx, http.MethodGet, "/api/status", nil, &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
 // Network returns the parameters of the network the node runs: transfers
 // must be signed with its magic.
 func (c *Client) Network(ctx context.Context) (*chain.Params, error) {
-	var st struct {
-		Network string `json:"network"`
-	}
-	if err := c.do(ctx, http.MethodGet, "/api/status", nil, &st); err != nil {
+	st, err := c.Status(ctx)
+	if err != nil {
 		return nil, err
 	}
 	p, err := chain.NetworkByName(st.Network)
@@ -68,6 +77,13 @@ func (c *Client) Network(ctx context.Context) (*chain.Params, error) {
 	return p, nil
 }
 
+// Peers returns the node's peers.
+func (c *Client) Peers(ctx context.Context) ([]Peer, error) {
+	var ps []Peer
+	err := c.do(ctx, http.MethodGet, "/api/peers", nil, &ps)
+	return ps, err
+}
+
 // Account returns the state of the account at addr.
 func (c *Client) Account(ctx context.Context, addr chain.Address) (Account, error) {
 	var a Account
@@ -75,17 +91,21 @@ func (c *Client) Account(ctx context.Context, addr chain.Address) (Account, erro
 	return a, err
 }
 
-// Submit hands a signed transaction to the node's mempool and returns its txid.
-// A refusal is an *APIError whose Code names the broken rule.
-func (c *Client) Submit(ctx context.Context, tx *chain.Tx) (chain.Hash, error) {
-	body, err := json.Marshal(tx)
-	if err != nil {
-		return chain.Hash{}, err
+// Tx returns where a transaction stands; a transaction the node does not
+// know is an error for which IsNotFound holds.
+func (c *Client) Tx(ctx context.Context, txid chain.Hash) (*TxStatus, error) {
+	var st TxStatus
+	if err := c.do(ctx, http.MethodGet, "/api/tx/"+txid.String(), nil, &st); err != nil {
+		return nil, err
 	}
-	var r struct {
-		TxID chain.Hash `json:"txid"`
-	}
-	if err := c.do(ctx, http.MethodPost, "/api/tx", body, &r); err != nil {
+	return &st, nil
+}
+
+// SendTx hands a signed transaction to the node's mempool and returns its
+// txid. A refusal is an *APIError whose Code names the broken rule.
+func (c *Client) SendTx(ctx context.Context, tx *chain.Tx) (chain.Hash, error) {
+	var r TxResult
+	if err := c.post(ctx, "/api/tx", tx, &r); err != nil {
 		return chain.Hash{}, err
 	}
 	// The node hashes what it decoded: another txid means it accepted a
@@ -94,6 +114,22 @@ func (c *Client) Submit(ctx context.Context, tx *chain.Tx) (chain.Hash, error) {
 		return chain.Hash{}, fmt.Errorf("node at %s accepted the transaction as %s, but it hashes to %s", c.URL, r.TxID, want)
 	}
 	return r.TxID, nil
+}
+
+// SetMining starts or stops the node's hashing.
+func (c *Client) SetMining(ctx context.Context, enabled bool) (MiningState, error) {
+	var st MiningState
+	err := c.post(ctx, "/api/mining", MiningChange{Enabled: &enabled}, &st)
+	return st, err
+}
+
+// post sends v as JSON and decodes a 2xx answer into out.
+func (c *Client) post(ctx context.Context, path string, v, out any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("POST %s: %w", path, err)
+	}
+	return c.do(ctx, http.MethodPost, path, body, out)
 }
 
 // do sends a request with an optional JSON body and decodes a 2xx answer into out.
@@ -146,13 +182,10 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	return nil
 }
 
-// apiError reads the API's error body, {"error": "...", "code": "..."}. Any
-// other body (a proxy's page, another server) leaves the status to speak.
+// apiError reads the API's error body. Any other body (a proxy's page,
+// another server) leaves the status to speak.
 func apiError(status int, body []byte) *APIError {
-	var j struct {
-		Error string `json:"error"`
-		Code  string `json:"code"`
-	}
+	var j ErrorBody
 	if json.Unmarshal(body, &j) != nil || j.Error == "" {
 		return &APIError{Status: status, Message: http.StatusText(status)}
 	}
