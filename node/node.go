@@ -167,5 +167,17 @@ func newMiner(cfg Config, ch *chain.Chain, pool *mempool.Pool, key ed25519.Priva
 	}
 	threads, _ := sched.Threads()
 	log.Info("miner", "mining", cfg.Mine, "address", addr.String(), "block_interval", cfg.BlockInterval, "cpu_threads", threads)
-	return miner.New(ch, pool, sched, miner.Config{Address: *addr, BlockInterval: cfg.BlockInterval, Idle: !cfg.Mine}, log), nil
+	return miner.New(ch, poolSource{pool}, sched, miner.Config{Address: *addr, BlockInterval: cfg.BlockInterval, Idle: !cfg.Mine}, log), nil
+}
+
+// poolSource is the mempool as the miner's TxSource: the miner knows its own
+// stale-parent error, not the pool's.
+type poolSource struct{ pool *mempool.Pool }
+
+func (s poolSource) Template(parent chain.Hash, maxBytes int) ([]*chain.Tx, uint64, error) {
+	txs, fees, err := s.pool.Template(parent, maxBytes)
+	if errors.Is(err, mempool.ErrStaleParent) {
+		err = fmt.Errorf("%w: %w", miner.ErrStaleParent, err)
+	}
+	return txs, fees, err
 }
