@@ -38,6 +38,8 @@ type Miner interface {
 	SetThreads(n int) error
 	BlocksFound() uint64
 	Devices() []hasher.DeviceStats
+	// Windows are the spans Hashrate averages over, shortest first.
+	Windows() []time.Duration
 	Hashrate(window time.Duration) (float64, bool)
 	DeviceHashrate(i int, window time.Duration) (float64, bool)
 }

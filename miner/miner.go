@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,7 +72,7 @@ type Miner struct {
 // starts it.
 func New(c Chain, txs TxSource, sched *hasher.Scheduler, cfg Config, log *slog.Logger) *Miner {
 	m := &Miner{chain: c, txs: txs, sched: sched, cfg: cfg, log: log,
-		meter: newMeter(Windows[len(Windows)-1]), toggled: make(chan struct{}, 1)}
+		meter: newMeter(windows[len(windows)-1]), toggled: make(chan struct{}, 1)}
 	m.enabled.Store(!cfg.Idle)
 	return m
 }
@@ -102,6 +103,10 @@ func (m *Miner) BlocksFound() uint64 { return m.found.Load() }
 
 // Devices returns every device's counters.
 func (m *Miner) Devices() []hasher.DeviceStats { return m.sched.Stats() }
+
+// Windows returns the spans Hashrate averages over, shortest first: 10 s,
+// 60 s and 15 min. Longer ones never fill.
+func (m *Miner) Windows() []time.Duration { return slices.Clone(windows) }
 
 // Hashrate returns the hashes per second of every device together over
 // window, and false until the window has filled.
