@@ -99,7 +99,7 @@ func (s *Server) postTx(w http.ResponseWriter, r *http.Request) {
 // transaction again succeeds, so a client may retry safely.
 func (s *Server) submit(w http.ResponseWriter, tx *chain.Tx) {
 	err := s.cfg.Pool.Add(tx)
-	if code := mempool.CodeOf(err); err != nil && code != mempool.CodeKnown {
+	if code := mempool.Code(err); err != nil && code != mempool.ErrKnown {
 		if code == "" {
 			writeError(w, http.StatusInternalServerError, codeInternal, err.Error())
 		} else {

@@ -122,19 +122,19 @@ func (s *Server) onTx(p *peer, tx *chain.Tx) {
 	id := tx.Hash()
 	p.seen(id) // never announced back to the peer it came from
 	err := s.pool.Add(tx)
-	code := mempool.CodeOf(err)
+	code := mempool.Code(err)
 	switch code {
 	case "":
 		if err != nil {
 			s.log.Error("add transaction from peer", "addr", p.addr, "txid", id, "err", err)
 		}
 		return
-	case mempool.CodeKnown:
+	case mempool.ErrKnown:
 		return
-	case mempool.CodeNonceGap:
+	case mempool.ErrNonceGap:
 		s.keepOrphan(tx)
-	case mempool.CodeNonceTooLow, mempool.CodeFeeTooLow, mempool.CodeInsufficientFunds,
-		mempool.CodeReplacementFee, mempool.CodeFull:
+	case mempool.ErrNonceTooLow, mempool.ErrFeeTooLow, mempool.ErrInsufficientFunds,
+		mempool.ErrReplacementFee, mempool.ErrFull:
 		// Pool state and policy, which differ between nodes: no fault.
 	default:
 		s.misbehave(p, banThreshold, err)
