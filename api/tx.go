@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/mempool"
-	"github.com/hashforge/hashforge/wallet"
 )
 
 // Pool is what the API uses of the transaction pool.
@@ -235,7 +233,7 @@ func (s *Server) words(w http.ResponseWriter, r *http.Request) {
 	// the same one.
 	s.wordsMu.Lock()
 	defer s.wordsMu.Unlock()
-	self := chain.AddressOf(s.cfg.Key.Public().(ed25519.PublicKey))
+	self := s.nodeID
 	acc, pending, err := s.cfg.Pool.Account(self)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, codeInternal, err.Error())
@@ -248,5 +246,5 @@ func (s *Server) words(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("the node's address %s holds %d units and cannot pay the fee of %d: mine a block or send it coins", self, acc.Balance, fee))
 		return
 	}
-	s.submit(w, wallet.Transfer(s.cfg.Key, self, 0, fee, acc.Nonce+uint64(pending), []byte(req.Text), s.cfg.Chain.Params()))
+	s.submit(w, s.cfg.Signer.Transfer(self, 0, fee, acc.Nonce+uint64(pending), []byte(req.Text)))
 }
