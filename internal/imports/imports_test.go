@@ -42,6 +42,8 @@ var rules = []rule{
 		why: "the hasher sees only headers and targets: it and its backends import nothing of the project but kernels"},
 	{pkgs: "miner", deny: []string{"mempool"},
 		why: "the miner sees the pool through TxSource, declared in miner with its own errors"},
+	{pkgs: "api", deny: []string{"wallet"},
+		why: "the API signs through its Signer: the node's key stays with the node"},
 	{pkgs: "p2p", deny: []string{"mempool"},
 		why:      "p2p sees the pool through an interface declared in p2p with its own errors",
 		disabled: true}, // enabled once p2p's mempool interface lands
