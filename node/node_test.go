@@ -90,26 +90,15 @@ func config(t *testing.T, d *countingDevice) Config {
 	}
 }
 
-// listening returns the address of a port the test holds until it ends.
-func listening(t *testing.T) string {
+// listen holds a loopback port until the test ends.
+func listen(t *testing.T) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ln.Close() })
-	return ln.Addr().String()
-}
-
-// freeAddr returns the address of a loopback port that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return ln
 }
 
 // height is the chain height the node's API at addr reports, 0 while it
@@ -167,10 +156,10 @@ func TestRunFailsAndClosesDevices(t *testing.T) {
 			}
 		}, "wrong --network or --datadir"},
 		{"P2P port in use", func(t *testing.T, cfg *Config) {
-			cfg.P2P.Listen = listening(t)
+			cfg.P2P.Listen = listen(t).Addr().String()
 		}, "p2p"},
 		{"HTTP port in use", func(t *testing.T, cfg *Config) {
-			cfg.HTTPAddr = listening(t)
+			cfg.HTTPAddr = listen(t).Addr().String()
 		}, "http"},
 	}
 	for _, tt := range tests {
@@ -199,7 +188,9 @@ func TestRunFailsAndClosesDevices(t *testing.T) {
 func TestRunStartsAndShutsDown(t *testing.T) {
 	d := newCountingDevice(t)
 	cfg := config(t, d)
-	addr := freeAddr(t)
+	ln := listen(t)
+	addr := ln.Addr().String()
+	ln.Close() // free for the node
 	cfg.HTTPAddr = addr
 
 	ctx, cancel := context.WithCancel(context.Background())
