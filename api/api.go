@@ -69,6 +69,7 @@ type Config struct {
 	Miner Miner // nil when the node has no hashing device
 	Peers Peers
 	Pool  Pool
+	// Signer signs for the node's own address; the node keeps the key.
 	Signer Signer
 	// Version is the build's version, shown in status and miner_info.
 	Version string

@@ -34,8 +34,8 @@ type Config struct {
 	// POST /api/mining.
 	Mine bool
 	// OpenDevices opens the hashing devices, all or none; nil, or none
-	// opened: the node cannot mine. Run calls it first and closes what it
-	// opened however Run ends.
+	// opened: the node cannot mine. Run calls it at start-up, before the
+	// datadir is touched, and closes what it opened however Run ends.
 	OpenDevices func() ([]hasher.Device, error)
 	Threads     int // CPU hashing threads; 0 uses every lane of the CPU devices
 	// GPUTempLimit pauses a device that reports its temperature (CUDA with
