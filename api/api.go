@@ -4,7 +4,6 @@ package api
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -39,6 +38,8 @@ type Miner interface {
 	SetThreads(n int) error
 	BlocksFound() uint64
 	Devices() []hasher.DeviceStats
+	// Windows are the spans Hashrate averages over, shortest first.
+	Windows() []time.Duration
 	Hashrate(window time.Duration) (float64, bool)
 	DeviceHashrate(i int, window time.Duration) (float64, bool)
 }
@@ -54,15 +55,23 @@ type Peers interface {
 	Bans() uint64
 }
 
+// Signer is the node's own key as the API may use it: its address is the
+// node ID, and POST /api/words has it sign transfers. The key itself stays
+// with the node.
+type Signer interface {
+	Address() chain.Address
+	// Transfer returns a transfer from Address, signed for the node's network.
+	Transfer(to chain.Address, amount, fee, nonce uint64, memo []byte) *chain.Tx
+}
+
 // Config names the parts of a node the API serves.
 type Config struct {
 	Chain Chain
 	Miner Miner // nil when the node has no hashing device
 	Peers Peers
 	Pool  Pool
-	// Key is the node's own key: its address is the node ID, and POST
-	// /api/words signs with it.
-	Key ed25519.PrivateKey
+	// Signer signs for the node's own address; the node keeps the key.
+	Signer Signer
 	// Version is the build's version, shown in status and miner_info.
 	Version string
 	// Token, when set, must come as "Authorization: Bearer <token>" with
@@ -89,7 +98,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		cfg:    cfg,
 		mux:    http.NewServeMux(),
-		nodeID: chain.AddressOf(cfg.Key.Public().(ed25519.PublicKey)),
+		nodeID: cfg.Signer.Address(),
 		events: make(chan struct{}, maxEventStreams),
 	}
 	s.mux.Handle("GET /metrics", newMetricsHandler(cfg))

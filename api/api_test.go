@@ -24,6 +24,7 @@ import (
 	"github.com/hashforge/hashforge/mempool"
 	"github.com/hashforge/hashforge/miner"
 	"github.com/hashforge/hashforge/p2p"
+	"github.com/hashforge/hashforge/wallet"
 )
 
 // node is a regtest node's parts behind a real HTTP server: chain, pool,
@@ -53,7 +54,7 @@ func newServerOn(t testing.TB, sched *hasher.Scheduler, key ed25519.PrivateKey, 
 	pool := mempool.New(ch, mempool.DefaultConfig(), quiet)
 	m := miner.New(ch, pool, sched, miner.Config{Address: chain.Address{7}, Idle: true}, quiet)
 	peers := p2p.New(p2p.DefaultConfig(), ch, pool, nil, quiet)
-	cfg := api.Config{Chain: ch, Miner: m, Peers: peers, Pool: pool, Key: key, Version: "v0.0.0-test"}
+	cfg := api.Config{Chain: ch, Miner: m, Peers: peers, Pool: pool, Signer: wallet.NewSigner(key, chain.Regtest), Version: "v0.0.0-test"}
 	if len(token) > 0 {
 		cfg.Token = token[0]
 	}

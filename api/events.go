@@ -88,7 +88,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 		case now := <-ticks:
 			alive = send("hashrate", apiclient.HashrateTick{
 				Time:     float64(now.UnixMilli()) / 1000,
-				Hashrate: ratesOf(s.cfg.Miner.Hashrate),
+				Hashrate: ratesOf(s.cfg.Miner.Windows(), s.cfg.Miner.Hashrate),
 				Devices:  s.devices(),
 			})
 		case <-keepalive.C:

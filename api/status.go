@@ -6,13 +6,12 @@ import (
 
 	"github.com/hashforge/hashforge/apiclient"
 	"github.com/hashforge/hashforge/chain"
-	"github.com/hashforge/hashforge/miner"
 )
 
-// ratesOf reads rate over each of miner.Windows.
-func ratesOf(rate func(window time.Duration) (float64, bool)) apiclient.Rates {
+// ratesOf reads rate over each of the miner's windows.
+func ratesOf(windows []time.Duration, rate func(window time.Duration) (float64, bool)) apiclient.Rates {
 	var out [3]*float64
-	for i, w := range miner.Windows[:len(out)] {
+	for i, w := range windows[:len(out)] {
 		if r, ok := rate(w); ok {
 			out[i] = &r
 		}
@@ -40,7 +39,7 @@ func (s *Server) snapshot() apiclient.Status {
 	if m := s.cfg.Miner; m != nil {
 		st.Mining = m.Mining()
 		st.Threads, _ = m.Threads()
-		st.Hashrate = ratesOf(m.Hashrate)
+		st.Hashrate = ratesOf(m.Windows(), m.Hashrate)
 		st.Devices = s.devices()
 	}
 	st.Sync = apiclient.Sync(s.cfg.Peers.Sync())
@@ -58,13 +57,13 @@ func (s *Server) snapshot() apiclient.Status {
 // devices returns every device's counters and rates; the miner must be set.
 func (s *Server) devices() []apiclient.DeviceStatus {
 	m := s.cfg.Miner
-	stats := m.Devices()
+	stats, windows := m.Devices(), m.Windows()
 	out := make([]apiclient.DeviceStatus, len(stats))
 	for i, d := range stats {
 		out[i] = apiclient.DeviceStatus{
 			ID: d.Info.ID(), Backend: d.Info.Backend, Name: d.Info.Name, Impl: d.Info.Impl,
 			Hashes: d.Hashes, Errors: d.Errors, Stopped: d.Stopped, Paused: d.Paused, Health: d.Health,
-			Hashrate: ratesOf(func(w time.Duration) (float64, bool) { return m.DeviceHashrate(i, w) }),
+			Hashrate: ratesOf(windows, func(w time.Duration) (float64, bool) { return m.DeviceHashrate(i, w) }),
 		}
 	}
 	return out

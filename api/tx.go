@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -13,7 +12,6 @@ import (
 	"github.com/hashforge/hashforge/apiclient"
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/mempool"
-	"github.com/hashforge/hashforge/wallet"
 )
 
 // Pool is what the API uses of the transaction pool.
@@ -94,7 +92,7 @@ func (s *Server) postTx(w http.ResponseWriter, r *http.Request) {
 // transaction again succeeds, so a client may retry safely.
 func (s *Server) submit(w http.ResponseWriter, tx *chain.Tx) {
 	err := s.cfg.Pool.Add(tx)
-	if code := mempool.CodeOf(err); err != nil && code != mempool.CodeKnown {
+	if code := mempool.Code(err); err != nil && code != mempool.ErrKnown {
 		if code == "" {
 			writeError(w, http.StatusInternalServerError, codeInternal, err.Error())
 		} else {
@@ -190,7 +188,7 @@ func (s *Server) words(w http.ResponseWriter, r *http.Request) {
 	// the same one.
 	s.wordsMu.Lock()
 	defer s.wordsMu.Unlock()
-	self := chain.AddressOf(s.cfg.Key.Public().(ed25519.PublicKey))
+	self := s.nodeID
 	acc, pending, err := s.cfg.Pool.Account(self)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, codeInternal, err.Error())
@@ -203,5 +201,5 @@ func (s *Server) words(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("the node's address %s holds %d units and cannot pay the fee of %d: mine a block or send it coins", self, acc.Balance, fee))
 		return
 	}
-	s.submit(w, wallet.Transfer(s.cfg.Key, self, 0, fee, acc.Nonce+uint64(pending), []byte(req.Text), s.cfg.Chain.Params()))
+	s.submit(w, s.cfg.Signer.Transfer(self, 0, fee, acc.Nonce+uint64(pending), []byte(req.Text)))
 }

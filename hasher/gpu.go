@@ -120,6 +120,16 @@ type Shape struct {
 	Nonces  int // 1 to kernels.MaxNoncesPerThread
 }
 
+// LaunchIntensity is a GPU backend's intensity as it sizes launches: 0 or
+// less leaves the size to the scheduler (0); anything else is held within
+// MinIntensity and MaxIntensity.
+func LaunchIntensity(intensity int) int {
+	if intensity <= 0 {
+		return 0
+	}
+	return min(max(intensity, MinIntensity), MaxIntensity)
+}
+
 // Check says what is wrong with a shape, if anything.
 func (s Shape) Check() error {
 	if s.Threads != 0 && (s.Threads < 32 || s.Threads > 256 || s.Threads&(s.Threads-1) != 0) {

@@ -137,3 +137,14 @@ func TestShapeCheck(t *testing.T) {
 		}
 	}
 }
+
+func TestLaunchIntensity(t *testing.T) {
+	for _, tt := range []struct{ in, want int }{
+		{-3, 0}, {0, 0}, {1, MinIntensity}, {MinIntensity, MinIntensity}, {22, 22},
+		{MaxIntensity, MaxIntensity}, {40, MaxIntensity},
+	} {
+		if got := LaunchIntensity(tt.in); got != tt.want {
+			t.Errorf("LaunchIntensity(%d) = %d, want %d", tt.in, got, tt.want)
+		}
+	}
+}

@@ -7,32 +7,34 @@ import (
 	"github.com/hashforge/hashforge/chain"
 )
 
-// Code names why the pool refused a transaction. Codes of consensus rules are
-// the chain's (bad-signature, bad-amount, memo-too-long, ...); the ones below
-// are the pool's own policy. The strings are stable: the API returns them.
-type Code string
+// ErrorCode names why the pool refused a transaction, in the form of the
+// chain's rule codes (ErrorCode, Err* constants, Code(err)). Codes of
+// consensus rules are the chain's (bad-signature, bad-amount,
+// memo-too-long, ...); the ones below are the pool's own policy. The
+// strings are stable: the API returns them.
+type ErrorCode string
 
 const (
-	CodeCoinbase          Code = "coinbase"        // a coinbase outside a block
-	CodeKnown             Code = "already-pending" // the same transaction is pending
-	CodeFeeTooLow         Code = "fee-too-low"     // below the minimum fee rate
-	CodeNonceTooLow       Code = "nonce-too-low"   // the sender's nonce has moved past it
-	CodeNonceGap          Code = "nonce-gap"       // a nonce beyond the sender's next
-	CodeReplacementFee    Code = "replacement-fee-too-low"
-	CodeFull              Code = "mempool-full"
-	CodeInsufficientFunds      = Code(chain.ErrInsufficientFunds)
+	ErrCoinbase          ErrorCode = "coinbase"        // a coinbase outside a block
+	ErrKnown             ErrorCode = "already-pending" // the same transaction is pending
+	ErrFeeTooLow         ErrorCode = "fee-too-low"     // below the minimum fee rate
+	ErrNonceTooLow       ErrorCode = "nonce-too-low"   // the sender's nonce has moved past it
+	ErrNonceGap          ErrorCode = "nonce-gap"       // a nonce beyond the sender's next
+	ErrReplacementFee    ErrorCode = "replacement-fee-too-low"
+	ErrFull              ErrorCode = "mempool-full"
+	ErrInsufficientFunds           = ErrorCode(chain.ErrInsufficientFunds)
 )
 
 // RejectError is a transaction the pool refused: a code to branch on and a
 // message for people.
 type RejectError struct {
-	Code Code
+	Code ErrorCode
 	Msg  string
 }
 
 func (e *RejectError) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Msg) }
 
-func reject(code Code, format string, args ...any) error {
+func reject(code ErrorCode, format string, args ...any) error {
 	return &RejectError{Code: code, Msg: fmt.Sprintf(format, args...)}
 }
 
@@ -43,11 +45,11 @@ func reject(code Code, format string, args ...any) error {
 
 // AlreadyPending reports that the transaction is pending already: nothing
 // was refused.
-func (e *RejectError) AlreadyPending() bool { return e.Code == CodeKnown }
+func (e *RejectError) AlreadyPending() bool { return e.Code == ErrKnown }
 
 // NonceGap reports a nonce beyond the sender's next: the transaction may be
 // admitted once those before it are.
-func (e *RejectError) NonceGap() bool { return e.Code == CodeNonceGap }
+func (e *RejectError) NonceGap() bool { return e.Code == ErrNonceGap }
 
 // Invalid reports a transaction that breaks a consensus rule whatever the
 // chain's state or the pool's policy (a bad signature, an amount over the
@@ -56,14 +58,14 @@ func (e *RejectError) NonceGap() bool { return e.Code == CodeNonceGap }
 // which differ between nodes.
 func (e *RejectError) Invalid() bool {
 	switch e.Code {
-	case CodeKnown, CodeNonceGap, CodeNonceTooLow, CodeFeeTooLow, CodeInsufficientFunds, CodeReplacementFee, CodeFull:
+	case ErrKnown, ErrNonceGap, ErrNonceTooLow, ErrFeeTooLow, ErrInsufficientFunds, ErrReplacementFee, ErrFull:
 		return false
 	}
 	return true
 }
 
-// CodeOf returns the code of a refusal, or "" when err is not one.
-func CodeOf(err error) Code {
+// Code returns the code of a refusal, or "" when err is not one.
+func Code(err error) ErrorCode {
 	var re *RejectError
 	if errors.As(err, &re) {
 		return re.Code

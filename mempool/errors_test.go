@@ -11,20 +11,20 @@ import (
 // The peer layer bans on Invalid, so this table is which refusals ban a peer.
 func TestRefusalMeaning(t *testing.T) {
 	tests := []struct {
-		code                  Code
+		code                  ErrorCode
 		pending, gap, invalid bool
 	}{
-		{CodeKnown, true, false, false},
-		{CodeNonceGap, false, true, false},
-		{CodeNonceTooLow, false, false, false},
-		{CodeFeeTooLow, false, false, false},
-		{CodeInsufficientFunds, false, false, false},
-		{CodeReplacementFee, false, false, false},
-		{CodeFull, false, false, false},
-		{CodeCoinbase, false, false, true},
-		{Code(chain.ErrBadSignature), false, false, true},
-		{Code(chain.ErrBadAmount), false, false, true},
-		{Code(chain.ErrMemoTooLong), false, false, true},
+		{ErrKnown, true, false, false},
+		{ErrNonceGap, false, true, false},
+		{ErrNonceTooLow, false, false, false},
+		{ErrFeeTooLow, false, false, false},
+		{ErrInsufficientFunds, false, false, false},
+		{ErrReplacementFee, false, false, false},
+		{ErrFull, false, false, false},
+		{ErrCoinbase, false, false, true},
+		{ErrorCode(chain.ErrBadSignature), false, false, true},
+		{ErrorCode(chain.ErrBadAmount), false, false, true},
+		{ErrorCode(chain.ErrMemoTooLong), false, false, true},
 	}
 	for _, tt := range tests {
 		e := &RejectError{Code: tt.code}

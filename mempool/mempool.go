@@ -155,18 +155,18 @@ func (p *Pool) MinFee(size int) uint64 { return p.cfg.MinFeeRate * uint64(size) 
 // Add admits a transfer. A refusal is a *RejectError naming the rule.
 func (p *Pool) Add(tx *chain.Tx) error {
 	if tx.IsCoinbase() {
-		return reject(CodeCoinbase, "a coinbase only comes inside a block")
+		return reject(ErrCoinbase, "a coinbase only comes inside a block")
 	}
 	e := &entry{tx: tx, id: tx.Hash(), from: tx.Sender(), size: tx.Size(), added: p.now()}
 	if p.Has(e.id) {
-		return reject(CodeKnown, "transaction %s is already pending", e.id)
+		return reject(ErrKnown, "transaction %s is already pending", e.id)
 	}
 	if want := p.MinFee(e.size); tx.Fee < want {
-		return reject(CodeFeeTooLow, "fee %d is below the minimum of %d for %d bytes (%d per byte)", tx.Fee, want, e.size, p.cfg.MinFeeRate)
+		return reject(ErrFeeTooLow, "fee %d is below the minimum of %d for %d bytes (%d per byte)", tx.Fee, want, e.size, p.cfg.MinFeeRate)
 	}
 	// The signature check is the expensive part: it runs before any lock.
 	if err := tx.CheckSanity(p.magic); err != nil {
-		return &RejectError{Code: Code(chain.Code(err)), Msg: err.Error()}
+		return &RejectError{Code: ErrorCode(chain.Code(err)), Msg: err.Error()}
 	}
 	var err error
 	if verr := p.view(func(v *chain.View) error {
@@ -186,7 +186,7 @@ func (p *Pool) Add(tx *chain.Tx) error {
 // pays enough more.
 func (p *Pool) admit(v *chain.View, e *entry) error {
 	if _, ok := p.byID[e.id]; ok {
-		return reject(CodeKnown, "transaction %s is already pending", e.id)
+		return reject(ErrKnown, "transaction %s is already pending", e.id)
 	}
 	s, err := p.sender(v, e.from)
 	if err != nil {
@@ -195,14 +195,14 @@ func (p *Pool) admit(v *chain.View, e *entry) error {
 	nonce := e.tx.Nonce
 	switch {
 	case nonce < s.state.Nonce:
-		return reject(CodeNonceTooLow, "sender nonce %d is spent: account %s is at %d", nonce, e.from, s.state.Nonce)
+		return reject(ErrNonceTooLow, "sender nonce %d is spent: account %s is at %d", nonce, e.from, s.state.Nonce)
 	case nonce > s.nextNonce():
-		return reject(CodeNonceGap, "sender nonce %d leaves a gap: account %s expects %d", nonce, e.from, s.nextNonce())
+		return reject(ErrNonceGap, "sender nonce %d leaves a gap: account %s expects %d", nonce, e.from, s.nextNonce())
 	case nonce < s.nextNonce():
 		return p.replace(s, e)
 	}
 	if s.cost+e.cost() > s.state.Balance {
-		return reject(CodeInsufficientFunds, "spends %d with %d pending, balance %d", e.cost(), s.cost, s.state.Balance)
+		return reject(ErrInsufficientFunds, "spends %d with %d pending, balance %d", e.cost(), s.cost, s.state.Balance)
 	}
 	p.insert(s, e)
 	return p.trim(e)
@@ -215,11 +215,11 @@ func (p *Pool) replace(s *sender, e *entry) error {
 	i := int(e.tx.Nonce - s.state.Nonce)
 	old := s.txs[i]
 	if !e.pays(old) || e.tx.Fee < old.tx.Fee+p.MinFee(e.size) {
-		return reject(CodeReplacementFee, "nonce %d is pending as %s with fee %d: a replacement must pay at least %d and a higher fee rate",
+		return reject(ErrReplacementFee, "nonce %d is pending as %s with fee %d: a replacement must pay at least %d and a higher fee rate",
 			e.tx.Nonce, old.id, old.tx.Fee, old.tx.Fee+p.MinFee(e.size))
 	}
 	if s.cost-old.cost()+e.cost() > s.state.Balance {
-		return reject(CodeInsufficientFunds, "replacement spends %d with %d pending, balance %d", e.cost(), s.cost-old.cost(), s.state.Balance)
+		return reject(ErrInsufficientFunds, "replacement spends %d with %d pending, balance %d", e.cost(), s.cost-old.cost(), s.state.Balance)
 	}
 	p.unindex(old)
 	s.cost -= old.cost()
@@ -295,7 +295,7 @@ func (p *Pool) shrink() {
 func (p *Pool) trim(e *entry) error {
 	p.shrink()
 	if _, ok := p.byID[e.id]; !ok {
-		return reject(CodeFull, "the pool is full and %s pays too little per byte to evict anything", e.id)
+		return reject(ErrFull, "the pool is full and %s pays too little per byte to evict anything", e.id)
 	}
 	return nil
 }

@@ -150,29 +150,29 @@ func TestAddRefusals(t *testing.T) {
 	tests := []struct {
 		name string
 		tx   *chain.Tx
-		want Code
+		want ErrorCode
 	}{
-		{"coinbase", chain.NewCoinbase(1, carol, chain.Coin, 0), CodeCoinbase},
-		{"duplicate", pay(alice, carol, chain.Coin, 1, 0), CodeKnown},
+		{"coinbase", chain.NewCoinbase(1, carol, chain.Coin, 0), ErrCoinbase},
+		{"duplicate", pay(alice, carol, chain.Coin, 1, 0), ErrKnown},
 		{"fee too low", func() *chain.Tx {
 			tx := pay(alice, carol, 1, 1, 1)
 			tx.Fee--
 			tx.Sign(alice, chain.Regtest.Magic)
 			return tx
-		}(), CodeFeeTooLow},
-		{"bad signature", tampered, Code(chain.ErrBadSignature)},
-		{"signed for devnet", signed(&chain.Tx{Kind: chain.TxTransfer, To: carol, Amount: 1, Nonce: 1}, chain.Devnet.Magic), Code(chain.ErrBadSignature)},
-		{"amount overflow", signed(&chain.Tx{Kind: chain.TxTransfer, To: carol, Amount: chain.MaxMoney, Nonce: 1}, chain.Regtest.Magic), Code(chain.ErrBadAmount)},
-		{"memo too long", signed(&chain.Tx{Kind: chain.TxTransfer, To: carol, Memo: make([]byte, chain.MaxMemo+1), Nonce: 1}, chain.Regtest.Magic), Code(chain.ErrMemoTooLong)},
-		{"insufficient funds", pay(alice, carol, 99*chain.Coin, 1, 1), CodeInsufficientFunds},
-		{"nonce gap", pay(alice, carol, 1, 1, 2), CodeNonceGap},
-		{"replacement pays too little", pay(alice, carol, 2, 1, 0), CodeReplacementFee},
-		{"no funds at all", pay(bob, carol, 1, 1, 0), CodeInsufficientFunds},
+		}(), ErrFeeTooLow},
+		{"bad signature", tampered, ErrorCode(chain.ErrBadSignature)},
+		{"signed for devnet", signed(&chain.Tx{Kind: chain.TxTransfer, To: carol, Amount: 1, Nonce: 1}, chain.Devnet.Magic), ErrorCode(chain.ErrBadSignature)},
+		{"amount overflow", signed(&chain.Tx{Kind: chain.TxTransfer, To: carol, Amount: chain.MaxMoney, Nonce: 1}, chain.Regtest.Magic), ErrorCode(chain.ErrBadAmount)},
+		{"memo too long", signed(&chain.Tx{Kind: chain.TxTransfer, To: carol, Memo: make([]byte, chain.MaxMemo+1), Nonce: 1}, chain.Regtest.Magic), ErrorCode(chain.ErrMemoTooLong)},
+		{"insufficient funds", pay(alice, carol, 99*chain.Coin, 1, 1), ErrInsufficientFunds},
+		{"nonce gap", pay(alice, carol, 1, 1, 2), ErrNonceGap},
+		{"replacement pays too little", pay(alice, carol, 2, 1, 0), ErrReplacementFee},
+		{"no funds at all", pay(bob, carol, 1, 1, 0), ErrInsufficientFunds},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			err := h.pool.Add(tt.tx)
-			if got := CodeOf(err); got != tt.want {
+			if got := Code(err); got != tt.want {
 				t.Errorf("code %q (%v), want %q", got, err, tt.want)
 			}
 		})
@@ -181,8 +181,8 @@ func TestAddRefusals(t *testing.T) {
 
 	h.mineTemplate()
 	h.wantPending()
-	if err := h.pool.Add(pay(alice, carol, 1, 1, 0)); CodeOf(err) != CodeNonceTooLow {
-		t.Errorf("a confirmed nonce again: %v, want %s", err, CodeNonceTooLow)
+	if err := h.pool.Add(pay(alice, carol, 1, 1, 0)); Code(err) != ErrNonceTooLow {
+		t.Errorf("a confirmed nonce again: %v, want %s", err, ErrNonceTooLow)
 	}
 }
 
@@ -197,7 +197,7 @@ func TestSequenceAndReplacement(t *testing.T) {
 		h.add(tx)
 	}
 	// 80 of 100 coins pending: 20 more (plus a fee) is too much.
-	if err := h.pool.Add(pay(alice, carol, 20*chain.Coin, 1, 2)); CodeOf(err) != CodeInsufficientFunds {
+	if err := h.pool.Add(pay(alice, carol, 20*chain.Coin, 1, 2)); Code(err) != ErrInsufficientFunds {
 		t.Errorf("overspend: %v", err)
 	}
 	better := pay(alice, carol, 40*chain.Coin, 3, 1)
@@ -290,8 +290,8 @@ func TestEviction(t *testing.T) {
 	for _, tx := range []*chain.Tx{a0, a1, b0} {
 		h.add(tx)
 	}
-	if err := h.pool.Add(pay(bob, carol, 1, 2, 1)); CodeOf(err) != CodeFull {
-		t.Errorf("a fourth at the lowest rate: %v, want %s", err, CodeFull)
+	if err := h.pool.Add(pay(bob, carol, 1, 2, 1)); Code(err) != ErrFull {
+		t.Errorf("a fourth at the lowest rate: %v, want %s", err, ErrFull)
 	}
 	h.wantPending(b0, a0, a1)
 	// Paying more than a0 evicts a0, and a1 with it.
@@ -352,7 +352,7 @@ func TestSubscribe(t *testing.T) {
 	defer cancel()
 	tx := pay(alice, carol, 1, 1, 0)
 	h.add(tx)
-	if err := h.pool.Add(tx); CodeOf(err) != CodeKnown {
+	if err := h.pool.Add(tx); Code(err) != ErrKnown {
 		t.Fatalf("second Add: %v", err)
 	}
 	select {

@@ -9,13 +9,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/hasher"
-	"github.com/hashforge/hashforge/mempool"
 )
 
 // Chain is what the miner needs of the chain.
@@ -26,10 +26,17 @@ type Chain interface {
 }
 
 // TxSource offers the transactions of a block template: the best-paying
-// valid set for a block on parent within maxBytes, and their fees.
+// valid set for a block on parent within maxBytes, and their fees. When
+// parent is no longer the tip its error matches ErrStaleParent.
 type TxSource interface {
 	Template(parent chain.Hash, maxBytes int) ([]*chain.Tx, uint64, error)
 }
+
+// ErrStaleParent is a TxSource's answer for a parent that a newer block
+// replaced: the miner builds on the new tip instead of mining an empty block
+// on the old one. The miner declares it so that it needs no TxSource's
+// package; whoever wires a source in tells its own error in these terms.
+var ErrStaleParent = errors.New("miner: the parent is no longer the tip")
 
 // refreshInterval is how often work is rebuilt with a newer timestamp and
 // the pool's latest transactions, so a slow block does not carry a stale time
@@ -65,7 +72,7 @@ type Miner struct {
 // starts it.
 func New(c Chain, txs TxSource, sched *hasher.Scheduler, cfg Config, log *slog.Logger) *Miner {
 	m := &Miner{chain: c, txs: txs, sched: sched, cfg: cfg, log: log,
-		meter: newMeter(Windows[len(Windows)-1]), toggled: make(chan struct{}, 1)}
+		meter: newMeter(windows[len(windows)-1]), toggled: make(chan struct{}, 1)}
 	m.enabled.Store(!cfg.Idle)
 	return m
 }
@@ -96,6 +103,10 @@ func (m *Miner) BlocksFound() uint64 { return m.found.Load() }
 
 // Devices returns every device's counters.
 func (m *Miner) Devices() []hasher.DeviceStats { return m.sched.Stats() }
+
+// Windows returns the spans Hashrate averages over, shortest first: 10 s,
+// 60 s and 15 min. Longer ones never fill.
+func (m *Miner) Windows() []time.Duration { return slices.Clone(windows) }
 
 // Hashrate returns the hashes per second of every device together over
 // window, and false until the window has filled.
@@ -175,7 +186,7 @@ func (m *Miner) loop(ctx context.Context) {
 			continue
 		}
 		block, work, err := m.template(next, extraNonce)
-		if errors.Is(err, mempool.ErrStaleParent) {
+		if errors.Is(err, ErrStaleParent) {
 			continue // a block arrived since NextBlock: build on it
 		}
 		if err != nil {
@@ -234,7 +245,7 @@ func (m *Miner) template(next chain.NextBlock, extraNonce uint64) (*chain.Block,
 		var fees uint64
 		if txs, fees, err = m.txs.Template(next.Parent, room); err == nil {
 			cb.Amount += fees
-		} else if errors.Is(err, mempool.ErrStaleParent) {
+		} else if errors.Is(err, ErrStaleParent) {
 			return nil, hasher.Work{}, err
 		}
 	}

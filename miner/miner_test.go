@@ -2,6 +2,7 @@ package miner_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"testing"
 	"time"
@@ -78,9 +79,38 @@ func TestMinerMinesPacedBlocks(t *testing.T) {
 	}
 }
 
+// staleOnce answers its first template with ErrStaleParent, as a pool does
+// when a block arrived after the miner read the tip.
+type staleOnce struct {
+	miner.TxSource
+	answered bool
+}
+
+func (s *staleOnce) Template(parent chain.Hash, maxBytes int) ([]*chain.Tx, uint64, error) {
+	if !s.answered {
+		s.answered = true
+		return nil, 0, fmt.Errorf("%w: a test's", miner.ErrStaleParent)
+	}
+	return s.TxSource.Template(parent, maxBytes)
+}
+
 // Transfers waiting in the pool go into the next block, and the coinbase
-// collects their fees.
+// collects their fees; a stale parent makes the miner ask again rather than
+// mine an empty block.
 func TestMinerMinesPoolTransactions(t *testing.T) {
+	tests := []struct {
+		name   string
+		source func(*mempool.Pool) miner.TxSource
+	}{
+		{"pool", func(p *mempool.Pool) miner.TxSource { return p }},
+		{"stale parent first", func(p *mempool.Pool) miner.TxSource { return &staleOnce{TxSource: p} }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { minePoolTransactions(t, tt.source) })
+	}
+}
+
+func minePoolTransactions(t *testing.T, source func(*mempool.Pool) miner.TxSource) {
 	ch, st := chaintest.NewChain(t)
 	log := slog.New(slog.DiscardHandler)
 	pool := mempool.New(ch, mempool.DefaultConfig(), log)
@@ -98,7 +128,7 @@ func TestMinerMinesPoolTransactions(t *testing.T) {
 	}
 
 	addr := chain.Address{7}
-	m := newMiner(ch, pool, miner.Config{Address: addr})
+	m := newMiner(ch, source(pool), miner.Config{Address: addr})
 	ctx, stop := context.WithTimeout(context.Background(), 30*time.Second)
 	defer stop()
 	done := make(chan struct{})

@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// Windows are the spans hashrates are averaged over.
-var Windows = []time.Duration{10 * time.Second, time.Minute, 15 * time.Minute}
+// windows are the spans hashrates are averaged over, shortest first.
+var windows = []time.Duration{10 * time.Second, time.Minute, 15 * time.Minute}
 
 // meter keeps one sample of every device's hash counter per tick, enough to
 // average over the longest window.

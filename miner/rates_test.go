@@ -1,6 +1,7 @@
 package miner
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -39,5 +40,20 @@ func TestMeterRates(t *testing.T) {
 	}
 	if n := len(m.samples); n > 62 {
 		t.Errorf("meter keeps %d samples for a one-minute window", n)
+	}
+}
+
+// The API shows three windows by their spans: the miner hands out copies, so
+// a reader cannot change what the meter keeps.
+func TestWindows(t *testing.T) {
+	m := &Miner{}
+	got := m.Windows()
+	want := []time.Duration{10 * time.Second, time.Minute, 15 * time.Minute}
+	if !slices.Equal(got, want) {
+		t.Fatalf("Windows() = %v, want %v", got, want)
+	}
+	got[0] = time.Hour
+	if m.Windows()[0] != want[0] {
+		t.Error("a change to what Windows returned reached the miner")
 	}
 }

@@ -1,10 +1,11 @@
 // Package node builds the parts of one node (store, chain, miner, HTTP) and
-// runs them: start-up in dependency order, graceful shutdown in reverse.
+// runs them: start-up in dependency order, graceful shutdown in reverse. It
+// owns what must not leak: the hashing devices, opened and closed here on
+// every path, and the node's key, which the API only signs through.
 package node
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,9 +32,12 @@ type Config struct {
 
 	// Mine starts hashing at once; without it the miner waits, idle, for
 	// POST /api/mining.
-	Mine    bool
-	Devices []hasher.Device // opened hashing devices; none: the node cannot mine
-	Threads int             // CPU hashing threads; 0 uses every lane of the CPU devices
+	Mine bool
+	// OpenDevices opens the hashing devices, all or none; nil, or none
+	// opened: the node cannot mine. Run calls it at start-up, before the
+	// datadir is touched, and closes what it opened however Run ends.
+	OpenDevices func() ([]hasher.Device, error)
+	Threads     int // CPU hashing threads; 0 uses every lane of the CPU devices
 	// GPUTempLimit pauses a device that reports its temperature (CUDA with
 	// NVML) at this many °C until it cools 5 below; 0: no limit.
 	GPUTempLimit  float64
@@ -61,6 +65,23 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return err
 		}
 	}
+	var devices []hasher.Device
+	if cfg.OpenDevices != nil {
+		var err error
+		if devices, err = cfg.OpenDevices(); err != nil {
+			return err
+		}
+	}
+	// Deferred calls run last first: devices close after everything below
+	// has stopped, once no lane searches on them.
+	defer func() {
+		if err := hasher.CloseAll(devices); err != nil {
+			log.Error("close hashing devices", "err", err)
+		}
+	}()
+	if cfg.Mine && len(devices) == 0 {
+		return errors.New("mining needs at least one hashing device")
+	}
 	st, err := store.Open(cfg.DataDir, false)
 	if err != nil {
 		return err
@@ -73,10 +94,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	tip := ch.Tip()
 	log.Info("chain loaded", "network", cfg.Params.Name, "datadir", cfg.DataDir, "height", tip.Height, "tip", tip.Hash)
 
-	// Deferred calls run last first: cancel before wg.Wait, or an error
-	// return after the miner started (an HTTP port in use) waits forever;
-	// devices close after wg.Wait, once no lane searches on them.
-	defer hasher.CloseAll(cfg.Devices)
+	// cancel runs before wg.Wait, or an error return after the miner
+	// started (an HTTP port in use) waits forever.
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
@@ -86,17 +105,16 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	signer := wallet.NewSigner(key, cfg.Params)
 	pool := mempool.New(ch, cfg.Mempool, log)
 	wg.Go(func() { pool.Run(ctx) })
 
 	var m *miner.Miner
-	if len(cfg.Devices) > 0 {
-		if m, err = newMiner(cfg, ch, pool, key, log); err != nil {
+	if len(devices) > 0 {
+		if m, err = newMiner(cfg, devices, ch, pool, signer.Address(), log); err != nil {
 			return err
 		}
 		wg.Go(func() { m.Run(ctx) })
-	} else if cfg.Mine {
-		return errors.New("mining needs at least one hashing device")
 	}
 
 	peers := p2p.New(cfg.P2P, ch, pool, st, log)
@@ -115,7 +133,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if err != nil {
 			return fmt.Errorf("http: %w", err)
 		}
-		handler := api.New(api.Config{Chain: ch, Miner: apiMiner, Peers: peers, Pool: pool, Key: key,
+		handler := api.New(api.Config{Chain: ch, Miner: apiMiner, Peers: peers, Pool: pool, Signer: signer,
 			Version: cfg.Version, Token: cfg.APIToken})
 		srv := &http.Server{
 			Handler:           handler,
@@ -144,13 +162,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	return nil
 }
 
-func newMiner(cfg Config, ch *chain.Chain, pool *mempool.Pool, key ed25519.PrivateKey, log *slog.Logger) (*miner.Miner, error) {
+// newMiner builds the miner on the devices; its coinbase pays cfg.Address,
+// or the node's own address self.
+func newMiner(cfg Config, devices []hasher.Device, ch *chain.Chain, pool *mempool.Pool, self chain.Address, log *slog.Logger) (*miner.Miner, error) {
 	addr := cfg.Address
 	if addr == nil {
-		a := chain.AddressOf(key.Public().(ed25519.PublicKey))
-		addr = &a
+		addr = &self
 	}
-	for _, d := range cfg.Devices {
+	for _, d := range devices {
 		info := d.Info()
 		attrs := []any{"device", info.ID(), "name", info.Name}
 		if info.Threads > 0 {
@@ -158,7 +177,7 @@ func newMiner(cfg Config, ch *chain.Chain, pool *mempool.Pool, key ed25519.Priva
 		}
 		log.Info("hashing device", attrs...)
 	}
-	sched := hasher.NewScheduler(cfg.Devices, log)
+	sched := hasher.NewScheduler(devices, log)
 	sched.SetTempLimit(cfg.GPUTempLimit)
 	if cfg.Threads > 0 {
 		if err := sched.SetThreads(cfg.Threads); err != nil && !errors.Is(err, hasher.ErrNoCPU) {
@@ -167,5 +186,17 @@ func newMiner(cfg Config, ch *chain.Chain, pool *mempool.Pool, key ed25519.Priva
 	}
 	threads, _ := sched.Threads()
 	log.Info("miner", "mining", cfg.Mine, "address", addr.String(), "block_interval", cfg.BlockInterval, "cpu_threads", threads)
-	return miner.New(ch, pool, sched, miner.Config{Address: *addr, BlockInterval: cfg.BlockInterval, Idle: !cfg.Mine}, log), nil
+	return miner.New(ch, poolSource{pool}, sched, miner.Config{Address: *addr, BlockInterval: cfg.BlockInterval, Idle: !cfg.Mine}, log), nil
+}
+
+// poolSource is the mempool as the miner's TxSource: the miner knows its own
+// stale-parent error, not the pool's.
+type poolSource struct{ pool *mempool.Pool }
+
+func (s poolSource) Template(parent chain.Hash, maxBytes int) ([]*chain.Tx, uint64, error) {
+	txs, fees, err := s.pool.Template(parent, maxBytes)
+	if errors.Is(err, mempool.ErrStaleParent) {
+		err = fmt.Errorf("%w: %w", miner.ErrStaleParent, err)
+	}
+	return txs, fees, err
 }

@@ -299,7 +299,7 @@ var _ txRefusal = (*mempool.RejectError)(nil)
 func TestTxRefusalConsequences(t *testing.T) {
 	t.Parallel()
 	ch := newChain(t)
-	refused := func(code mempool.Code) error { return &mempool.RejectError{Code: code, Msg: "refused"} }
+	refused := func(code mempool.ErrorCode) error { return &mempool.RejectError{Code: code, Msg: "refused"} }
 	tests := []struct {
 		name                    string
 		err                     error
@@ -307,18 +307,18 @@ func TestTxRefusalConsequences(t *testing.T) {
 	}{
 		{"admitted", nil, false, false, false},
 		{"the pool's own failure", errors.New("store failed"), false, false, false},
-		{"already pending", refused(mempool.CodeKnown), false, false, false},
-		{"nonce gap", refused(mempool.CodeNonceGap), false, true, true},
-		{"nonce too low", refused(mempool.CodeNonceTooLow), false, false, true},
-		{"fee too low", refused(mempool.CodeFeeTooLow), false, false, true},
-		{"insufficient funds", refused(mempool.CodeInsufficientFunds), false, false, true},
-		{"replacement fee too low", refused(mempool.CodeReplacementFee), false, false, true},
-		{"pool full", refused(mempool.CodeFull), false, false, true},
-		{"coinbase", refused(mempool.CodeCoinbase), true, false, true},
-		{"bad signature", refused(mempool.Code(chain.ErrBadSignature)), true, false, true},
-		{"bad amount", refused(mempool.Code(chain.ErrBadAmount)), true, false, true},
-		{"memo too long", refused(mempool.Code(chain.ErrMemoTooLong)), true, false, true},
-		{"wrapped refusal", fmt.Errorf("pool: %w", refused(mempool.Code(chain.ErrBadSignature))), true, false, true},
+		{"already pending", refused(mempool.ErrKnown), false, false, false},
+		{"nonce gap", refused(mempool.ErrNonceGap), false, true, true},
+		{"nonce too low", refused(mempool.ErrNonceTooLow), false, false, true},
+		{"fee too low", refused(mempool.ErrFeeTooLow), false, false, true},
+		{"insufficient funds", refused(mempool.ErrInsufficientFunds), false, false, true},
+		{"replacement fee too low", refused(mempool.ErrReplacementFee), false, false, true},
+		{"pool full", refused(mempool.ErrFull), false, false, true},
+		{"coinbase", refused(mempool.ErrCoinbase), true, false, true},
+		{"bad signature", refused(mempool.ErrorCode(chain.ErrBadSignature)), true, false, true},
+		{"bad amount", refused(mempool.ErrorCode(chain.ErrBadAmount)), true, false, true},
+		{"memo too long", refused(mempool.ErrorCode(chain.ErrMemoTooLong)), true, false, true},
+		{"wrapped refusal", fmt.Errorf("pool: %w", refused(mempool.ErrorCode(chain.ErrBadSignature))), true, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

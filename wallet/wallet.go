@@ -39,3 +39,26 @@ func Send(ctx context.Context, c *apiclient.Client, key ed25519.PrivateKey, to c
 func Address(key ed25519.PrivateKey) chain.Address {
 	return chain.AddressOf(key.Public().(ed25519.PublicKey))
 }
+
+// Signer signs transfers from one key for one network. It lets a part of a
+// program sign (a node's HTTP API, for POST /api/words) without holding the
+// key.
+type Signer struct {
+	key    ed25519.PrivateKey
+	params *chain.Params
+}
+
+// NewSigner returns a signer of transfers from key, valid on network p.
+func NewSigner(key ed25519.PrivateKey, p *chain.Params) *Signer {
+	return &Signer{key: key, params: p}
+}
+
+// Address is the account the signer's transfers spend from.
+func (s *Signer) Address() chain.Address {
+	return Address(s.key)
+}
+
+// Transfer is Transfer from the signer's key on its network.
+func (s *Signer) Transfer(to chain.Address, amount, fee, nonce uint64, memo []byte) *chain.Tx {
+	return Transfer(s.key, to, amount, fee, nonce, memo, s.params)
+}

@@ -47,6 +47,15 @@ func TestTransfer(t *testing.T) {
 			if err := back.UnmarshalJSON(b); err != nil || back.Hash() != tx.Hash() {
 				t.Errorf("JSON round trip: %v, txid %s, want %s", err, back.Hash(), tx.Hash())
 			}
+			// A Signer of the key signs the same transfer (ed25519 is
+			// deterministic) without showing the key.
+			s := wallet.NewSigner(key, tt.p)
+			if s.Address() != chain.FaucetAddress() {
+				t.Errorf("signer address %s, want the faucet's %s", s.Address(), chain.FaucetAddress())
+			}
+			if got := s.Transfer(to, tt.amount, tt.fee, tt.nonce, tt.memo); got.Hash() != tx.Hash() {
+				t.Errorf("signer's transfer %s, want %s", got.Hash(), tx.Hash())
+			}
 		})
 	}
 }

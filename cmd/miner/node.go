@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashforge/hashforge/api"
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/hasher"
 	"github.com/hashforge/hashforge/mempool"
 	"github.com/hashforge/hashforge/node"
 	"github.com/hashforge/hashforge/p2p"
@@ -121,12 +122,10 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		cfg.Threads = runtime.NumCPU()
 	}
 	hash.threads = max(cfg.Threads, runtime.NumCPU())
-	// Devices open last: a GPU program build takes seconds, flags take none.
-	// A node that does not mine opens them too, idle, so mining can start
-	// through the API.
-	if cfg.Devices, err = hash.open(*gpu); err != nil {
-		return err
-	}
+	// The node opens the devices after the flags are checked: a GPU program
+	// build takes seconds, flags take none. A node that does not mine opens
+	// them too, idle, so mining can start through the API.
+	cfg.OpenDevices = func() ([]hasher.Device, error) { return hash.open(*gpu) }
 	if *address != "" {
 		a, err := chain.ParseAddress(*address)
 		if err != nil {

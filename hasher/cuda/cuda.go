@@ -46,16 +46,11 @@ func (b *Backend) WithShape(s hasher.Shape) *Backend {
 	return b
 }
 
-// New returns the CUDA backend. intensity 0 lets the scheduler size launches
-// toward 100 ms; otherwise every launch searches 2^intensity nonces, with
-// intensity held within hasher.MinIntensity and hasher.MaxIntensity.
+// New returns the CUDA backend. Intensity 0 sizes launches automatically,
+// toward 100 ms each; otherwise every launch is 2^intensity nonces, within
+// hasher.MinIntensity and hasher.MaxIntensity.
 func New(intensity int) *Backend {
-	if intensity > 0 {
-		intensity = max(hasher.MinIntensity, min(hasher.MaxIntensity, intensity))
-	} else {
-		intensity = 0
-	}
-	return &Backend{intensity: intensity}
+	return &Backend{intensity: hasher.LaunchIntensity(intensity)}
 }
 
 // Name returns "cuda".

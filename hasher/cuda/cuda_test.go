@@ -100,7 +100,7 @@ func TestErrorText(t *testing.T) {
 	}
 	err := check("cuInit", 100)
 	var e *Error
-	if !errors.As(err, &e) || e.Code != 100 || e.Call != "cuInit" {
+	if !errors.As(err, &e) || e.Code != 100 || e.Op != "cuInit" {
 		t.Fatalf("check(100) = %#v", err)
 	}
 	// Without a driver the code has no name from cuGetErrorName and no

@@ -99,12 +99,12 @@ func driver() error {
 	return driverErr
 }
 
-// Error is a CUDA driver call that failed: the call, its CUresult code and
+// Error is a failed CUDA driver call: the function, its CUresult code and
 // the code's name, such as CUDA_ERROR_NO_DEVICE.
 type Error struct {
-	Call string
-	Code uint32
-	Name string
+	Op   string // the driver function, "cuModuleLoadDataEx"
+	Code uint32 // the CUresult, 218
+	Name string // the code's name from the driver, or "CUresult(218)"
 	// Text is the driver's description of the code, "no CUDA-capable
 	// device is detected"; empty without a driver.
 	Text string
@@ -113,7 +113,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	s := e.Call + ": " + e.Name
+	s := e.Op + ": " + e.Name
 	if e.Text != "" {
 		s += " (" + e.Text + ")"
 	}
@@ -123,12 +123,12 @@ func (e *Error) Error() string {
 	return s
 }
 
-// check returns nil for CUDA_SUCCESS, else an *Error naming call and code.
-func check(call string, r result) error {
+// check returns nil for CUDA_SUCCESS, else an *Error naming op and code.
+func check(op string, r result) error {
 	if r == cudaSuccess {
 		return nil
 	}
-	return &Error{Call: call, Code: uint32(r), Name: errorName(r), Text: errorText(r)}
+	return &Error{Op: op, Code: uint32(r), Name: errorName(r), Text: errorText(r)}
 }
 
 // errorText asks the driver to describe a code, or returns "".

@@ -21,10 +21,10 @@ const (
 	nvmlClockMem       = 2 // NVML_CLOCK_MEM
 	nvmlLibName        = "libnvidia-ml.so.1"
 	pciBusIDLength     = 32 // NVML_DEVICE_PCI_BUS_ID_BUFFER_SIZE
-	errNoNVMLText      = "GPU health not available: no NVML (" + nvmlLibName + " not found)"
 )
 
-var errNoNVML = errors.New(errNoNVMLText)
+// errNoNVML is a device's health where libnvidia-ml.so.1 cannot be loaded.
+var errNoNVML = errors.New("GPU health not available: no NVML (" + nvmlLibName + " not found)")
 
 // NVML functions, nil until loadNVML succeeds. Each returns an nvmlReturn_t.
 var (

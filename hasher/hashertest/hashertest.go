@@ -6,14 +6,13 @@ package hashertest
 
 import (
 	"context"
+	_ "embed"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"math/big"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -21,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/hasher"
 	"github.com/hashforge/hashforge/hasher/cpu"
 	"github.com/hashforge/hashforge/kernels"
@@ -46,11 +44,40 @@ func GenesisWork(t testing.TB) hasher.Work {
 	var w hasher.Work
 	copy(w.Header[:], raw)
 	w.Header = w.WithNonce(0)
-	w.Target = chain.BigToHash(chain.CompactToBig(0x1d00ffff))
+	w.Target = targetOf(0x1d00ffff)
 	return w
 }
 
-// Vector is a real Bitcoin mainnet header from chain/testdata.
+// targetOf expands compact bits into a target as Work holds it. The package
+// keeps its own expansion so the hasher's tests need no chain: bits here are
+// positive with an exponent of 3 or more, as every real header's are.
+func targetOf(bits uint32) [32]byte {
+	n := big.NewInt(int64(bits & 0x007fffff))
+	return littleEndian(n.Lsh(n, 8*(uint(bits>>24)-3)))
+}
+
+// littleEndian writes n, below 2^256, in Work.Target's byte order.
+func littleEndian(n *big.Int) [32]byte {
+	var t [32]byte
+	n.FillBytes(t[:])
+	slices.Reverse(t[:])
+	return t
+}
+
+// displayHex writes a hash as block explorers show it: byte-reversed hex.
+func displayHex(hash [32]byte) string {
+	slices.Reverse(hash[:])
+	return hex.EncodeToString(hash[:])
+}
+
+// mainnetHeaders are real Bitcoin headers with what block explorers show of
+// them. chain/testdata holds the same file for the chain's own tests: the
+// headers are history, so the two copies cannot drift apart.
+//
+//go:embed testdata/bitcoin-mainnet-headers.json
+var mainnetHeaders []byte
+
+// Vector is a real Bitcoin mainnet header.
 type Vector struct {
 	Height    int    `json:"height"`
 	HeaderHex string `json:"header_hex"` // nonce included
@@ -63,17 +90,13 @@ type Vector struct {
 	Work hasher.Work `json:"-"`
 }
 
-// MainnetVectors loads chain/testdata/bitcoin-mainnet-headers.json. Each
+// MainnetVectors returns the package's mainnet headers as vectors. Each
 // vector must agree with itself (its header carries its nonce and bits and
 // hashes to its hash), or a search for its nonce would test nothing.
 func MainnetVectors(t testing.TB) []Vector {
 	t.Helper()
-	raw, err := os.ReadFile(testdata(t, "bitcoin-mainnet-headers.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var vs []Vector
-	if err := json.Unmarshal(raw, &vs); err != nil {
+	if err := json.Unmarshal(mainnetHeaders, &vs); err != nil {
 		t.Fatalf("parse vectors: %v", err)
 	}
 	// An empty or truncated file must not pass as "every vector matched".
@@ -94,47 +117,19 @@ func MainnetVectors(t testing.TB) []Vector {
 		if binary.LittleEndian.Uint32(header[76:]) != v.Nonce || binary.LittleEndian.Uint32(header[72:76]) != uint32(bits) {
 			t.Fatalf("height %d: header %s does not carry nonce %d and bits %s", v.Height, v.HeaderHex, v.Nonce, v.BitsHex)
 		}
-		if got := chain.Hash(hasher.HashHeader(v.Work.Header)).String(); got != v.HashHex {
+		if got := displayHex(hasher.HashHeader(v.Work.Header)); got != v.HashHex {
 			t.Fatalf("height %d: testdata hash %s, header hashes to %s", v.Height, v.HashHex, got)
 		}
 		v.Work.Header = v.Work.WithNonce(0)
-		v.Work.Target = chain.BigToHash(chain.CompactToBig(uint32(bits)))
+		v.Work.Target = targetOf(uint32(bits))
 	}
 	return vs
-}
-
-// testdata finds a file of chain/testdata wherever the test runs: next to
-// this source file, or, where the binary was built with -trimpath and knows
-// no source path, by walking up from the working directory to go.mod.
-func testdata(t testing.TB, name string) string {
-	t.Helper()
-	rel := filepath.Join("chain", "testdata", name)
-	if _, file, _, ok := runtime.Caller(0); ok {
-		p := filepath.Join(filepath.Dir(file), "..", "..", rel)
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, rel)
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("%s: no go.mod above the working directory", rel)
-		}
-		dir = parent
-	}
 }
 
 // EasyTarget is 2^(256-bits) - 1: about one hash in 2^bits meets it.
 func EasyTarget(bits int) [32]byte {
 	n := new(big.Int).Lsh(big.NewInt(1), uint(256-bits))
-	return chain.BigToHash(n.Sub(n, big.NewInt(1)))
+	return littleEndian(n.Sub(n, big.NewInt(1)))
 }
 
 // EasyWork is a random header with EasyTarget(bits).
@@ -236,11 +231,9 @@ func SearchRange(t testing.TB, s *hasher.Scheduler, w hasher.Work, start, count 
 	return hits, err
 }
 
-// RegtestTarget is regtest's target (bits 207fffff): about half of all
-// nonces meet it.
-func RegtestTarget() [32]byte {
-	return chain.BigToHash(chain.CompactToBig(chain.Regtest.Genesis.Header.Bits))
-}
+// RegtestTarget is regtest's target (bits 207fffff, fixed by the network):
+// about half of all nonces meet it.
+func RegtestTarget() [32]byte { return targetOf(0x207fffff) }
 
 // LastNonceWork is a random header whose target is the hash of its nonce
 // 2^32-1: that nonce is a hit (and almost surely the only one near it), so a

@@ -1,8 +1,8 @@
 package opencl
 
 // The raw OpenCL 1.2 API: the few entry points the backend calls, bound at
-// run time from the ICD loader with purego (dl_unix.go), so neither cgo nor
-// OpenCL headers are needed to build and a binary without OpenCL still
+// run time from the ICD loader with purego (load_purego.go), so neither cgo
+// nor OpenCL headers are needed to build and a binary without OpenCL still
 // starts.
 
 import (
@@ -50,9 +50,14 @@ const (
 const (
 	libraryName     = "libOpenCL.so.1"
 	libraryFallback = "libOpenCL.so" // a loader installed without its soname link
+)
 
-	errNoLoader   = "OpenCL: no ICD loader (" + libraryName + " not found)"
-	errNoPlatform = "OpenCL: no platform found (install an ICD, e.g. pocl-opencl-icd)"
+var (
+	// errNoLoader is the error of every operation where libOpenCL.so.1
+	// cannot be loaded: the machine has no OpenCL.
+	errNoLoader = errors.New("OpenCL: no ICD loader (" + libraryName + " not found)")
+	// errNoPlatform is List's error where the loader finds no driver.
+	errNoPlatform = errors.New("OpenCL: no platform found (install an ICD, e.g. pocl-opencl-icd)")
 )
 
 var (
@@ -83,82 +88,38 @@ var (
 )
 
 var (
-	loadOnce sync.Once
-	loadErr  error
+	driverOnce sync.Once
+	driverErr  error
 )
 
-// load binds the API once; every later call returns the first call's result.
-func load() error {
-	loadOnce.Do(func() { loadErr = bind(libraryName, libraryFallback) })
-	return loadErr
+// driver loads the ICD loader, which finds the installed OpenCL drivers, and
+// binds the API, once per process; the error (errNoLoader or a library that
+// lacks a function) is the same on every call.
+func driver() error {
+	driverOnce.Do(func() { driverErr = load(libraryName, libraryFallback) })
+	return driverErr
 }
 
-// bind loads the first library of names that opens and binds the functions.
-func bind(names ...string) error {
-	lib, err := openLibrary(names...)
-	if err != nil {
-		return errors.New(errNoLoader)
-	}
-	funcs := []struct {
-		fptr any
-		name string
-	}{
-		{&clGetPlatformIDs, "clGetPlatformIDs"},
-		{&clGetPlatformInfo, "clGetPlatformInfo"},
-		{&clGetDeviceIDs, "clGetDeviceIDs"},
-		{&clGetDeviceInfo, "clGetDeviceInfo"},
-		{&clCreateContext, "clCreateContext"},
-		{&clCreateCommandQueue, "clCreateCommandQueue"},
-		{&clCreateProgramWithSource, "clCreateProgramWithSource"},
-		{&clCreateProgramWithBinary, "clCreateProgramWithBinary"},
-		{&clBuildProgram, "clBuildProgram"},
-		{&clGetProgramBuildInfo, "clGetProgramBuildInfo"},
-		{&clGetProgramInfo, "clGetProgramInfo"},
-		{&clCreateKernel, "clCreateKernel"},
-		{&clGetKernelWorkGroupInfo, "clGetKernelWorkGroupInfo"},
-		{&clCreateBuffer, "clCreateBuffer"},
-		{&clSetKernelArg, "clSetKernelArg"},
-		{&clEnqueueWriteBuffer, "clEnqueueWriteBuffer"},
-		{&clEnqueueReadBuffer, "clEnqueueReadBuffer"},
-		{&clEnqueueNDRangeKernel, "clEnqueueNDRangeKernel"},
-		{&clFinish, "clFinish"},
-		{&clReleaseMemObject, "clReleaseMemObject"},
-		{&clReleaseKernel, "clReleaseKernel"},
-		{&clReleaseProgram, "clReleaseProgram"},
-		{&clReleaseCommandQueue, "clReleaseCommandQueue"},
-		{&clReleaseContext, "clReleaseContext"},
-	}
-	for _, f := range funcs {
-		sym, err := lookup(lib, f.name)
-		if err != nil || sym == 0 {
-			return fmt.Errorf("OpenCL: %s lacks %s", libraryName, f.name)
-		}
-		register(f.fptr, sym)
-	}
-	return nil
-}
-
-// Error is a failed OpenCL call: the function and the CL error code.
+// Error is a failed OpenCL call: the function, its CL error code and the
+// code's name, such as CL_BUILD_PROGRAM_FAILURE.
 type Error struct {
 	Op   string // the OpenCL function, "clBuildProgram"
 	Code int32  // the CL error code, -11
+	Name string // the code's name in the OpenCL headers
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("%s: %s (%d)", e.Op, e.Name(), e.Code) }
-
-// Name is the code's name in the OpenCL headers, "CL_BUILD_PROGRAM_FAILURE".
-func (e *Error) Name() string { return ErrorName(e.Code) }
+func (e *Error) Error() string { return fmt.Sprintf("%s: %s (%d)", e.Op, e.Name, e.Code) }
 
 // check turns a CL return code into nil or an *Error.
 func check(op string, code int32) error {
 	if code == clSuccess {
 		return nil
 	}
-	return &Error{Op: op, Code: code}
+	return &Error{Op: op, Code: code, Name: errorName(code)}
 }
 
-// ErrorName names a CL error code, or "CL_ERROR" when it is not a known one.
-func ErrorName(code int32) string {
+// errorName names a CL error code, or "CL_ERROR" when it is not a known one.
+func errorName(code int32) string {
 	if name, ok := errorNames[code]; ok {
 		return name
 	}

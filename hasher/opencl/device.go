@@ -10,8 +10,8 @@ import (
 	"github.com/hashforge/hashforge/kernels"
 )
 
-// Device is an opened OpenCL device.
-type Device struct {
+// device is an opened OpenCL device: what Open returns.
+type device struct {
 	info      hasher.DeviceInfo
 	intensity int
 	cachePath string // the program binary's file, "" without a cache directory
@@ -38,7 +38,7 @@ const slots = 2
 
 // slot is one queue and what its launches use.
 type slot struct {
-	device *Device
+	device *device
 	queue  uintptr
 	kernel uintptr
 	job    uintptr  // cl_mem: kernels.JobWords words
@@ -52,14 +52,14 @@ type slot struct {
 const maxLocalSize = 256
 
 // Info describes the device.
-func (d *Device) Info() hasher.DeviceInfo { return d.info }
+func (d *device) Info() hasher.DeviceInfo { return d.info }
 
 // Lanes is one per slot: two Searches at a time, each on its own queue.
-func (d *Device) Lanes() int { return slots }
+func (d *device) Lanes() int { return slots }
 
 // Batch is 2^intensity nonces when an intensity was set; otherwise a start
 // size by device type, tuned toward 100 ms launches.
-func (d *Device) Batch() (uint64, time.Duration) {
+func (d *device) Batch() (uint64, time.Duration) {
 	if d.intensity > 0 {
 		return 1 << d.intensity, 0
 	}
@@ -70,7 +70,7 @@ func (d *Device) Batch() (uint64, time.Duration) {
 }
 
 // Search hashes nonces [start, start+count) of w on a free slot.
-func (d *Device) Search(w *hasher.Work, start, count uint32, hits []uint32) ([]uint32, error) {
+func (d *device) Search(w *hasher.Work, start, count uint32, hits []uint32) ([]uint32, error) {
 	s, ok := d.pool.Take()
 	if !ok {
 		return hits, errors.New("OpenCL: device closed")
@@ -117,7 +117,7 @@ func (s *slot) launch(job *kernels.Job, out []uint32) (uint32, error) {
 
 // Close waits for the Searches in progress and releases the device's
 // OpenCL objects. Later Searches fail; Close may be called more than once.
-func (d *Device) Close() error {
+func (d *device) Close() error {
 	// A device whose Open failed half way has no pool yet, and nothing runs.
 	if d.pool != nil {
 		switch already, idle := d.pool.Close(closeWait); {

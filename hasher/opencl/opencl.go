@@ -1,8 +1,8 @@
 // Package opencl is the OpenCL hashing backend: it runs the SHA-256d search
 // kernel of package kernels on every OpenCL device (GPUs, and CPUs through
-// PoCL). The OpenCL library is loaded at run time (see cl.go), so the package
-// builds without cgo and a binary on a host without OpenCL starts fine; List
-// then says what is missing.
+// PoCL). The OpenCL library is loaded at run time (load_purego.go), so the
+// package builds without cgo and a binary on a host without OpenCL starts
+// fine; List then says what is missing.
 package opencl
 
 import (
@@ -37,10 +37,7 @@ func (b *Backend) WithShape(s hasher.Shape) *Backend {
 // toward 100 ms each; otherwise every launch is 2^intensity nonces, within
 // hasher.MinIntensity and hasher.MaxIntensity.
 func New(intensity int) *Backend {
-	if intensity <= 0 {
-		return &Backend{}
-	}
-	return &Backend{intensity: min(max(intensity, hasher.MinIntensity), hasher.MaxIntensity)}
+	return &Backend{intensity: hasher.LaunchIntensity(intensity)}
 }
 
 // Name returns "opencl".
@@ -68,15 +65,15 @@ func (b *Backend) List() ([]hasher.DeviceInfo, error) {
 }
 
 func enumerate() ([]clDevice, error) {
-	if err := load(); err != nil {
+	if err := driver(); err != nil {
 		return nil, err
 	}
 	var n uint32
 	switch code := clGetPlatformIDs(0, nil, &n); {
 	case code == clPlatformNotFoundKHR || code == clSuccess && n == 0:
-		return nil, errors.New(errNoPlatform)
+		return nil, errNoPlatform
 	case code != clSuccess:
-		return nil, fmt.Errorf("OpenCL: listing platforms: %w", &Error{"clGetPlatformIDs", code})
+		return nil, fmt.Errorf("OpenCL: listing platforms: %w", check("clGetPlatformIDs", code))
 	}
 	platforms := make([]uintptr, n)
 	if err := check("clGetPlatformIDs", clGetPlatformIDs(n, &platforms[0], &n)); err != nil {
@@ -183,11 +180,12 @@ func describe(platform, device uintptr, platformName string) (clDevice, error) {
 
 // Open prepares a listed device: a context and queue on it, the search
 // kernel built for it (or loaded from the program cache) and its buffers.
+// The returned device also has Close, which releases them.
 func (b *Backend) Open(info hasher.DeviceInfo) (hasher.Device, error) {
 	return b.open(info)
 }
 
-func (b *Backend) open(info hasher.DeviceInfo) (*Device, error) {
+func (b *Backend) open(info hasher.DeviceInfo) (*device, error) {
 	devs, err := enumerate()
 	if err != nil {
 		return nil, err
@@ -199,7 +197,7 @@ func (b *Backend) open(info hasher.DeviceInfo) (*Device, error) {
 	if info.Name != "" && info.Name != cd.info.Name {
 		return nil, fmt.Errorf("OpenCL: device %s is now %q, not %q", info.ID(), cd.info.Name, info.Name)
 	}
-	d := &Device{info: cd.info, intensity: b.intensity, threads: b.shape.Threads, nonces: kernels.NoncesPerThread}
+	d := &device{info: cd.info, intensity: b.intensity, threads: b.shape.Threads, nonces: kernels.NoncesPerThread}
 	if b.shape.Nonces > 0 {
 		d.nonces = uint32(b.shape.Nonces)
 	}
@@ -212,7 +210,7 @@ func (b *Backend) open(info hasher.DeviceInfo) (*Device, error) {
 
 // init creates what the device's launches use; on failure the caller
 // releases whatever was created.
-func (d *Device) init(cd clDevice) error {
+func (d *device) init(cd clDevice) error {
 	var code int32
 	dev := cd.device
 	d.device = dev

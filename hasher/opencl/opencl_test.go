@@ -24,7 +24,7 @@ import (
 // The tests share one device: building the kernel takes PoCL seconds.
 var (
 	sharedOnce sync.Once
-	sharedDev  *Device
+	sharedDev  *device
 	sharedSkip string // why there is no device: List's error
 	sharedErr  error  // Open failed although List found a device
 	testCache  string // XDG_CACHE_HOME of the test binary
@@ -51,12 +51,12 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// device returns the shared device: the one $HASHFORGE_TEST_OPENCL_DEVICE
+// sharedDevice returns the shared device: the one $HASHFORGE_TEST_OPENCL_DEVICE
 // names (an ID such as opencl1), else the first GPU listed, else the first
 // device: on a GPU machine the tests check the GPU, beside which PoCL may
 // be installed. Without an OpenCL platform the test is skipped, with
 // List's error as the reason.
-func device(t testing.TB) *Device {
+func sharedDevice(t testing.TB) *device {
 	t.Helper()
 	sharedOnce.Do(func() {
 		infos, err := New(0).List()
@@ -121,8 +121,8 @@ func TestList(t *testing.T) {
 }
 
 func TestNoLoader(t *testing.T) {
-	if err := bind("libOpenCL-hashforge-test-missing.so.1"); err == nil || err.Error() != errNoLoader {
-		t.Errorf("bind of a missing library: %v, want %q", err, errNoLoader)
+	if err := load("libOpenCL-hashforge-test-missing.so.1"); !errors.Is(err, errNoLoader) {
+		t.Errorf("load of a missing library: %v, want %v", err, errNoLoader)
 	}
 }
 
@@ -137,8 +137,8 @@ func TestNoPlatform(t *testing.T) {
 		if err == nil {
 			t.Skipf("%s: this ICD loader lists platforms outside OCL_ICD_VENDORS: %+v", loaderStillLists, infos)
 		}
-		if err.Error() != errNoPlatform {
-			t.Fatalf("List: %v, want %q", err, errNoPlatform)
+		if !errors.Is(err, errNoPlatform) {
+			t.Fatalf("List: %v, want %v", err, errNoPlatform)
 		}
 		return
 	}
@@ -199,7 +199,7 @@ func TestBrokenPlatformSkipped(t *testing.T) {
 }
 
 func TestOpenUnknownDevice(t *testing.T) {
-	device(t)
+	sharedDevice(t)
 	if _, err := New(0).Open(hasher.DeviceInfo{Backend: "opencl", Index: 1 << 20}); err == nil {
 		t.Fatal("Open of a device that does not exist succeeded")
 	}
@@ -208,7 +208,7 @@ func TestOpenUnknownDevice(t *testing.T) {
 // TestMainnetNonces searches 2^16 nonces around each real block's nonce,
 // with the target of its bits: exactly that nonce comes back.
 func TestMainnetNonces(t *testing.T) {
-	d := device(t)
+	d := sharedDevice(t)
 	headers := hashertest.MainnetVectors(t)
 	rng := rand.New(rand.NewPCG(1, 2))
 	const count = 1 << 16
@@ -224,7 +224,7 @@ func TestMainnetNonces(t *testing.T) {
 // TestMatchesCPU compares the device's hits with the CPU backend's on random
 // headers and easy targets, the last range ending at 2^32.
 func TestMatchesCPU(t *testing.T) {
-	d := device(t)
+	d := sharedDevice(t)
 	rng := rand.New(rand.NewPCG(3, 4))
 	const ranges = 24
 	total := 0
@@ -252,7 +252,7 @@ func TestMatchesCPU(t *testing.T) {
 // whole target, and launches are sized to the hits expected, so 2^20 nonces
 // take at most two launches and give exactly the CPU's hits.
 func TestEasyTarget(t *testing.T) {
-	d := device(t)
+	d := sharedDevice(t)
 	s, _ := d.pool.Take()
 	defer d.pool.Put(s)
 	hashertest.CheckEasyTarget(t, s.launch, s.hits)
@@ -260,7 +260,7 @@ func TestEasyTarget(t *testing.T) {
 
 // A hit at the last nonce of the space is found.
 func TestHitAtLastNonce(t *testing.T) {
-	d := device(t)
+	d := sharedDevice(t)
 	w := hashertest.LastNonceWork(rand.New(rand.NewPCG(15, 16)))
 	if got := hashertest.Hits(t, d, &w, 1<<32-4096, 4096); !slices.Contains(got, 1<<32-1) {
 		t.Errorf("hits %v miss nonce 2^32-1, whose hash is the target", got)
@@ -268,7 +268,7 @@ func TestHitAtLastNonce(t *testing.T) {
 }
 
 func TestSmallRanges(t *testing.T) {
-	d := device(t)
+	d := sharedDevice(t)
 	rng := rand.New(rand.NewPCG(7, 8))
 	w := hashertest.RandomWork(rng, 2)
 	for _, r := range []struct{ start, count uint32 }{
@@ -285,12 +285,12 @@ func TestSmallRanges(t *testing.T) {
 // Open builds from source and stores the binary, the second loads it. A
 // damaged cache file is rebuilt.
 func TestProgramCache(t *testing.T) {
-	shared := device(t)
+	shared := sharedDevice(t)
 	home := t.TempDir()
 	t.Setenv("XDG_CACHE_HOME", home)
 	b := New(0)
 
-	search := func(d *Device) {
+	search := func(d *device) {
 		t.Helper()
 		w := hashertest.GenesisWork(t)
 		if got := hashertest.Hits(t, d, &w, hashertest.GenesisNonce-1000, 2000); !slices.Equal(got, []uint32{hashertest.GenesisNonce}) {
@@ -368,7 +368,7 @@ func TestProgramCache(t *testing.T) {
 // sizes its launches: the genesis nonce comes back once, from some device,
 // and the OpenCL device hashed part of the range without errors.
 func TestScheduler(t *testing.T) {
-	d := device(t)
+	d := sharedDevice(t)
 	cpus, err := hasher.OpenAll(cpu.New(1))
 	if err != nil {
 		t.Fatal(err)
@@ -391,13 +391,13 @@ func TestScheduler(t *testing.T) {
 }
 
 func TestBuildErrorHasLog(t *testing.T) {
-	d := device(t)
+	d := sharedDevice(t)
 	_, err := buildSource(d.context, d.device, "__kernel void broken(__global uint *p) { p[0] = undeclared_thing; }", "")
 	if err == nil {
 		t.Fatal("a broken kernel built")
 	}
 	var clErr *Error
-	if !errors.As(err, &clErr) || clErr.Name() != "CL_BUILD_PROGRAM_FAILURE" {
+	if !errors.As(err, &clErr) || clErr.Name != "CL_BUILD_PROGRAM_FAILURE" {
 		t.Errorf("error %v is not CL_BUILD_PROGRAM_FAILURE", err)
 	}
 	if !strings.Contains(err.Error(), "undeclared_thing") {
@@ -406,12 +406,12 @@ func TestBuildErrorHasLog(t *testing.T) {
 }
 
 func TestError(t *testing.T) {
-	err := error(&Error{Op: "clBuildProgram", Code: -11})
+	err := check("clBuildProgram", -11)
 	if got, want := err.Error(), "clBuildProgram: CL_BUILD_PROGRAM_FAILURE (-11)"; got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}
-	if got := ErrorName(-12345); got != "CL_ERROR" {
-		t.Errorf("ErrorName(-12345) = %q", got)
+	if got := errorName(-12345); got != "CL_ERROR" {
+		t.Errorf("errorName(-12345) = %q", got)
 	}
 }
 
@@ -428,12 +428,12 @@ func TestBatch(t *testing.T) {
 		{40, "CPU", 1 << hasher.MaxIntensity, 0},
 		{-3, "CPU", 1 << 20, 100 * time.Millisecond},
 	} {
-		d := &Device{info: hasher.DeviceInfo{Type: tt.typ}, intensity: New(tt.intensity).intensity}
+		d := &device{info: hasher.DeviceInfo{Type: tt.typ}, intensity: New(tt.intensity).intensity}
 		if n, took := d.Batch(); n != tt.nonces || took != tt.took {
 			t.Errorf("intensity %d, %s: Batch() = %d, %v; want %d, %v", tt.intensity, tt.typ, n, took, tt.nonces, tt.took)
 		}
 	}
-	if d := (&Device{}); d.Lanes() != 2 {
+	if d := (&device{}); d.Lanes() != 2 {
 		t.Errorf("Lanes() = %d, want 2: one per slot", d.Lanes())
 	}
 }
@@ -443,7 +443,7 @@ func TestBatch(t *testing.T) {
 // the other, so the device has the next launch while the host reads the
 // last one's hits. Two Searches at once each find exactly the CPU's hits.
 func TestTwoSlots(t *testing.T) {
-	d := device(t)
+	d := sharedDevice(t)
 	rng := rand.New(rand.NewPCG(17, 18))
 	held, _ := d.pool.Take()
 	w := hashertest.RandomWork(rng, 10)
@@ -475,7 +475,7 @@ func TestTwoSlots(t *testing.T) {
 }
 
 func BenchmarkOpenCL(b *testing.B) {
-	d := device(b)
+	d := sharedDevice(b)
 	rng := rand.New(rand.NewPCG(9, 10))
 	w := hashertest.RandomWork(rng, 0)
 	w.Target = [32]byte{} // nothing meets it: the benchmark measures hashing only
@@ -502,7 +502,7 @@ func BenchmarkOpenCL(b *testing.B) {
 // exactly the CPU's hits, odd range lengths and the end of the space
 // included.
 func TestShape(t *testing.T) {
-	shared := device(t)
+	shared := sharedDevice(t)
 	d, err := New(0).WithShape(hasher.Shape{Threads: 64, Nonces: 3}).open(shared.info)
 	if err != nil {
 		t.Fatal(err)
