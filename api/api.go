@@ -17,6 +17,7 @@ import (
 	"github.com/hashforge/hashforge/apiclient"
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/hasher"
+	"github.com/hashforge/hashforge/internal/httpguard"
 	"github.com/hashforge/hashforge/p2p"
 )
 
@@ -77,14 +78,18 @@ type Config struct {
 	// Token, when set, must come as "Authorization: Bearer <token>" with
 	// every request that changes something.
 	Token string
+	// Local says the API listens on loopback alone: a request naming any
+	// other host comes from a DNS-rebinding page and is refused.
+	Local bool
 }
 
 // Server answers HTTP requests for one node.
 type Server struct {
-	cfg    Config
-	mux    *http.ServeMux
-	nodeID chain.Address
-	events chan struct{} // a slot per open event stream
+	cfg     Config
+	mux     *http.ServeMux
+	handler http.Handler // mux behind the guard against other web pages
+	nodeID  chain.Address
+	events  chan struct{} // a slot per open event stream
 
 	wordsMu sync.Mutex // one words transaction at a time takes the next nonce
 }
@@ -120,10 +125,13 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, codeNotFound, "no such endpoint")
 	})
+	s.handler = httpguard.Guard(s.mux, cfg.Local, func(w http.ResponseWriter, status int, msg string) {
+		writeError(w, status, codeForbidden, msg)
+	})
 	return s
 }
 
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // write guards a handler that changes the node: with a token configured the
 // request must carry it.
@@ -151,14 +159,10 @@ func CheckExposure(addr, token string) error {
 	if token != "" {
 		return nil
 	}
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
 		return fmt.Errorf("http address %q: %w", addr, err)
 	}
-	if host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+	if httpguard.Loopback(addr) {
 		return nil
 	}
 	return fmt.Errorf("%w: %s", ErrExposed, addr)
@@ -178,6 +182,7 @@ const (
 	codeTooLarge     = "too-large"
 	codeInternal     = "internal"
 	codeUnauthorized = "unauthorized"
+	codeForbidden    = "forbidden" // a request from another web page
 	codeConflict     = "conflict"
 	codeBusy         = "busy"
 )

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
 	"github.com/hashforge/hashforge/api"
+	"github.com/hashforge/hashforge/apiclient"
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/chain/chaintest"
 	"github.com/hashforge/hashforge/hasher"
@@ -54,7 +55,7 @@ func newServerOn(t testing.TB, sched *hasher.Scheduler, key ed25519.PrivateKey, 
 	pool := mempool.New(ch, mempool.DefaultConfig(), quiet)
 	m := miner.New(ch, pool, sched, miner.Config{Address: chain.Address{7}, Idle: true}, quiet)
 	peers := p2p.New(p2p.DefaultConfig(), ch, pool, nil, quiet)
-	cfg := api.Config{Chain: ch, Miner: m, Peers: peers, Pool: pool, Signer: wallet.NewSigner(key, chain.Regtest), Version: "v0.0.0-test"}
+	cfg := api.Config{Chain: ch, Miner: m, Peers: peers, Pool: pool, Signer: wallet.NewSigner(key, chain.Regtest), Version: "v0.0.0-test", Local: true}
 	if len(token) > 0 {
 		cfg.Token = token[0]
 	}
@@ -528,6 +529,47 @@ func TestMiningControl(t *testing.T) {
 	}
 	if code, got := send(t, http.MethodPost, srv.URL+"/api/mining", "", `{"enabled": false}`); code != http.StatusOK || got["mining"] != false {
 		t.Errorf("stop mining: %d %v", code, got)
+	}
+}
+
+// A node on loopback is still reachable from every page the user's browser
+// opens: another site's writes and a DNS-rebinding page's reads are
+// refused, the node's own page and tools are served.
+func TestOtherWebPagesRefused(t *testing.T) {
+	srv := newServer(t, chain.FaucetKey())
+	host := strings.TrimPrefix(srv.URL, "http://")
+	tests := []struct {
+		name, method, path, host string
+		header                   []string
+		want                     int
+	}{
+		{"another site's POST", http.MethodPost, "/api/mining", host, []string{"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"}, http.StatusForbidden},
+		{"an old browser's cross-site POST", http.MethodPost, "/api/mining", host, []string{"Origin", "https://evil.example"}, http.StatusForbidden},
+		{"a rebound name's read", http.MethodGet, "/api/status", "evil.example", nil, http.StatusForbidden},
+		{"the node's own page", http.MethodPost, "/api/mining", host, []string{"Sec-Fetch-Site", "same-origin", "Origin", srv.URL}, http.StatusOK},
+		{"a tool", http.MethodPost, "/api/mining", host, nil, http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(tt.method, srv.URL+tt.path, strings.NewReader(`{"enabled": false}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Host = tt.host
+			for i := 0; i+1 < len(tt.header); i += 2 {
+				req.Header.Set(tt.header[i], tt.header[i+1])
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body apiclient.ErrorBody
+			json.NewDecoder(resp.Body).Decode(&body)
+			if resp.StatusCode != tt.want || tt.want == http.StatusForbidden && body.Code != "forbidden" {
+				t.Errorf("%d %+v, want %d", resp.StatusCode, body, tt.want)
+			}
+		})
 	}
 }
 

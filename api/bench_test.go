@@ -95,7 +95,7 @@ func BenchmarkScrape(b *testing.B) {
 	b.ReportAllocs()
 	for range b.N {
 		rec := httptest.NewRecorder()
-		srv.Config.Handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+		srv.Config.Handler.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://127.0.0.1/metrics", nil))
 		if rec.Code != http.StatusOK {
 			b.Fatalf("scrape: %d", rec.Code)
 		}

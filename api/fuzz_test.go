@@ -49,7 +49,7 @@ func FuzzControlBodies(f *testing.F) {
 	h := srv.Config.Handler
 	f.Fuzz(func(t *testing.T, body string) {
 		for _, path := range []string{"/api/mining", "/api/peers"} {
-			req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+			req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1"+path, strings.NewReader(body))
 			serve(t, h, req, http.StatusOK, http.StatusAccepted, http.StatusBadRequest,
 				http.StatusForbidden, http.StatusConflict, http.StatusRequestEntityTooLarge)
 		}
@@ -68,11 +68,11 @@ func FuzzBlockQueries(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		// "." and ".." are path segments: the mux redirects to the clean path.
 		if s != "." && s != ".." {
-			serve(t, h, httptest.NewRequest(http.MethodGet, "/api/blocks/"+url.PathEscape(s), nil),
+			serve(t, h, httptest.NewRequest(http.MethodGet, "http://127.0.0.1/api/blocks/"+url.PathEscape(s), nil),
 				http.StatusOK, http.StatusBadRequest, http.StatusNotFound)
 		}
 		for _, list := range []string{"/api/blocks?", "/api/chain?"} {
-			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1/", nil)
 			req.URL.Path, req.URL.RawQuery = strings.TrimSuffix(list, "?"), s
 			serve(t, h, req, http.StatusOK, http.StatusBadRequest)
 		}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"maps"
 	"mime"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/hashforge/hashforge/apiclient"
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/internal/httpguard"
 )
 
 // NodeInfo is one node as the manager API shows it.
@@ -51,21 +51,11 @@ func (nw *network) handler() http.Handler {
 	return guard(mux)
 }
 
-// guard keeps web pages away from the manager. It listens on loopback, but
-// every page the user's browser opens can send requests there: it refuses
-// cross-origin writes (http.CrossOriginProtection reads Sec-Fetch-Site and
-// Origin), POST bodies other than JSON, which no HTML form can send, and
-// Host names other than loopback ones, which a DNS-rebinding page would send.
+// guard keeps web pages away from the manager, which listens on loopback
+// alone (httpguard), and takes POST bodies in JSON only: no HTML form can
+// send that.
 func guard(h http.Handler) http.Handler {
-	cop := http.NewCrossOriginProtection()
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusForbidden, "cross-origin request refused")
-	}))
-	return cop.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !loopbackHost(r.Host) {
-			writeError(w, http.StatusForbidden, fmt.Sprintf("host %q refused: the manager answers to 127.0.0.1, [::1] and localhost", r.Host))
-			return
-		}
+	return httpguard.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
 			if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 				writeError(w, http.StatusUnsupportedMediaType, "POST wants Content-Type: application/json")
@@ -74,20 +64,7 @@ func guard(h http.Handler) http.Handler {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		}
 		h.ServeHTTP(w, r)
-	}))
-}
-
-// loopbackHost reports whether a Host header names this machine's loopback.
-func loopbackHost(hostport string) bool {
-	host, _, err := net.SplitHostPort(hostport)
-	if err != nil {
-		host = hostport // no port
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
+	}), true, writeError)
 }
 
 // methods routes a path's requests by method, answering any other method

@@ -18,6 +18,7 @@ import (
 	"github.com/hashforge/hashforge/api"
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/hasher"
+	"github.com/hashforge/hashforge/internal/httpguard"
 	"github.com/hashforge/hashforge/mempool"
 	"github.com/hashforge/hashforge/miner"
 	"github.com/hashforge/hashforge/p2p"
@@ -134,7 +135,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return fmt.Errorf("http: %w", err)
 		}
 		handler := api.New(api.Config{Chain: ch, Miner: apiMiner, Peers: peers, Pool: pool, Signer: signer,
-			Version: cfg.Version, Token: cfg.APIToken})
+			Version: cfg.Version, Token: cfg.APIToken, Local: httpguard.Loopback(cfg.HTTPAddr)})
 		srv := &http.Server{
 			Handler:           handler,
 			ReadHeaderTimeout: 10 * time.Second,
