@@ -37,16 +37,16 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *duration <= 0 {
 		return usagef("--duration %s: must be positive", *duration)
 	}
-	impls := []string{hash.cpuImpl}
-	if hash.cpuImpl == "all" {
-		if hash.backend != "cpu" {
+	impls := []string{hash.CPUImpl}
+	if hash.CPUImpl == "all" {
+		if hash.Backend != "cpu" {
 			return usagef("--cpu-impl all measures the CPU backend's paths: leave --backend at cpu")
 		}
 		impls = cpu.Available()
 	}
 	enc := json.NewEncoder(stdout)
 	for _, impl := range impls {
-		hash.cpuImpl = impl
+		hash.CPUImpl = impl
 		if err := benchDevices(ctx, hash, *duration, *asJSON, enc, stdout); err != nil {
 			return err
 		}

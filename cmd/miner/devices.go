@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/hashforge/hashforge/hasher"
+	"github.com/hashforge/hashforge/hasher/devices"
 )
 
 func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -19,7 +20,7 @@ func runDevices(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cpu, cu, cl, err := (&hashFlags{cpuImpl: "auto"}).backends()
+	cpu, cu, cl, err := devices.Options{CPUImpl: "auto"}.Backends()
 	if err != nil {
 		return err
 	}

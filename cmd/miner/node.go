@@ -116,12 +116,12 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	// The CPU device opens with a lane per core at least, so POST
 	// /api/mining can raise the threads up to that without a restart.
-	cfg.Threads = hash.threads
+	cfg.Threads = hash.Threads
 	cfg.GPUTempLimit = *tempLimit
 	if cfg.Threads == 0 {
 		cfg.Threads = runtime.NumCPU()
 	}
-	hash.threads = max(cfg.Threads, runtime.NumCPU())
+	hash.Threads = max(cfg.Threads, runtime.NumCPU())
 	// The node opens the devices after the flags are checked: a GPU program
 	// build takes seconds, flags take none. A node that does not mine opens
 	// them too, idle, so mining can start through the API.
