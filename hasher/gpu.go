@@ -120,6 +120,15 @@ type Shape struct {
 	Nonces  int // 1 to kernels.MaxNoncesPerThread
 }
 
+// GPUOptions are how a GPU backend sizes and lays out its launches: the
+// user's --intensity, --gpu-threads and --gpu-nonces, checked by the caller.
+type GPUOptions struct {
+	// Intensity 0 leaves each launch's size to the scheduler, which tunes
+	// it toward 100 ms; otherwise every launch is 2^Intensity nonces.
+	Intensity int
+	Shape     Shape
+}
+
 // LaunchIntensity is a GPU backend's intensity as it sizes launches: 0 or
 // less leaves the size to the scheduler (0); anything else is held within
 // MinIntensity and MaxIntensity.

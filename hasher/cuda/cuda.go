@@ -34,23 +34,13 @@ const (
 )
 
 // Backend is the CUDA backend.
-type Backend struct {
-	intensity int
-	shape     hasher.Shape
-}
+type Backend struct{ opts hasher.GPUOptions }
 
-// WithShape sets the launch shape of the devices the backend opens; the
-// caller has checked it (hasher.Shape.Check).
-func (b *Backend) WithShape(s hasher.Shape) *Backend {
-	b.shape = s
-	return b
-}
-
-// New returns the CUDA backend. Intensity 0 sizes launches automatically,
-// toward 100 ms each; otherwise every launch is 2^intensity nonces, within
-// hasher.MinIntensity and hasher.MaxIntensity.
-func New(intensity int) *Backend {
-	return &Backend{intensity: hasher.LaunchIntensity(intensity)}
+// New returns the CUDA backend, launching as o says (intensity held within
+// hasher.MinIntensity and hasher.MaxIntensity).
+func New(o hasher.GPUOptions) *Backend {
+	o.Intensity = hasher.LaunchIntensity(o.Intensity)
+	return &Backend{opts: o}
 }
 
 // Name returns "cuda".
@@ -145,12 +135,12 @@ func (b *Backend) Open(info hasher.DeviceInfo) (hasher.Device, error) {
 	if info.Index < 0 || info.Index >= n {
 		return nil, fmt.Errorf("CUDA: no device %d (%d found)", info.Index, n)
 	}
-	d := &device{info: info, intensity: b.intensity, block: blockSize, nonces: kernels.NoncesPerThread}
-	if b.shape.Threads > 0 {
-		d.block = uint32(b.shape.Threads)
+	d := &device{info: info, intensity: b.opts.Intensity, block: blockSize, nonces: kernels.NoncesPerThread}
+	if b.opts.Shape.Threads > 0 {
+		d.block = uint32(b.opts.Shape.Threads)
 	}
-	if b.shape.Nonces > 0 {
-		d.nonces = uint32(b.shape.Nonces)
+	if b.opts.Shape.Nonces > 0 {
+		d.nonces = uint32(b.opts.Shape.Nonces)
 	}
 	if err := d.open(); err != nil {
 		if rerr := d.release(); rerr != nil {

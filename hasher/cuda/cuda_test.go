@@ -18,7 +18,7 @@ func TestNoDriver(t *testing.T) {
 	if err := driver(); !errors.Is(err, errNoDriver) {
 		t.Skipf("libcuda.so.1 loads (driver: %v): the GPU tests run instead", err)
 	}
-	b := New(0)
+	b := New(hasher.GPUOptions{})
 	if b.Name() != "cuda" {
 		t.Errorf("Name() = %q, want cuda", b.Name())
 	}
@@ -59,7 +59,7 @@ func TestNewIntensity(t *testing.T) {
 		{32, 1 << 31, 0},
 		{40, 1 << 31, 0},
 	} {
-		d := &device{intensity: New(tc.intensity).intensity}
+		d := &device{intensity: New(hasher.GPUOptions{Intensity: tc.intensity}).opts.Intensity}
 		nonces, took := d.Batch()
 		if nonces != tc.nonces || took != tc.took {
 			t.Errorf("New(%d): Batch() = %d, %v; want %d, %v", tc.intensity, nonces, took, tc.nonces, tc.took)
@@ -143,7 +143,7 @@ func TestNoNVML(t *testing.T) {
 	if err := nvml(); !errors.Is(err, errNoNVML) {
 		t.Errorf("nvml() = %v, want %v", err, errNoNVML)
 	}
-	if _, err := New(0).Health(hasher.DeviceInfo{Backend: "cuda"}); err == nil {
+	if _, err := New(hasher.GPUOptions{}).Health(hasher.DeviceInfo{Backend: "cuda"}); err == nil {
 		t.Error("Health without a driver succeeded")
 	}
 }

@@ -27,7 +27,7 @@ func gpuInfos(t testing.TB) []hasher.DeviceInfo {
 	if err := driver(); errors.Is(err, errNoDriver) {
 		t.Skip("GPU test skipped: no CUDA driver (libcuda.so.1 not found)")
 	}
-	infos, err := New(0).List()
+	infos, err := New(hasher.GPUOptions{}).List()
 	var e *Error
 	if errors.As(err, &e) && e.Name == "CUDA_ERROR_NO_DEVICE" || err != nil && strings.Contains(err.Error(), "no device found") {
 		t.Skipf("GPU test skipped: %v", err)
@@ -41,7 +41,7 @@ func gpuInfos(t testing.TB) []hasher.DeviceInfo {
 // openGPU opens a device, closed when the test ends.
 func openGPU(t testing.TB, info hasher.DeviceInfo) *device {
 	t.Helper()
-	dev, err := New(0).Open(info)
+	dev, err := New(hasher.GPUOptions{}).Open(info)
 	if err != nil {
 		t.Fatalf("Open(%s): %v", info.ID(), err)
 	}
@@ -110,7 +110,7 @@ func TestListWithDriver(t *testing.T) {
 		{Backend: "cuda", Index: -1},
 		{Backend: "opencl", Index: 0},
 	} {
-		if dev, err := New(0).Open(info); err == nil || dev != nil {
+		if dev, err := New(hasher.GPUOptions{}).Open(info); err == nil || dev != nil {
 			t.Errorf("Open(%+v) = %v, %v; want an error", info, dev, err)
 		}
 	}
@@ -232,7 +232,7 @@ func TestConcurrentSearches(t *testing.T) {
 // A closed device refuses to search; closing again does nothing.
 func TestClose(t *testing.T) {
 	info := gpuInfos(t)[0]
-	dev, err := New(20).Open(info)
+	dev, err := New(hasher.GPUOptions{Intensity: 20}).Open(info)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,14 +21,13 @@ var backendNames = []string{"cpu", "cuda", "opencl"}
 
 // Options are the user's choice of devices.
 type Options struct {
-	Backend   string   // cpu, cuda or opencl; unused with GPU
-	GPU       bool     // every GPU (CUDA, then OpenCL GPUs CUDA does not drive), and the CPU too when CPUAlso
-	CPUAlso   bool     // with GPU: the CPU as well (-t given beside -c)
-	Threads   int      // CPU lanes; 0: one per core
-	IDs       []string // devices by ID ("cuda0"); empty: all
-	Intensity int      // GPU launch size as a power of two; 0: tuned
-	Shape     hasher.Shape
-	CPUImpl   string // the CPU's SHA-256d path (cpu.Auto, cpu.Generic, ...)
+	Backend           string   // cpu, cuda or opencl; unused with GPU
+	GPU               bool     // every GPU (CUDA, then OpenCL GPUs CUDA does not drive), and the CPU too when CPUAlso
+	CPUAlso           bool     // with GPU: the CPU as well (-t given beside -c)
+	Threads           int      // CPU lanes; 0: one per core
+	IDs               []string // devices by ID ("cuda0"); empty: all
+	hasher.GPUOptions          // GPU launch size and shape
+	CPUImpl           string   // the CPU's SHA-256d path (cpu.Auto, cpu.Generic, ...)
 }
 
 // OptionError is a choice that cannot be met: a bad value, or a device or
@@ -70,7 +69,7 @@ func (o Options) Backends() (cpuBackend, cu, cl hasher.Backend, err error) {
 	if err != nil {
 		return nil, nil, nil, optionError("--cpu-impl", err)
 	}
-	return c, cuda.New(o.Intensity).WithShape(o.Shape), opencl.New(o.Intensity).WithShape(o.Shape), nil
+	return c, cuda.New(o.GPUOptions), opencl.New(o.GPUOptions), nil
 }
 
 // Open opens the devices the options choose.

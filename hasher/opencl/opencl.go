@@ -21,23 +21,13 @@ import (
 )
 
 // Backend is the OpenCL backend.
-type Backend struct {
-	intensity int
-	shape     hasher.Shape
-}
+type Backend struct{ opts hasher.GPUOptions }
 
-// WithShape sets the launch shape of the devices the backend opens; the
-// caller has checked it (hasher.Shape.Check).
-func (b *Backend) WithShape(s hasher.Shape) *Backend {
-	b.shape = s
-	return b
-}
-
-// New returns the OpenCL backend. Intensity 0 sizes launches automatically,
-// toward 100 ms each; otherwise every launch is 2^intensity nonces, within
-// hasher.MinIntensity and hasher.MaxIntensity.
-func New(intensity int) *Backend {
-	return &Backend{intensity: hasher.LaunchIntensity(intensity)}
+// New returns the OpenCL backend, launching as o says (intensity held within
+// hasher.MinIntensity and hasher.MaxIntensity).
+func New(o hasher.GPUOptions) *Backend {
+	o.Intensity = hasher.LaunchIntensity(o.Intensity)
+	return &Backend{opts: o}
 }
 
 // Name returns "opencl".
@@ -197,9 +187,9 @@ func (b *Backend) open(info hasher.DeviceInfo) (*device, error) {
 	if info.Name != "" && info.Name != cd.info.Name {
 		return nil, fmt.Errorf("OpenCL: device %s is now %q, not %q", info.ID(), cd.info.Name, info.Name)
 	}
-	d := &device{info: cd.info, intensity: b.intensity, threads: b.shape.Threads, nonces: kernels.NoncesPerThread}
-	if b.shape.Nonces > 0 {
-		d.nonces = uint32(b.shape.Nonces)
+	d := &device{info: cd.info, intensity: b.opts.Intensity, threads: b.opts.Shape.Threads, nonces: kernels.NoncesPerThread}
+	if b.opts.Shape.Nonces > 0 {
+		d.nonces = uint32(b.opts.Shape.Nonces)
 	}
 	if err := d.init(cd); err != nil {
 		d.Close()

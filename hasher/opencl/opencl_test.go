@@ -59,7 +59,7 @@ func TestMain(m *testing.M) {
 func sharedDevice(t testing.TB) *device {
 	t.Helper()
 	sharedOnce.Do(func() {
-		infos, err := New(0).List()
+		infos, err := New(hasher.GPUOptions{}).List()
 		if err != nil {
 			sharedSkip = err.Error()
 			return
@@ -70,7 +70,7 @@ func sharedDevice(t testing.TB) *device {
 			return
 		}
 		t0 := time.Now()
-		sharedDev, sharedErr = New(0).open(info)
+		sharedDev, sharedErr = New(hasher.GPUOptions{}).open(info)
 		if sharedErr == nil {
 			t.Logf("opened %s: %s (%s, %s) in %v", info.ID(), info.Name, info.Platform, info.Type, time.Since(t0).Round(time.Millisecond))
 		}
@@ -99,7 +99,7 @@ func testDevice(infos []hasher.DeviceInfo, id string) (hasher.DeviceInfo, error)
 }
 
 func TestList(t *testing.T) {
-	infos, err := New(0).List()
+	infos, err := New(hasher.GPUOptions{}).List()
 	if err != nil {
 		if !strings.HasPrefix(err.Error(), "OpenCL: ") {
 			t.Errorf("List error %q does not start with \"OpenCL: \"", err)
@@ -133,7 +133,7 @@ func TestNoLoader(t *testing.T) {
 // (the CUDA toolkit's first in the cache) still listed NVIDIA's platform.
 func TestNoPlatform(t *testing.T) {
 	if os.Getenv("HASHFORGE_TEST_NO_PLATFORM") == "1" {
-		infos, err := New(0).List()
+		infos, err := New(hasher.GPUOptions{}).List()
 		if err == nil {
 			t.Skipf("%s: this ICD loader lists platforms outside OCL_ICD_VENDORS: %+v", loaderStillLists, infos)
 		}
@@ -142,7 +142,7 @@ func TestNoPlatform(t *testing.T) {
 		}
 		return
 	}
-	if _, err := New(0).List(); err != nil {
+	if _, err := New(hasher.GPUOptions{}).List(); err != nil {
 		testenv.Missing(t, "opencl", err.Error()) // needs the loader, and a platform to hide
 	}
 	cmd := exec.Command(os.Args[0], "-test.run", "^TestNoPlatform$", "-test.v")
@@ -163,7 +163,7 @@ const loaderStillLists = "loader still lists platforms"
 // first (a handle no ICD gave, whose every query fails), and the real
 // platform's devices are listed as before.
 func TestBrokenPlatformSkipped(t *testing.T) {
-	want, err := New(0).List()
+	want, err := New(hasher.GPUOptions{}).List()
 	if err != nil {
 		testenv.Missing(t, "opencl", err.Error())
 	}
@@ -189,7 +189,7 @@ func TestBrokenPlatformSkipped(t *testing.T) {
 		}
 		return info(platform, param, size, value, sizeRet)
 	}
-	got, err := New(0).List()
+	got, err := New(hasher.GPUOptions{}).List()
 	if err != nil {
 		t.Fatalf("List with a broken platform: %v", err)
 	}
@@ -200,7 +200,7 @@ func TestBrokenPlatformSkipped(t *testing.T) {
 
 func TestOpenUnknownDevice(t *testing.T) {
 	sharedDevice(t)
-	if _, err := New(0).Open(hasher.DeviceInfo{Backend: "opencl", Index: 1 << 20}); err == nil {
+	if _, err := New(hasher.GPUOptions{}).Open(hasher.DeviceInfo{Backend: "opencl", Index: 1 << 20}); err == nil {
 		t.Fatal("Open of a device that does not exist succeeded")
 	}
 }
@@ -288,7 +288,7 @@ func TestProgramCache(t *testing.T) {
 	shared := sharedDevice(t)
 	home := t.TempDir()
 	t.Setenv("XDG_CACHE_HOME", home)
-	b := New(0)
+	b := New(hasher.GPUOptions{})
 
 	search := func(d *device) {
 		t.Helper()
@@ -428,7 +428,7 @@ func TestBatch(t *testing.T) {
 		{40, "CPU", 1 << hasher.MaxIntensity, 0},
 		{-3, "CPU", 1 << 20, 100 * time.Millisecond},
 	} {
-		d := &device{info: hasher.DeviceInfo{Type: tt.typ}, intensity: New(tt.intensity).intensity}
+		d := &device{info: hasher.DeviceInfo{Type: tt.typ}, intensity: New(hasher.GPUOptions{Intensity: tt.intensity}).opts.Intensity}
 		if n, took := d.Batch(); n != tt.nonces || took != tt.took {
 			t.Errorf("intensity %d, %s: Batch() = %d, %v; want %d, %v", tt.intensity, tt.typ, n, took, tt.nonces, tt.took)
 		}
@@ -503,7 +503,7 @@ func BenchmarkOpenCL(b *testing.B) {
 // included.
 func TestShape(t *testing.T) {
 	shared := sharedDevice(t)
-	d, err := New(0).WithShape(hasher.Shape{Threads: 64, Nonces: 3}).open(shared.info)
+	d, err := New(hasher.GPUOptions{Shape: hasher.Shape{Threads: 64, Nonces: 3}}).open(shared.info)
 	if err != nil {
 		t.Fatal(err)
 	}
