@@ -1,6 +1,4 @@
-// End-to-end tests of the miner command: they build the real binary once and
-// run it as users do, reading only its exit codes, output, files and HTTP.
-package main
+package e2e
 
 import (
 	"bytes"
@@ -19,6 +17,17 @@ import (
 	"time"
 )
 
+// minerPkg is the command under test, built by import path so the build
+// does not depend on the folder the tests run in.
+const minerPkg = "github.com/hashforge/hashforge/cmd/miner"
+
+// The miner's exit codes, as cmd/miner's main.go sets them: the tests see
+// the command from outside, as a script calling it would.
+const (
+	exitFailure = 1 // the command ran and failed
+	exitUsage   = 2 // bad flags or input: nothing was done
+)
+
 // minerBin is the miner binary TestMain builds.
 var minerBin string
 
@@ -34,7 +43,7 @@ func testMain(m *testing.M) int {
 	minerBin = filepath.Join(dir, "miner")
 	// Never -race, even when GOFLAGS asks for it: hashing under the race
 	// detector is about 10x slower and the timing tests would measure that.
-	build := exec.Command("go", "build", "-race=false", "-o", minerBin, ".")
+	build := exec.Command("go", "build", "-race=false", "-o", minerBin, minerPkg)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintf(os.Stderr, "build miner: %v\n", err)

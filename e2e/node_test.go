@@ -1,6 +1,6 @@
 //go:build unix
 
-package main
+package e2e
 
 import (
 	"bufio"
@@ -245,7 +245,7 @@ func TestCrashSafety(t *testing.T) {
 	}
 	// The seed fixes when each run is killed and how it mines; where the
 	// kills land in the node's work still varies with the machine's timing.
-	t.Logf("kill schedule seed %d; replay it with: go test -run TestCrashSafety ./cmd/miner -args -crash.seed=%d", seed, seed)
+	t.Logf("kill schedule seed %d; replay it with: go test -run TestCrashSafety ./e2e -args -crash.seed=%d", seed, seed)
 	rng := rand.New(rand.NewPCG(seed, 0))
 
 	// At least minKills, then more while the budget lasts: a loaded machine

@@ -3,7 +3,7 @@
 // Multi-process acceptance tests of the peer-to-peer layer: real nodes on
 // regtest, joined over 127.0.0.1 with short timers, observed only through
 // their HTTP API, their logs, /proc and raw TCP.
-package main
+package e2e
 
 import (
 	"bufio"

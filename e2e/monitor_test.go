@@ -4,7 +4,7 @@
 // scrapes a mining regtest node and answers every query of the Grafana
 // dashboard, promtool lints the node's /metrics, and deploy/prometheus.yml
 // loads with the targets file `miner devnet` writes.
-package main
+package e2e
 
 import (
 	"bytes"
@@ -30,8 +30,8 @@ import (
 )
 
 const (
-	dashboardPath  = "../../deploy/grafana/hashforge.json"
-	promConfigPath = "../../deploy/prometheus.yml"
+	dashboardPath  = "../deploy/grafana/hashforge.json"
+	promConfigPath = "../deploy/prometheus.yml"
 )
 
 // needTools skips the test unless every named program is on PATH.
@@ -470,7 +470,7 @@ func TestPromtoolConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Run from the repository root, as `make monitor` runs Prometheus.
-	root, err := filepath.Abs("../..")
+	root, err := filepath.Abs("..")
 	if err != nil {
 		t.Fatal(err)
 	}

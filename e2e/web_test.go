@@ -1,6 +1,6 @@
 //go:build unix
 
-package main
+package e2e
 
 import (
 	"context"
@@ -73,7 +73,8 @@ const liveRowsJS = `window.__liveRows = [];
 // and the page fits a phone. It keeps screenshots as artifacts: in
 // $HASHFORGE_ARTIFACTS when set, else in the test's temporary directory; with
 // HASHFORGE_SCREENSHOT=path it also writes the desktop screenshot there (the
-// README's docs/webpage.png).
+// README's docs/webpage.png; a relative path is relative to e2e/, where the
+// test runs).
 func TestWebPage(t *testing.T) {
 	chrome := chromiumPath()
 	if chrome == "" {
