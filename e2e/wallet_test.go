@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -211,26 +210,6 @@ func balanceOf(t *testing.T, node, addr string) balance {
 	return balance{*got.Units, *got.Nonce, *got.Pending}
 }
 
-// startRegtestNode starts a regtest node with a new datadir and returns the
-// URL of its HTTP API once that answers.
-func startRegtestNode(t *testing.T, args ...string) string {
-	t.Helper()
-	port := freePort(t)
-	n := startMiner(t, append([]string{"--network", "regtest", "-p", "0", "-i", port, "--datadir", t.TempDir()}, args...)...)
-	url := "http://127.0.0.1:" + port
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if _, err := nodeAPI(url).Status(context.Background()); err == nil {
-			return url
-		}
-		if n.exited() {
-			t.Fatalf("node exited before its API answered\noutput:\n%s", tail(n.output.String()))
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node API silent for 30 s\noutput:\n%s", tail(n.output.String()))
-		}
-	}
-}
-
 // faucetAndRecipient writes the faucet key and a new key to dir and returns
 // the faucet's key file and the new key's address.
 func faucetAndRecipient(t *testing.T) (faucetKey, to string) {
@@ -245,7 +224,7 @@ func faucetAndRecipient(t *testing.T) (faucetKey, to string) {
 // the transfers stay pending: each send must take the nonce after the
 // pending ones, and a refusal must reach the user with its code.
 func TestWalletSend(t *testing.T) {
-	node := startRegtestNode(t)
+	node := startNode(t, "node", nodeOpts{}).url()
 	faucetKey, to := faucetAndRecipient(t)
 	faucet := chain.FaucetAddress().String()
 	if b := balanceOf(t, node, faucet); b.units != chain.FaucetAlloc || b.nonce != 0 || b.pending != 0 {
@@ -280,7 +259,7 @@ func TestWalletSend(t *testing.T) {
 // TestWalletSendMined sends through a mining node and waits for the
 // transfer to move exactly the amount, and the fee, out of the faucet.
 func TestWalletSendMined(t *testing.T) {
-	node := startRegtestNode(t, "-m", "--block-interval", "200ms")
+	node := startNode(t, "node", nodeOpts{mine: true, interval: "200ms"}).url()
 	faucetKey, to := faucetAndRecipient(t)
 	const amount, fee = 12_345_000_00, 10_000 // 12.345 and 0.0001 coins
 	out := runWalletOK(t, "send", "--key", faucetKey, "--to", to, "--amount", "12.345", "--fee", "0.0001", "--node", node)

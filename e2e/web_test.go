@@ -87,21 +87,7 @@ func TestWebPage(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	port := freePort(t)
-	node := startMiner(t, "-m", "--network", "regtest", "-t", "1", "-p", "0", "-i", port, "--datadir", t.TempDir())
-	base := "http://127.0.0.1:" + port
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("node output:\n%s", tail(node.output.String()))
-		}
-	})
-	waitFor(t, 15*time.Second, "node API up", func() (bool, string) {
-		if node.exited() {
-			t.Fatalf("node exited at start-up\noutput:\n%s", tail(node.output.String()))
-		}
-		_, err := nodeAPI(base).Status(context.Background())
-		return err == nil, fmt.Sprint(err)
-	})
+	base := startNode(t, "node", nodeOpts{mine: true}).url()
 	resp, err := httpClient.Get(base + "/")
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +133,7 @@ func TestWebPage(t *testing.T) {
 				t.Logf("page errors: %s", errs)
 			}
 		}
-		t.Fatalf("%s: %v\nbrowser output:\n%s", what, err, tail(browserLog.String()))
+		t.Fatalf("%s: %v\nbrowser output:\n%s", what, err, logTail(browserLog.String()))
 	}
 	shot := func(name string) {
 		t.Helper()
