@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -100,6 +102,46 @@ func runMiner(t *testing.T, timeout time.Duration, args ...string) result {
 		t.Fatalf("miner %s: %v", strings.Join(args, " "), err)
 	}
 	return r
+}
+
+// jsonLines decodes a command's stdout, one JSON object a line, into Ts.
+// Each object must hold every field of T whose tag lacks omitempty and no
+// field T lacks: the test reads all the command prints, and a field left
+// out does not pass for a zero.
+func jsonLines[T any](t *testing.T, stdout string) []T {
+	t.Helper()
+	var required []string
+	typ := reflect.TypeFor[T]()
+	for i := range typ.NumField() {
+		name, opts, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" && !strings.Contains(opts, "omitempty") {
+			required = append(required, name)
+		}
+	}
+	var out []T
+	for line := range strings.Lines(stdout) {
+		var v T
+		dec := json.NewDecoder(strings.NewReader(line))
+		dec.DisallowUnknownFields()
+		err := dec.Decode(&v)
+		var fields map[string]json.RawMessage
+		if err == nil {
+			err = json.Unmarshal([]byte(line), &fields) // also refuses more on the line
+		}
+		if err == nil && !strings.HasSuffix(line, "\n") {
+			err = errors.New("the last line is unfinished")
+		}
+		for _, name := range required {
+			if _, ok := fields[name]; !ok && err == nil {
+				err = fmt.Errorf("no %q field in %s", name, strings.TrimSpace(line))
+			}
+		}
+		if err != nil {
+			t.Fatalf("stdout %q: want JSON lines of %T: %v", stdout, v, err)
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 // proc is a miner running in the background, such as a node.

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -76,20 +75,16 @@ func confirmedOnAll(txid chain.Hash, nodes ...*node) (bool, string) {
 func TestTxBetweenNodes(t *testing.T) {
 	dir := t.TempDir()
 	keyA := filepath.Join(dir, "a.key")
-	addrA := strings.TrimSpace(runWalletOK(t, "new", "--out", keyA))
-	recipient := strings.TrimSpace(runWalletOK(t, "new", "--out", filepath.Join(dir, "r.key")))
+	addrA := walletNew(t, keyA)
+	recipient := walletNew(t, filepath.Join(dir, "r.key"))
 
 	a := startNode(t, "A", nodeOpts{mine: true, interval: "300ms", extra: []string{"--address", addrA}})
 	b := startNode(t, "B", nodeOpts{peers: []string{a.addr()}})
 	waitFor(t, 30*time.Second, "A's coinbases spendable, B following", func() (bool, string) { return sameTip(2, a, b) })
 
-	out := strings.TrimSpace(runWalletOK(t, "send", "--key", keyA, "--to", recipient, "--amount", "12.34567891", "--fee", "0.0001", "--node", a.url()))
-	var sent apiclient.TxResult
-	if err := json.Unmarshal([]byte(out), &sent); err != nil || sent.TxID == (chain.Hash{}) {
-		t.Fatalf("wallet send printed %q: %v", out, err)
-	}
+	txid := walletSend(t, "--key", keyA, "--to", recipient, "--amount", "12.34567891", "--fee", "0.0001", "--node", a.url())
 	took := waitFor(t, 30*time.Second, "the transfer confirmed in one block on A and B", func() (bool, string) {
-		return confirmedOnAll(sent.TxID, a, b)
+		return confirmedOnAll(txid, a, b)
 	})
 	t.Logf("confirmed on both nodes %s after sending", took.Round(time.Millisecond))
 	for _, n := range []*node{a, b} {
@@ -97,13 +92,8 @@ func TestTxBetweenNodes(t *testing.T) {
 			t.Errorf("%s: recipient holds %d units (%v), want 1234567891", n.name, got, err)
 		}
 	}
-	var bal struct {
-		Balance string `json:"balance"`
-		Units   uint64 `json:"units"`
-	}
-	out = strings.TrimSpace(runWalletOK(t, "balance", recipient, "--node", b.url()))
-	if err := json.Unmarshal([]byte(out), &bal); err != nil || bal.Balance != "12.34567891" || bal.Units != 1_234_567_891 {
-		t.Errorf("wallet balance on B printed %q (%v)", out, err)
+	if bal := balanceOf(t, b.url(), recipient); bal.Balance != "12.34567891" || bal.Units != 1_234_567_891 {
+		t.Errorf("wallet balance on B: %+v, want 12.34567891 coins, 1234567891 units", bal)
 	}
 }
 
