@@ -1,14 +1,13 @@
-package main
+package e2e
 
 import (
-	"encoding/json"
-	"io"
 	"math"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hashforge/hashforge/hasher"
 	"github.com/hashforge/hashforge/hasher/cpu"
 )
 
@@ -108,67 +107,56 @@ func TestVersion(t *testing.T) {
 	}
 }
 
-// TestBench runs a short benchmark and checks its one JSON record.
-func TestBench(t *testing.T) {
-	r := runMiner(t, 30*time.Second, "bench", "--duration", "1s", "-t", "1", "--json")
+// benchRecord is a line of `miner bench --json`: one device measured.
+type benchRecord struct {
+	Backend  string  `json:"backend"`
+	Device   string  `json:"device"`
+	Impl     string  `json:"impl"`
+	Threads  int     `json:"threads"`
+	Hashes   uint64  `json:"hashes"`
+	Seconds  float64 `json:"seconds"`
+	Hashrate float64 `json:"hashrate"`
+}
+
+// bench runs `miner bench --json` with args, which must succeed, and
+// returns its records.
+func bench(t *testing.T, timeout time.Duration, args ...string) []benchRecord {
+	t.Helper()
+	r := runMiner(t, timeout, append([]string{"bench", "--json"}, args...)...)
 	if r.code != 0 {
 		t.Fatalf("exit %d, want 0\nstderr: %s", r.code, r.stderr)
 	}
-	// Pointers tell a missing field from a zero one.
-	var got struct {
-		Backend  *string  `json:"backend"`
-		Device   *string  `json:"device"`
-		Impl     *string  `json:"impl"`
-		Threads  *int     `json:"threads"`
-		Hashes   *uint64  `json:"hashes"`
-		Seconds  *float64 `json:"seconds"`
-		Hashrate *float64 `json:"hashrate"`
+	return jsonLines[benchRecord](t, r.stdout)
+}
+
+// TestBench runs a short benchmark and checks its one JSON record.
+func TestBench(t *testing.T) {
+	recs := bench(t, 30*time.Second, "--duration", "1s", "-t", "1")
+	if len(recs) != 1 {
+		t.Fatalf("records %+v: want exactly one (the CPU)", recs)
 	}
-	dec := json.NewDecoder(strings.NewReader(r.stdout))
-	if err := dec.Decode(&got); err != nil {
-		t.Fatalf("stdout %q: want a JSON object: %v", r.stdout, err)
+	got := recs[0]
+	if !slices.Contains(cpu.Available(), got.Impl) {
+		t.Errorf("impl %q: want one of the CPU's paths %v", got.Impl, cpu.Available())
 	}
-	if err := dec.Decode(new(any)); err != io.EOF {
-		t.Fatalf("stdout %q: want exactly one JSON object (the CPU), got more", r.stdout)
+	if got.Backend != "cpu" || got.Device != "cpu0" || got.Threads != 1 {
+		t.Errorf("backend %q, device %q, threads %d: want cpu, cpu0, 1", got.Backend, got.Device, got.Threads)
 	}
-	if got.Backend == nil || got.Device == nil || got.Impl == nil || got.Threads == nil || got.Hashes == nil || got.Seconds == nil || got.Hashrate == nil {
-		t.Fatalf("stdout %q: want backend, device, impl, threads, hashes, seconds and hashrate", r.stdout)
+	if got.Seconds < 1 || got.Seconds > 10 {
+		t.Errorf("seconds %v: want about the 1 s asked for", got.Seconds)
 	}
-	if !slices.Contains(cpu.Available(), *got.Impl) {
-		t.Errorf("impl %q: want one of the CPU's paths %v", *got.Impl, cpu.Available())
+	if got.Hashes == 0 || got.Hashrate <= 0 {
+		t.Fatalf("hashes %d, hashrate %v: want both positive", got.Hashes, got.Hashrate)
 	}
-	if *got.Backend != "cpu" || *got.Device != "cpu0" || *got.Threads != 1 {
-		t.Errorf("backend %q, device %q, threads %d: want cpu, cpu0, 1", *got.Backend, *got.Device, *got.Threads)
-	}
-	if *got.Seconds < 1 || *got.Seconds > 10 {
-		t.Errorf("seconds %v: want about the 1 s asked for", *got.Seconds)
-	}
-	if *got.Hashes == 0 || *got.Hashrate <= 0 {
-		t.Fatalf("hashes %d, hashrate %v: want both positive", *got.Hashes, *got.Hashrate)
-	}
-	if want := float64(*got.Hashes) / *got.Seconds; math.Abs(*got.Hashrate-want) > want*1e-6 {
-		t.Errorf("hashrate %v, want hashes/seconds = %v", *got.Hashrate, want)
+	if want := float64(got.Hashes) / got.Seconds; math.Abs(got.Hashrate-want) > want*1e-6 {
+		t.Errorf("hashrate %v, want hashes/seconds = %v", got.Hashrate, want)
 	}
 }
 
 // TestBenchEveryPath measures each CPU path this machine has, in turn.
 func TestBenchEveryPath(t *testing.T) {
-	r := runMiner(t, 60*time.Second, "bench", "--cpu-impl", "all", "--duration", "200ms", "-t", "1", "--json")
-	if r.code != 0 {
-		t.Fatalf("exit %d, want 0\nstderr: %s", r.code, r.stderr)
-	}
 	var impls []string
-	dec := json.NewDecoder(strings.NewReader(r.stdout))
-	for {
-		var rec struct {
-			Impl     string  `json:"impl"`
-			Hashrate float64 `json:"hashrate"`
-		}
-		if err := dec.Decode(&rec); err == io.EOF {
-			break
-		} else if err != nil {
-			t.Fatalf("stdout %q: %v", r.stdout, err)
-		}
+	for _, rec := range bench(t, 60*time.Second, "--cpu-impl", "all", "--duration", "200ms", "-t", "1") {
 		if rec.Hashrate <= 0 {
 			t.Errorf("%s: hashrate %v, want it positive", rec.Impl, rec.Hashrate)
 		}
@@ -179,6 +167,16 @@ func TestBenchEveryPath(t *testing.T) {
 	}
 }
 
+// listDevices runs `miner devices --json`: a listing per backend.
+func listDevices(t *testing.T) []hasher.Listing {
+	t.Helper()
+	r := runMiner(t, 30*time.Second, "devices", "--json")
+	if r.code != 0 {
+		t.Fatalf("devices --json: exit %d: %s", r.code, r.stderr)
+	}
+	return jsonLines[hasher.Listing](t, r.stdout)
+}
+
 // TestDevices checks the listing: the CPU first, then each GPU backend with
 // its devices or the reason it has none, as text and as JSON.
 func TestDevices(t *testing.T) {
@@ -187,30 +185,7 @@ func TestDevices(t *testing.T) {
 		t.Errorf("devices: exit %d, stdout %q: want 0 and a cpu0 line first", r.code, r.stdout)
 	}
 	text := r.stdout
-	r = runMiner(t, 30*time.Second, "devices", "--json")
-	if r.code != 0 {
-		t.Fatalf("devices --json: exit %d: %s", r.code, r.stderr)
-	}
-	type entry struct {
-		Backend string `json:"backend"`
-		Devices []struct {
-			Backend string `json:"backend"`
-			Index   int    `json:"index"`
-			Threads int    `json:"threads"`
-		} `json:"devices"`
-		Absent string `json:"absent"`
-	}
-	var got []entry
-	dec := json.NewDecoder(strings.NewReader(r.stdout))
-	for {
-		var e entry
-		if err := dec.Decode(&e); err == io.EOF {
-			break
-		} else if err != nil {
-			t.Fatalf("devices --json: stdout %q: %v", r.stdout, err)
-		}
-		got = append(got, e)
-	}
+	got := listDevices(t)
 	if len(got) != 3 || got[0].Backend != "cpu" || got[1].Backend != "cuda" || got[2].Backend != "opencl" {
 		t.Fatalf("devices --json: %+v, want cpu, cuda and opencl entries", got)
 	}

@@ -1,17 +1,13 @@
 //go:build unix
 
-package main
+package e2e
 
 import (
 	"bufio"
-	"context"
 	"flag"
-	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,112 +17,56 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashforge/hashforge/apiclient"
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/internal/testenv"
 	"github.com/hashforge/hashforge/store"
 )
-
-var httpClient = &http.Client{Timeout: 2 * time.Second}
-
-// nodeAPI is a client of the node API at base, such as http://127.0.0.1:18001.
-func nodeAPI(base string) *apiclient.Client { return &apiclient.Client{URL: base, HTTP: httpClient} }
-
-// httpGet returns the body of a 200 response.
-func httpGet(url string) ([]byte, error) {
-	resp, err := httpClient.Get(url)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err == nil && resp.StatusCode != http.StatusOK {
-		err = fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	return body, err
-}
-
-// mineRegtest runs a mining regtest node on datadir until its chain reaches
-// minHeight, calls during (if not nil) while it still runs, then interrupts
-// it: a clean shutdown must exit 0 within 2 s. It returns the last status seen.
-func mineRegtest(t *testing.T, datadir string, minHeight uint64, during func(port string, st *apiclient.Status)) *apiclient.Status {
-	t.Helper()
-	return mineNode(t, "regtest", datadir, minHeight, during, "--block-interval", "50ms")
-}
-
-// mineNode is mineRegtest on any network, with more flags for the node.
-func mineNode(t *testing.T, network, datadir string, minHeight uint64, during func(port string, st *apiclient.Status), args ...string) *apiclient.Status {
-	t.Helper()
-	port := freePort(t)
-	n := startMiner(t, append([]string{"-m", "-p", "0", "--network", network, "--datadir", datadir, "-i", port}, args...)...)
-	api := nodeAPI("http://127.0.0.1:" + port)
-	var st *apiclient.Status
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		// Until the server listens, requests fail; only the deadline ends the wait.
-		if got, err := api.Status(context.Background()); err == nil {
-			if st = got; st.Height >= minHeight {
-				break
-			}
-		}
-		if n.exited() {
-			t.Fatalf("node exited before height %d\noutput:\n%s", minHeight, tail(n.output.String()))
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("height %d not reached in 30 s\noutput:\n%s", minHeight, tail(n.output.String()))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if during != nil {
-		during(port, st)
-	}
-	if code := n.signal(t, os.Interrupt, 2*time.Second).ExitCode(); code != 0 {
-		t.Fatalf("node exited %d after SIGINT, want 0\noutput:\n%s", code, tail(n.output.String()))
-	}
-	return st
-}
 
 // TestNode runs a mining regtest node: its API and metrics while it runs, a
 // second node locked out of its datadir, a clean SIGINT, and a chain that
 // verifies with every block the API reported.
 func TestNode(t *testing.T) {
 	dir := t.TempDir()
-	last := mineRegtest(t, dir, 3, func(port string, st *apiclient.Status) {
-		if st.Network != "regtest" || st.Tip == (chain.Hash{}) {
-			t.Errorf("status network %q, tip %s: want regtest and a tip", st.Network, st.Tip)
+	n := startNode(t, "miner", nodeOpts{datadir: dir, mine: true, interval: "50ms"})
+	st := n.waitHeight(t, 30*time.Second, 3)
+	if st.Network != "regtest" || st.Tip == (chain.Hash{}) {
+		t.Errorf("status network %q, tip %s: want regtest and a tip", st.Network, st.Tip)
+	}
+	if !st.Mining || st.Peers != 0 {
+		t.Errorf("status mining %v, peers %d: want true and 0", st.Mining, st.Peers)
+	}
+	// Each window is null until it has filled, and a rate after.
+	for w, rate := range map[string]*float64{"10s": st.Hashrate.S10, "60s": st.Hashrate.M1, "15m": st.Hashrate.M15} {
+		if rate != nil && *rate <= 0 {
+			t.Errorf("status hashrate %s: %v, want null or a positive number", w, *rate)
 		}
-		if !st.Mining || st.Peers != 0 {
-			t.Errorf("status mining %v, peers %d: want true and 0", st.Mining, st.Peers)
-		}
-		// Each window is null until it has filled, and a rate after.
-		for w, rate := range map[string]*float64{"10s": st.Hashrate.S10, "60s": st.Hashrate.M1, "15m": st.Hashrate.M15} {
-			if rate != nil && *rate <= 0 {
-				t.Errorf("status hashrate %s: %v, want null or a positive number", w, *rate)
-			}
-		}
+	}
 
-		body, err := httpGet("http://127.0.0.1:" + port + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		metrics := string(body)
-		if v, ok := metricValue(metrics, `miner_hashes_total{backend="cpu",device="cpu0"}`); !ok || v <= 0 {
-			t.Errorf("metrics: want miner_hashes_total{backend=\"cpu\",device=\"cpu0\"} > 0, got %v (found %v)", v, ok)
-		}
-		if v, ok := metricValue(metrics, "miner_chain_height"); !ok || v < 3 {
-			t.Errorf("metrics: want miner_chain_height >= 3, got %v (found %v)", v, ok)
-		}
+	body, err := httpGet(n.url() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics := string(body)
+	if v, ok := metricValue(metrics, `miner_hashes_total{backend="cpu",device="cpu0"}`); !ok || v <= 0 {
+		t.Errorf("metrics: want miner_hashes_total{backend=\"cpu\",device=\"cpu0\"} > 0, got %v (found %v)", v, ok)
+	}
+	if v, ok := metricValue(metrics, "miner_chain_height"); !ok || v < 3 {
+		t.Errorf("metrics: want miner_chain_height >= 3, got %v (found %v)", v, ok)
+	}
 
-		// bbolt's file lock keeps a second node off the datadir: it must
-		// give up within seconds and say why, not wait or share the file.
-		r := runMiner(t, 10*time.Second, "-m", "-p", "0", "--network", "regtest", "--datadir", dir, "-i", "0")
-		if r.code == 0 || !strings.Contains(r.stderr, "datadir is in use") || r.took > 5*time.Second {
-			t.Errorf("second node on the datadir: exit %d after %s, stderr %q: want non-zero within 5 s, saying the datadir is in use",
-				r.code, r.took.Round(time.Millisecond), r.stderr)
-		}
-	})
-	if h := verifiedHeight(t, "regtest", verify(t, "regtest", dir)); h < last.Height {
-		t.Errorf("verified height %d, below the height %d the API reported", h, last.Height)
+	// bbolt's file lock keeps a second node off the datadir: it must
+	// give up within seconds and say why, not wait or share the file.
+	r := runMiner(t, 10*time.Second, "-m", "-p", "0", "--network", "regtest", "--datadir", dir, "-i", "0")
+	if r.code == 0 || !strings.Contains(r.stderr, "datadir is in use") || r.took > 5*time.Second {
+		t.Errorf("second node on the datadir: exit %d after %s, stderr %q: want non-zero within 5 s, saying the datadir is in use",
+			r.code, r.took.Round(time.Millisecond), r.stderr)
+	}
+
+	// A clean shutdown within 2 s, and a chain that holds every block the
+	// API reported.
+	n.stop(t, 2*time.Second)
+	if h := verifiedHeight(t, "regtest", verify(t, "regtest", dir)); h < st.Height {
+		t.Errorf("verified height %d, below the height %d the API reported", h, st.Height)
 	}
 }
 
@@ -140,7 +80,7 @@ func TestMineOpenCL(t *testing.T) {
 	for _, network := range []string{"regtest", "devnet"} {
 		t.Run(network, func(t *testing.T) {
 			dir := t.TempDir()
-			last := mineNode(t, network, dir, 2, nil, "--backend", "opencl")
+			last := mineAndStop(t, nodeOpts{network: network, datadir: dir, extra: []string{"--backend", "opencl"}}, 2)
 			if h := verifiedHeight(t, network, verify(t, network, dir)); h < last.Height {
 				t.Errorf("verified height %d, below the height %d the API reported", h, last.Height)
 			}
@@ -195,7 +135,7 @@ func TestNodeFailsFast(t *testing.T) {
 			r := runMiner(t, 10*time.Second, tt.args(t)...)
 			if r.code == 0 || r.took > 5*time.Second || !strings.Contains(r.stderr, tt.want) {
 				t.Errorf("exit %d after %s, stderr %q: want non-zero within 5 s, mentioning %q",
-					r.code, r.took.Round(time.Millisecond), tail(r.stderr), tt.want)
+					r.code, r.took.Round(time.Millisecond), logTail(r.stderr), tt.want)
 			}
 		})
 	}
@@ -229,7 +169,7 @@ func writeGenesis(t *testing.T, dir string, p *chain.Params, connect bool) {
 func TestNodeResumesInterruptedGenesis(t *testing.T) {
 	dir := t.TempDir()
 	writeGenesis(t, dir, chain.Regtest, false)
-	mineRegtest(t, dir, 1, nil)
+	mineAndStop(t, nodeOpts{datadir: dir, interval: "50ms"}, 1)
 	verifiedHeight(t, "regtest", verify(t, "regtest", dir))
 }
 
@@ -245,7 +185,7 @@ func TestCrashSafety(t *testing.T) {
 	}
 	// The seed fixes when each run is killed and how it mines; where the
 	// kills land in the node's work still varies with the machine's timing.
-	t.Logf("kill schedule seed %d; replay it with: go test -run TestCrashSafety ./cmd/miner -args -crash.seed=%d", seed, seed)
+	t.Logf("kill schedule seed %d; replay it with: go test -run TestCrashSafety ./e2e -args -crash.seed=%d", seed, seed)
 	rng := rand.New(rand.NewPCG(seed, 0))
 
 	// At least minKills, then more while the budget lasts: a loaded machine
@@ -273,13 +213,13 @@ func TestCrashSafety(t *testing.T) {
 		// A node that died by itself (it could not open what the last kill
 		// left) would leave the datadir verifying, just never growing.
 		if ws := n.waitExit(t, 5*time.Second).Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-			t.Fatalf("kill %d: node ended by itself (%v) before the kill\noutput:\n%s", i, ws, tail(n.output.String()))
+			t.Fatalf("kill %d: node ended by itself (%v) before the kill\noutput:\n%s", i, ws, logTail(n.output.String()))
 		}
 
 		r := verify(t, "regtest", dir)
 		if r.code != 0 {
 			t.Fatalf("kill %d after %s (--block-interval %s): verify exited %d\nstderr: %s\nnode output:\n%s",
-				i, life, interval, r.code, r.stderr, tail(n.output.String()))
+				i, life, interval, r.code, r.stderr, logTail(n.output.String()))
 		}
 		h := verifiedHeight(t, "regtest", r)
 		if h < height {

@@ -1,10 +1,11 @@
 //go:build unix
 
+package e2e
+
 // Acceptance tests of the monitoring deployment in deploy/: a real Prometheus
 // scrapes a mining regtest node and answers every query of the Grafana
 // dashboard, promtool lints the node's /metrics, and deploy/prometheus.yml
 // loads with the targets file `miner devnet` writes.
-package main
 
 import (
 	"bytes"
@@ -30,8 +31,8 @@ import (
 )
 
 const (
-	dashboardPath  = "../../deploy/grafana/hashforge.json"
-	promConfigPath = "../../deploy/prometheus.yml"
+	dashboardPath  = "../deploy/grafana/hashforge.json"
+	promConfigPath = "../deploy/prometheus.yml"
 )
 
 // needTools skips the test unless every named program is on PATH.
@@ -242,13 +243,13 @@ func startPrometheus(t *testing.T, dir, config string) string {
 		}
 		cancel()
 		if t.Failed() {
-			t.Logf("prometheus output:\n%s", tail(out.String()))
+			t.Logf("prometheus output:\n%s", logTail(out.String()))
 		}
 	})
 	waitFor(t, 30*time.Second, "prometheus ready", func() (bool, string) {
 		select {
 		case <-done:
-			t.Fatalf("prometheus exited at start-up\noutput:\n%s", tail(out.String()))
+			t.Fatalf("prometheus exited at start-up\noutput:\n%s", logTail(out.String()))
 		default:
 		}
 		_, err := httpGet(base + "/-/ready")
@@ -291,18 +292,12 @@ func TestPrometheusDashboard(t *testing.T) {
 	t.Cleanup(gpuSrv.Close)
 	gpuTarget := strings.TrimPrefix(gpuSrv.URL, "http://")
 
-	httpPort := freePort(t)
-	node := startMiner(t, "-m", "--network", "regtest", "-t", "1", "-p", "0", "-i", httpPort, "--datadir", t.TempDir())
-	target := "127.0.0.1:" + httpPort
-	var metrics []byte
-	waitFor(t, 15*time.Second, "node serves /metrics", func() (bool, string) {
-		if node.exited() {
-			t.Fatalf("node exited at start-up\noutput:\n%s", tail(node.output.String()))
-		}
-		var err error
-		metrics, err = httpGet("http://" + target + "/metrics")
-		return err == nil, fmt.Sprint(err)
-	})
+	n := startNode(t, "node", nodeOpts{mine: true})
+	target := "127.0.0.1:" + n.httpPort
+	metrics, err := httpGet(n.url() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	dir := t.TempDir()
 	config := filepath.Join(dir, "prometheus.yml")
@@ -470,7 +465,7 @@ func TestPromtoolConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Run from the repository root, as `make monitor` runs Prometheus.
-	root, err := filepath.Abs("../..")
+	root, err := filepath.Abs("..")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,9 @@
-package main
+//go:build unix
+
+package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -21,7 +22,7 @@ import (
 // CLI and the JSON API, the way a user would.
 
 // txStatus reads a transaction's status on n; found is false on a 404.
-func (n *p2pNode) txStatus(txid chain.Hash) (st apiclient.TxStatus, found bool, err error) {
+func (n *node) txStatus(txid chain.Hash) (st apiclient.TxStatus, found bool, err error) {
 	got, err := n.api().Tx(context.Background(), txid)
 	switch {
 	case apiclient.IsNotFound(err):
@@ -33,7 +34,7 @@ func (n *p2pNode) txStatus(txid chain.Hash) (st apiclient.TxStatus, found bool, 
 }
 
 // balance reads an address's balance in units on n.
-func (n *p2pNode) balance(addr string) (uint64, error) {
+func (n *node) balance(addr string) (uint64, error) {
 	a, err := chain.ParseAddress(addr)
 	if err != nil {
 		return 0, err
@@ -42,13 +43,9 @@ func (n *p2pNode) balance(addr string) (uint64, error) {
 	return acc.Balance, err
 }
 
-func (n *p2pNode) url() string { return "http://127.0.0.1:" + n.httpPort }
-
-func (n *p2pNode) api() *apiclient.Client { return nodeAPI(n.url()) }
-
 // confirmedOnAll reports whether txid is confirmed at one height in one block
 // on every node.
-func confirmedOnAll(txid chain.Hash, nodes ...*p2pNode) (bool, string) {
+func confirmedOnAll(txid chain.Hash, nodes ...*node) (bool, string) {
 	var desc []string
 	var first chain.Hash
 	for i, n := range nodes {
@@ -78,41 +75,31 @@ func confirmedOnAll(txid chain.Hash, nodes ...*p2pNode) (bool, string) {
 func TestTxBetweenNodes(t *testing.T) {
 	dir := t.TempDir()
 	keyA := filepath.Join(dir, "a.key")
-	addrA := strings.TrimSpace(runWalletOK(t, "new", "--out", keyA))
-	recipient := strings.TrimSpace(runWalletOK(t, "new", "--out", filepath.Join(dir, "r.key")))
+	addrA := walletNew(t, keyA)
+	recipient := walletNew(t, filepath.Join(dir, "r.key"))
 
-	c := newP2PNet(t)
-	a := c.start("A", nodeOpts{mine: true, interval: "300ms", extra: []string{"--address", addrA}})
-	b := c.start("B", nodeOpts{peers: []string{a.addr()}})
+	a := startNode(t, "A", nodeOpts{mine: true, interval: "300ms", extra: []string{"--address", addrA}})
+	b := startNode(t, "B", nodeOpts{peers: []string{a.addr()}})
 	waitFor(t, 30*time.Second, "A's coinbases spendable, B following", func() (bool, string) { return sameTip(2, a, b) })
 
-	out := strings.TrimSpace(runWalletOK(t, "send", "--key", keyA, "--to", recipient, "--amount", "12.34567891", "--fee", "0.0001", "--node", a.url()))
-	var sent apiclient.TxResult
-	if err := json.Unmarshal([]byte(out), &sent); err != nil || sent.TxID == (chain.Hash{}) {
-		t.Fatalf("wallet send printed %q: %v", out, err)
-	}
+	txid := walletSend(t, "--key", keyA, "--to", recipient, "--amount", "12.34567891", "--fee", "0.0001", "--node", a.url())
 	took := waitFor(t, 30*time.Second, "the transfer confirmed in one block on A and B", func() (bool, string) {
-		return confirmedOnAll(sent.TxID, a, b)
+		return confirmedOnAll(txid, a, b)
 	})
 	t.Logf("confirmed on both nodes %s after sending", took.Round(time.Millisecond))
-	for _, n := range []*p2pNode{a, b} {
+	for _, n := range []*node{a, b} {
 		if got, err := n.balance(recipient); err != nil || got != 1_234_567_891 {
 			t.Errorf("%s: recipient holds %d units (%v), want 1234567891", n.name, got, err)
 		}
 	}
-	var bal struct {
-		Balance string `json:"balance"`
-		Units   uint64 `json:"units"`
-	}
-	out = strings.TrimSpace(runWalletOK(t, "balance", recipient, "--node", b.url()))
-	if err := json.Unmarshal([]byte(out), &bal); err != nil || bal.Balance != "12.34567891" || bal.Units != 1_234_567_891 {
-		t.Errorf("wallet balance on B printed %q (%v)", out, err)
+	if bal := balanceOf(t, b.url(), recipient); bal.Balance != "12.34567891" || bal.Units != 1_234_567_891 {
+		t.Errorf("wallet balance on B: %+v, want 12.34567891 coins, 1234567891 units", bal)
 	}
 }
 
 // postTx posts a transaction to a node's API and returns the status and,
 // for a refusal, its code.
-func postTx(n *p2pNode, tx *chain.Tx) (int, string, error) {
+func postTx(n *node, tx *chain.Tx) (int, string, error) {
 	_, err := n.api().SendTx(context.Background(), tx)
 	var refusal *apiclient.APIError
 	switch {
@@ -129,9 +116,8 @@ func postTx(n *p2pNode, tx *chain.Tx) (int, string, error) {
 // one confirms, the same on both nodes, and the replayed chains (miner
 // verify: every balance and nonce from genesis) hold on both.
 func TestDoubleSpend(t *testing.T) {
-	c := newP2PNet(t)
-	a := c.start("A", nodeOpts{mine: true, interval: "200ms"})
-	b := c.start("B", nodeOpts{mine: true, interval: "200ms", peers: []string{a.addr()}})
+	a := startNode(t, "A", nodeOpts{mine: true, interval: "200ms"})
+	b := startNode(t, "B", nodeOpts{mine: true, interval: "200ms", peers: []string{a.addr()}})
 	waitFor(t, 30*time.Second, "A and B on one tip", func() (bool, string) { return sameTip(1, a, b) })
 
 	var txs [2]*chain.Tx
@@ -144,7 +130,7 @@ func TestDoubleSpend(t *testing.T) {
 	// second is a replacement that pays no more, and refused.
 	var wg sync.WaitGroup
 	var accepted atomic.Int32
-	for i, n := range []*p2pNode{a, b} {
+	for i, n := range []*node{a, b} {
 		wg.Go(func() {
 			status, code, err := postTx(n, txs[i])
 			switch {
@@ -176,7 +162,7 @@ func TestDoubleSpend(t *testing.T) {
 	// leave both pools.
 	st := a.mustStatus(t)
 	waitFor(t, 30*time.Second, "three more blocks on one tip", func() (bool, string) { return sameTip(st.Height+3, a, b) })
-	for _, n := range []*p2pNode{a, b} {
+	for _, n := range []*node{a, b} {
 		if _, found, err := n.txStatus(loser.Hash()); err != nil || found {
 			t.Errorf("%s: the double spend is still known (found %t, %v)", n.name, found, err)
 		}
@@ -191,8 +177,8 @@ func TestDoubleSpend(t *testing.T) {
 			}
 		}
 	}
-	for _, n := range []*p2pNode{a, b} {
-		c.stop(n)
+	for _, n := range []*node{a, b} {
+		n.stop(t, 5*time.Second)
 		if r := verify(t, "regtest", n.datadir); r.code != 0 {
 			t.Errorf("%s: miner verify exit %d\n%s", n.name, r.code, r.stderr)
 		}
@@ -203,9 +189,8 @@ func TestDoubleSpend(t *testing.T) {
 // the pool when its node moves to the heavier branch, travels to the miners
 // of that branch and confirms there.
 func TestReorgReturnsTx(t *testing.T) {
-	c := newP2PNet(t)
-	heavy := c.start("heavy", nodeOpts{mine: true, interval: "50ms"})
-	light := c.start("light", nodeOpts{mine: true, interval: "400ms"})
+	heavy := startNode(t, "heavy", nodeOpts{mine: true, interval: "50ms"})
+	light := startNode(t, "light", nodeOpts{mine: true, interval: "400ms"})
 	waitFor(t, 30*time.Second, "both branches under way", func() (bool, string) {
 		okH, dh := sameTip(30, heavy)
 		okL, dl := sameTip(2, light)
@@ -221,7 +206,7 @@ func TestReorgReturnsTx(t *testing.T) {
 	before, _, _ := light.txStatus(id)
 
 	// A third node joins both: light must reorganise onto heavy's branch.
-	bridge := c.start("bridge", nodeOpts{peers: []string{heavy.addr(), light.addr()}})
+	bridge := startNode(t, "bridge", nodeOpts{peers: []string{heavy.addr(), light.addr()}})
 	waitFor(t, 60*time.Second, "the transfer confirmed on the heavy branch on all three", func() (bool, string) {
 		ok, desc := confirmedOnAll(id, heavy, light, bridge)
 		if st, _, _ := light.txStatus(id); st.Block != nil && before.Block != nil && *st.Block == *before.Block {

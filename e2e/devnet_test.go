@@ -1,13 +1,12 @@
 //go:build unix
 
-package main
+package e2e
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
-	"math/rand/v2"
-	"net"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,33 +18,6 @@ import (
 
 	"github.com/hashforge/hashforge/devnet"
 )
-
-// freePortRange returns a base port P with P..P+n-1 and P+100..P+100+n-1
-// free on 127.0.0.1 a moment ago, as `miner devnet -n n --base-port P` needs.
-// It probes below Linux's ephemeral range, where outgoing connections of
-// other tests do not take ports.
-func freePortRange(t *testing.T, n int) int {
-	t.Helper()
-	for range 100 {
-		base := 20000 + rand.IntN(12000)
-		free := true
-		for i := 0; i < n && free; i++ {
-			for _, port := range []int{base + i, base + devnet.HTTPOffset + i} {
-				ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-				if err != nil {
-					free = false
-					break
-				}
-				ln.Close()
-			}
-		}
-		if free {
-			return base
-		}
-	}
-	t.Fatalf("no %d free port pairs found", n)
-	return 0
-}
 
 // devnetRow is one node's row of the devnet table.
 type devnetRow struct {
@@ -93,22 +65,21 @@ func devnetTables(out string) [][]devnetRow {
 // waitTable waits up to d for a printed table that ok accepts and returns it.
 func waitTable(t *testing.T, p *proc, d time.Duration, what string, ok func([]devnetRow) bool) []devnetRow {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
+	var found []devnetRow
+	waitFor(t, d, "a table showing "+what, func() (bool, string) {
 		tables := devnetTables(p.output.String())
 		for i := len(tables) - 1; i >= 0; i-- {
 			if ok(tables[i]) {
-				return tables[i]
+				found = tables[i]
+				return true, ""
 			}
 		}
 		if p.exited() {
-			t.Fatalf("devnet exited before %s\noutput:\n%s", what, tail(p.output.String()))
+			t.Fatalf("devnet exited before %s\noutput:\n%s", what, logTail(p.output.String()))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no table showed %s within %s\noutput:\n%s", what, d, tail(p.output.String()))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return false, "output:\n" + logTail(p.output.String())
+	})
+	return found
 }
 
 // alive reports whether a process runs; a zombie, dead but not yet reaped,
@@ -188,7 +159,7 @@ func TestDevnet(t *testing.T) {
 
 	targetsPath := filepath.Join(dir, "targets.json")
 	if out := p.output.String(); !strings.Contains(out, targetsPath) {
-		t.Errorf("output does not name the targets file %s:\n%s", targetsPath, tail(out))
+		t.Errorf("output does not name the targets file %s:\n%s", targetsPath, logTail(out))
 	}
 	body, err := os.ReadFile(targetsPath)
 	if err != nil {
@@ -243,12 +214,12 @@ func TestDevnet(t *testing.T) {
 
 	t1 := time.Now()
 	if code := p.signal(t, os.Interrupt, 10*time.Second).ExitCode(); code != 0 {
-		t.Fatalf("devnet exited %d after SIGINT, want 0\noutput:\n%s", code, tail(p.output.String()))
+		t.Fatalf("devnet exited %d after SIGINT, want 0\noutput:\n%s", code, logTail(p.output.String()))
 	}
 	took := time.Since(t1)
 	out := p.output.String()
 	if !regexp.MustCompile(`(?m)^devnet: stopped 2 running nodes in .*, 1 killed after 5s without exiting`).MatchString(out) {
-		t.Errorf("final output:\n%s\nwant a line saying 2 running nodes stopped, 1 of them killed", tail(out))
+		t.Errorf("final output:\n%s\nwant a line saying 2 running nodes stopped, 1 of them killed", logTail(out))
 	}
 	if took < 4*time.Second {
 		t.Errorf("devnet stopped in %s with a node ignoring SIGINT: want it to wait ~5 s before killing it", took)
@@ -285,13 +256,10 @@ func TestDevnetPdeathsig(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.waitExit(t, 5*time.Second)
-	deadline := time.Now().Add(5 * time.Second)
-	for len(procsMentioning(dir)) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("nodes %v still run 5 s after their launcher was killed", procsMentioning(dir))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitFor(t, 5*time.Second, "the nodes die with their launcher", func() (bool, string) {
+		left := procsMentioning(dir)
+		return len(left) == 0, fmt.Sprintf("nodes %v still run", left)
+	})
 }
 
 // TestDevnetBadInput checks that bad devnet requests exit 2 before starting

@@ -1,10 +1,9 @@
 //go:build unix
 
-package main
+package e2e
 
 import (
-	"context"
-	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -182,96 +181,88 @@ func TestWalletHelp(t *testing.T) {
 	}
 }
 
-// balance is an account as `miner wallet balance` prints it.
-type balance struct{ units, nonce, pending uint64 }
+// walletBalance is an account as `miner wallet balance` prints it.
+type walletBalance struct {
+	Address string `json:"address"`
+	Balance string `json:"balance"` // coins, eight decimals
+	Units   uint64 `json:"units"`
+	Nonce   uint64 `json:"nonce"`
+	Pending uint64 `json:"pending"`
+}
 
 // balanceOf runs `miner wallet balance` and checks its one JSON line.
-func balanceOf(t *testing.T, node, addr string) balance {
+func balanceOf(t *testing.T, nodeURL, addr string) walletBalance {
 	t.Helper()
-	out := runWalletOK(t, "balance", addr, "--node", node)
-	// Pointers tell a missing field from a zero one.
-	var got struct {
-		Address *string `json:"address"`
-		Balance *string `json:"balance"`
-		Units   *uint64 `json:"units"`
-		Nonce   *uint64 `json:"nonce"`
-		Pending *uint64 `json:"pending"`
+	out := runWalletOK(t, "balance", addr, "--node", nodeURL)
+	lines := jsonLines[walletBalance](t, out)
+	if len(lines) != 1 {
+		t.Fatalf("balance printed %q: want one JSON line", out)
 	}
-	dec := json.NewDecoder(strings.NewReader(out))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&got); err != nil || strings.Count(out, "\n") != 1 || !strings.HasSuffix(out, "}\n") {
-		t.Fatalf("balance printed %q: want one JSON line (%v)", out, err)
-	}
-	if got.Address == nil || got.Balance == nil || got.Units == nil || got.Nonce == nil || got.Pending == nil {
-		t.Fatalf("balance printed %q: want address, balance, units, nonce and pending", out)
-	}
-	if *got.Address != addr || *got.Balance != chain.FormatCoins(*got.Units) {
+	b := lines[0]
+	if b.Address != addr || b.Balance != chain.FormatCoins(b.Units) {
 		t.Fatalf("balance printed %q: want address %s and balance = units as coins with 8 decimals", out, addr)
 	}
-	return balance{*got.Units, *got.Nonce, *got.Pending}
+	return b
 }
 
-// startRegtestNode starts a regtest node with a new datadir and returns the
-// URL of its HTTP API once that answers.
-func startRegtestNode(t *testing.T, args ...string) string {
+// walletNew writes a new key to path and returns its address.
+func walletNew(t *testing.T, path string) string {
 	t.Helper()
-	port := freePort(t)
-	n := startMiner(t, append([]string{"--network", "regtest", "-p", "0", "-i", port, "--datadir", t.TempDir()}, args...)...)
-	url := "http://127.0.0.1:" + port
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if _, err := nodeAPI(url).Status(context.Background()); err == nil {
-			return url
-		}
-		if n.exited() {
-			t.Fatalf("node exited before its API answered\noutput:\n%s", tail(n.output.String()))
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node API silent for 30 s\noutput:\n%s", tail(n.output.String()))
-		}
-	}
+	return strings.TrimSpace(runWalletOK(t, "new", "--out", path))
 }
 
-// faucetAndRecipient writes the faucet key and a new key to dir and returns
-// the faucet's key file and the new key's address.
+// walletSend runs `miner wallet send` with args, which must succeed, and
+// returns the txid it printed.
+func walletSend(t *testing.T, args ...string) chain.Hash {
+	t.Helper()
+	out := runWalletOK(t, append([]string{"send"}, args...)...)
+	m := txidRE.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("send printed %q, want {\"txid\":\"<64 hex digits>\"}", out)
+	}
+	txid, err := chain.ParseHash(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return txid
+}
+
+// faucetAndRecipient writes the faucet key and a new key to a new directory
+// and returns the faucet's key file and the new key's address.
 func faucetAndRecipient(t *testing.T) (faucetKey, to string) {
 	t.Helper()
 	dir := t.TempDir()
 	faucetKey = filepath.Join(dir, "faucet.key")
 	runWalletOK(t, "faucet", "--out", faucetKey)
-	return faucetKey, strings.TrimSpace(runWalletOK(t, "new", "--out", filepath.Join(dir, "to.key")))
+	return faucetKey, walletNew(t, filepath.Join(dir, "to.key"))
 }
 
 // TestWalletSend sends from the faucet through a node that does not mine, so
 // the transfers stay pending: each send must take the nonce after the
 // pending ones, and a refusal must reach the user with its code.
 func TestWalletSend(t *testing.T) {
-	node := startRegtestNode(t)
+	nodeURL := startNode(t, "node", nodeOpts{}).url()
 	faucetKey, to := faucetAndRecipient(t)
 	faucet := chain.FaucetAddress().String()
-	if b := balanceOf(t, node, faucet); b.units != chain.FaucetAlloc || b.nonce != 0 || b.pending != 0 {
+	if b := balanceOf(t, nodeURL, faucet); b.Units != chain.FaucetAlloc || b.Nonce != 0 || b.Pending != 0 {
 		t.Fatalf("faucet before sending: %+v, want %d units, nonce 0, nothing pending", b, chain.FaucetAlloc)
 	}
-	txids := map[string]bool{}
+	txids := map[chain.Hash]bool{}
 	for i := range 2 {
-		out := runWalletOK(t, "send", "--key", faucetKey, "--to", to, "--amount", "1.5", "--fee", "0.001", "--memo", "lunch 🍕", "--node", node)
-		m := txidRE.FindStringSubmatch(out)
-		if m == nil {
-			t.Fatalf("send printed %q, want {\"txid\":\"<64 hex digits>\"}", out)
-		}
-		txids[m[1]] = true
+		txids[walletSend(t, "--key", faucetKey, "--to", to, "--amount", "1.5", "--fee", "0.001", "--memo", "lunch 🍕", "--node", nodeURL)] = true
 		// Nothing is mined: the balance stays, the pending count grows.
-		if b := balanceOf(t, node, faucet); b.units != chain.FaucetAlloc || b.nonce != 0 || b.pending != uint64(i+1) {
+		if b := balanceOf(t, nodeURL, faucet); b.Units != chain.FaucetAlloc || b.Nonce != 0 || b.Pending != uint64(i+1) {
 			t.Errorf("faucet after send %d: %+v, want %d units, nonce 0, %d pending", i+1, b, chain.FaucetAlloc, i+1)
 		}
 	}
 	if len(txids) != 2 {
 		t.Errorf("two sends gave txids %v, want two different ones", txids)
 	}
-	if b := balanceOf(t, node, to); b.units != 0 || b.pending != 0 {
+	if b := balanceOf(t, nodeURL, to); b.Units != 0 || b.Pending != 0 {
 		t.Errorf("recipient before any block: %+v, want nothing", b)
 	}
 
-	r := runMiner(t, 20*time.Second, "wallet", "send", "--key", faucetKey, "--to", to, "--amount", "2000000", "--fee", "0.001", "--node", node)
+	r := runMiner(t, 20*time.Second, "wallet", "send", "--key", faucetKey, "--to", to, "--amount", "2000000", "--fee", "0.001", "--node", nodeURL)
 	if r.code != exitFailure || r.stdout != "" || !strings.Contains(r.stderr, "miner: insufficient-funds: ") {
 		t.Errorf("send beyond the balance: exit %d, stdout %q, stderr %q: want %d and \"insufficient-funds: ...\"", r.code, r.stdout, r.stderr, exitFailure)
 	}
@@ -280,23 +271,18 @@ func TestWalletSend(t *testing.T) {
 // TestWalletSendMined sends through a mining node and waits for the
 // transfer to move exactly the amount, and the fee, out of the faucet.
 func TestWalletSendMined(t *testing.T) {
-	node := startRegtestNode(t, "-m", "--block-interval", "200ms")
+	nodeURL := startNode(t, "node", nodeOpts{mine: true, interval: "200ms"}).url()
 	faucetKey, to := faucetAndRecipient(t)
 	const amount, fee = 12_345_000_00, 10_000 // 12.345 and 0.0001 coins
-	out := runWalletOK(t, "send", "--key", faucetKey, "--to", to, "--amount", "12.345", "--fee", "0.0001", "--node", node)
-	if !txidRE.MatchString(out) {
-		t.Fatalf("send printed %q, want {\"txid\":\"<64 hex digits>\"}", out)
-	}
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		b := balanceOf(t, node, to)
-		if b.units == amount {
-			break
+	walletSend(t, "--key", faucetKey, "--to", to, "--amount", "12.345", "--fee", "0.0001", "--node", nodeURL)
+	waitFor(t, 30*time.Second, fmt.Sprintf("recipient holds %d units", amount), func() (bool, string) {
+		b := balanceOf(t, nodeURL, to)
+		if b.Units != 0 && b.Units != amount {
+			t.Fatalf("recipient %+v, want %d units", b, amount)
 		}
-		if b.units != 0 || time.Now().After(deadline) {
-			t.Fatalf("recipient %+v, want %d units within 30 s", b, amount)
-		}
-	}
-	if b := balanceOf(t, node, chain.FaucetAddress().String()); b.units != chain.FaucetAlloc-amount-fee || b.nonce != 1 || b.pending != 0 {
+		return b.Units == amount, fmt.Sprintf("%+v", b)
+	})
+	if b := balanceOf(t, nodeURL, chain.FaucetAddress().String()); b.Units != chain.FaucetAlloc-amount-fee || b.Nonce != 1 || b.Pending != 0 {
 		t.Errorf("faucet after the block: %+v, want %d units, nonce 1, nothing pending", b, chain.FaucetAlloc-amount-fee)
 	}
 }

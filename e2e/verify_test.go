@@ -1,6 +1,6 @@
 //go:build unix
 
-package main
+package e2e
 
 import (
 	"bytes"
@@ -68,7 +68,7 @@ func editAtHeight(bucket []byte, edit func(b *bolt.Bucket, hash []byte) error) f
 // that hold no chain of the network asked for.
 func TestVerify(t *testing.T) {
 	mined := t.TempDir()
-	mineRegtest(t, mined, 3, nil)
+	mineAndStop(t, nodeOpts{datadir: mined, interval: "50ms"}, 3)
 	// Corrupt copies of it, one per case, after the node has stopped.
 	corrupt := func(mutate func(*bolt.Tx) error) func(t *testing.T) string {
 		return func(t *testing.T) string {

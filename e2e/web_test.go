@@ -1,6 +1,6 @@
 //go:build unix
 
-package main
+package e2e
 
 import (
 	"context"
@@ -73,7 +73,8 @@ const liveRowsJS = `window.__liveRows = [];
 // and the page fits a phone. It keeps screenshots as artifacts: in
 // $HASHFORGE_ARTIFACTS when set, else in the test's temporary directory; with
 // HASHFORGE_SCREENSHOT=path it also writes the desktop screenshot there (the
-// README's docs/webpage.png).
+// README's docs/webpage.png; a relative path is relative to e2e/, where the
+// test runs).
 func TestWebPage(t *testing.T) {
 	chrome := chromiumPath()
 	if chrome == "" {
@@ -86,21 +87,7 @@ func TestWebPage(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	port := freePort(t)
-	node := startMiner(t, "-m", "--network", "regtest", "-t", "1", "-p", "0", "-i", port, "--datadir", t.TempDir())
-	base := "http://127.0.0.1:" + port
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("node output:\n%s", tail(node.output.String()))
-		}
-	})
-	waitFor(t, 15*time.Second, "node API up", func() (bool, string) {
-		if node.exited() {
-			t.Fatalf("node exited at start-up\noutput:\n%s", tail(node.output.String()))
-		}
-		_, err := nodeAPI(base).Status(context.Background())
-		return err == nil, fmt.Sprint(err)
-	})
+	base := startNode(t, "node", nodeOpts{mine: true}).url()
 	resp, err := httpClient.Get(base + "/")
 	if err != nil {
 		t.Fatal(err)
@@ -146,7 +133,7 @@ func TestWebPage(t *testing.T) {
 				t.Logf("page errors: %s", errs)
 			}
 		}
-		t.Fatalf("%s: %v\nbrowser output:\n%s", what, err, tail(browserLog.String()))
+		t.Fatalf("%s: %v\nbrowser output:\n%s", what, err, logTail(browserLog.String()))
 	}
 	shot := func(name string) {
 		t.Helper()

@@ -1,14 +1,10 @@
-package main
+package e2e
 
 import (
-	"bytes"
 	"encoding/hex"
-	"encoding/json"
-	"io"
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -57,22 +53,7 @@ func search(t *testing.T, header string, start, count uint64, extra ...string) [
 	if !summary.MatchString(r.stderr) {
 		t.Errorf("stderr %q: want a summary like %q", r.stderr, summary)
 	}
-	var hits []hit
-	dec := json.NewDecoder(bytes.NewReader([]byte(r.stdout)))
-	dec.DisallowUnknownFields()
-	for {
-		var h hit
-		if err := dec.Decode(&h); err == io.EOF {
-			break
-		} else if err != nil {
-			t.Fatalf("stdout %q: want JSON lines {nonce, hash}: %v", r.stdout, err)
-		}
-		hits = append(hits, h)
-	}
-	if hits == nil && r.stdout != "" {
-		t.Errorf("stdout %q: want nothing when there are no hits", r.stdout)
-	}
-	return hits
+	return jsonLines[hit](t, r.stdout)
 }
 
 // TestSearchVectors re-mines real Bitcoin headers on every backend this
@@ -92,27 +73,12 @@ func TestSearchVectors(t *testing.T) {
 // presentBackends asks `miner devices` which backends have a device here.
 func presentBackends(t *testing.T) []string {
 	t.Helper()
-	r := runMiner(t, 30*time.Second, "devices", "--json")
-	if r.code != 0 {
-		t.Fatalf("miner devices: exit %d: %s", r.code, r.stderr)
-	}
 	var present []string
-	dec := json.NewDecoder(strings.NewReader(r.stdout))
-	for {
-		var entry struct {
-			Backend string
-			Devices []json.RawMessage
-			Absent  string
-		}
-		if err := dec.Decode(&entry); err == io.EOF {
-			break
-		} else if err != nil {
-			t.Fatalf("miner devices --json: %v", err)
-		}
-		if len(entry.Devices) > 0 {
-			present = append(present, entry.Backend)
+	for _, l := range listDevices(t) {
+		if len(l.Devices) > 0 {
+			present = append(present, l.Backend)
 		} else {
-			t.Logf("%s: %s", entry.Backend, entry.Absent)
+			t.Logf("%s: %s", l.Backend, l.Absent)
 		}
 	}
 	return present
