@@ -236,9 +236,10 @@ func (c *Chain) ProcessBlock(ctx context.Context, b *Block) error {
 	hash := b.Hash()
 	// Peers relay what we have; answer a known block before checking signatures.
 	c.mu.RLock()
-	_, known := c.index[hash]
+	n, known := c.index[hash]
+	unconnected := known && c.unconnected(n)
 	c.mu.RUnlock()
-	if known {
+	if known && !unconnected {
 		return ruleErrorf(ErrDuplicateBlock, "block %s is already known", hash)
 	}
 	// Known blocks return above, before the clock starts to matter: the
@@ -267,9 +268,22 @@ func (c *Chain) ProcessBlock(ctx context.Context, b *Block) error {
 	return nil
 }
 
+// unconnected reports whether n is stored and on the way to c.best but not
+// on the main chain: a store error (a full disk) stopped the move there.
+// Offering n again retries the move, so whoever holds it (the miner that
+// found it, a peer) gets it connected rather than refused as a duplicate.
+func (c *Chain) unconnected(n *blockNode) bool {
+	return c.best.ancestor(n.height) == n && (n.height >= uint64(len(c.main)) || c.main[n.height] != n)
+}
+
 func (c *Chain) acceptBlock(b *Block, hash Hash, raw []byte) (*blockNode, error) {
-	if _, ok := c.index[hash]; ok {
-		return nil, ruleErrorf(ErrDuplicateBlock, "block %s is already known", hash)
+	if n, ok := c.index[hash]; ok {
+		if !c.unconnected(n) {
+			return nil, ruleErrorf(ErrDuplicateBlock, "block %s is already known", hash)
+		}
+		// The stored copy is the one that passed every check: b may differ
+		// in what the header's hash does not commit to.
+		return n, c.activate(n, nil)
 	}
 	parent := c.index[b.Header.PrevBlock]
 	if parent == nil {
@@ -290,14 +304,20 @@ func (c *Chain) acceptBlock(b *Block, hash Hash, raw []byte) (*blockNode, error)
 	if n.work.Cmp(c.best.work) > 0 {
 		c.best = n
 	}
-	ruleErr, err := c.activateBest(b)
+	return n, c.activate(n, b)
+}
+
+// activate moves the main chain to c.best once n is stored, and returns a
+// store error, or the rule error that made n invalid.
+func (c *Chain) activate(n *blockNode, pending *Block) error {
+	ruleErr, err := c.activateBest(pending)
 	if err != nil {
-		return n, err
+		return err
 	}
 	if n.status&StatusInvalid != 0 && ruleErr != nil {
-		return n, ruleErr
+		return ruleErr
 	}
-	return n, nil
+	return nil
 }
 
 // activateBest moves the main chain to c.best one block at a time. A block

@@ -18,16 +18,27 @@ import (
 // directory, closed when the test ends.
 func NewChain(t testing.TB) (*chain.Chain, *store.Store) {
 	t.Helper()
+	st := openStore(t)
+	return newChainOn(t, st), st
+}
+
+func openStore(t testing.TB) *store.Store {
+	t.Helper()
 	st, err := store.Open(t.TempDir(), false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func newChainOn(t testing.TB, st chain.Store) *chain.Chain {
+	t.Helper()
 	c, err := chain.New(chain.Regtest, st, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c, st
+	return c
 }
 
 // NewKey derives a key from name, so failures name the same addresses every run.
