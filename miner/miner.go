@@ -43,6 +43,15 @@ var ErrStaleParent = errors.New("miner: the parent is no longer the tip")
 // into the difficulty adjustment and new transactions wait at most this long.
 const refreshInterval = 5 * time.Second
 
+// A mined block the chain could not store (a full disk) is offered again
+// after retryFirst, then after twice as long each time up to retryMost: a
+// freed disk is noticed within seconds, a disk that stays full costs one
+// write attempt every half minute. Variables so tests can shorten them.
+var (
+	retryFirst = time.Second
+	retryMost  = 30 * time.Second
+)
+
 // Config sets what the miner mines for.
 type Config struct {
 	Address chain.Address // the coinbase pays here
@@ -66,6 +75,10 @@ type Miner struct {
 	running atomic.Bool   // Run is looping
 	toggled chan struct{} // a SetMining the loop has not seen yet
 	found   atomic.Uint64
+
+	failMu      sync.Mutex
+	failure     error // why mining stopped: the chain cannot store a mined block
+	writeErrors atomic.Uint64
 }
 
 // New returns a miner taking transactions from txs, which may be nil; Run
@@ -78,7 +91,27 @@ func New(c Chain, txs TxSource, sched *hasher.Scheduler, cfg Config, log *slog.L
 }
 
 // Mining reports whether the miner is hashing for blocks.
-func (m *Miner) Mining() bool { return m.running.Load() && m.enabled.Load() }
+func (m *Miner) Mining() bool {
+	return m.running.Load() && m.enabled.Load() && m.MiningError() == nil
+}
+
+// MiningError returns why mining has stopped by itself: the chain could not
+// store a block the miner found (a full disk). It is nil again once the
+// block went in and mining resumed.
+func (m *Miner) MiningError() error {
+	m.failMu.Lock()
+	defer m.failMu.Unlock()
+	return m.failure
+}
+
+func (m *Miner) setFailure(err error) {
+	m.failMu.Lock()
+	defer m.failMu.Unlock()
+	m.failure = err
+}
+
+// WriteErrors counts the attempts to store a mined block that failed.
+func (m *Miner) WriteErrors() uint64 { return m.writeErrors.Load() }
 
 // SetMining starts or stops hashing; the miner keeps running either way, so
 // hashrate windows and counters carry on.
@@ -213,11 +246,12 @@ func (m *Miner) loop(ctx context.Context) {
 			extraNonce++
 		case hit := <-hits:
 			block.Header.Nonce = hit.Nonce
-			// Pace failures too: a store that cannot write (a full disk) must
-			// not turn the loop into a busy retry.
+			// Pace rejected blocks too.
 			lastFound = time.Now()
-			if err := m.chain.ProcessBlock(ctx, block); err != nil {
-				m.log.Warn("mined block rejected", "hash", block.Hash(), "err", err)
+			if err := m.submit(ctx, block, tips); err != nil {
+				if ctx.Err() == nil {
+					m.log.Warn("mined block rejected", "hash", block.Hash(), "err", err)
+				}
 				continue
 			}
 			m.found.Add(1)
@@ -230,6 +264,49 @@ func (m *Miner) loop(ctx context.Context) {
 		}
 	}
 }
+
+// submit hands a solved block to the chain. When the chain cannot store it
+// (a full disk: any error but a broken rule) mining stops, and the same
+// block is offered again with backoff until the chain takes it. Mining on
+// would only find more blocks that cannot be stored, one log line each; and
+// a new block would not be the one the chain may have stored already. The
+// stop and the resumption are logged once each, however many tries between.
+func (m *Miner) submit(ctx context.Context, b *chain.Block, tips <-chan chain.Tip) error {
+	err := m.chain.ProcessBlock(ctx, b)
+	if !storeFailed(err) {
+		return err
+	}
+	m.sched.Pause()
+	m.writeErrors.Add(1)
+	m.setFailure(err)
+	m.log.Error("mining stopped: the chain cannot store a mined block; offering it again until it can",
+		"hash", b.Hash(), "err", err)
+	stopped := time.Now()
+	for wait := retryFirst; ; wait = min(2*wait, retryMost) {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tips: // the chain stored a block from elsewhere: try at once
+		case <-time.After(wait):
+		}
+		if err = m.chain.ProcessBlock(ctx, b); !storeFailed(err) {
+			break
+		}
+		m.writeErrors.Add(1)
+		m.setFailure(err) // the latest reason, without another log line
+	}
+	m.setFailure(nil)
+	m.log.Info("mining resumed: the store writes again", "hash", b.Hash(),
+		"stopped_for", time.Since(stopped).Round(time.Millisecond))
+	if chain.Code(err) == chain.ErrDuplicateBlock {
+		return nil // a block from elsewhere carried the chain onto ours
+	}
+	return err
+}
+
+// storeFailed reports an error of ProcessBlock that is the store's, not a
+// rule the block broke.
+func storeFailed(err error) bool { return err != nil && chain.Code(err) == "" }
 
 // template builds a block on the tip with the pool's best transactions and a
 // coinbase paying the subsidy and their fees to the miner, and the work that

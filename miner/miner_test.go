@@ -19,7 +19,11 @@ import (
 // newMiner returns a one-lane CPU miner taking transactions from txs, which
 // may be nil.
 func newMiner(ch *chain.Chain, txs miner.TxSource, cfg miner.Config) *miner.Miner {
-	log := slog.New(slog.DiscardHandler)
+	return newLoggingMiner(ch, txs, cfg, slog.New(slog.DiscardHandler))
+}
+
+// newLoggingMiner is newMiner logging to log.
+func newLoggingMiner(ch *chain.Chain, txs miner.TxSource, cfg miner.Config, log *slog.Logger) *miner.Miner {
 	devs, _ := hasher.OpenAll(cpu.New(1))
 	return miner.New(ch, txs, hasher.NewScheduler(devs, log), cfg, log)
 }
