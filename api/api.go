@@ -34,6 +34,11 @@ type Chain interface {
 // Miner is what the API reads and steers of the miner.
 type Miner interface {
 	Mining() bool
+	// MiningError says why mining stopped by itself (the chain cannot store
+	// a mined block); nil while it has not.
+	MiningError() error
+	// WriteErrors counts failed attempts to store a mined block.
+	WriteErrors() uint64
 	SetMining(on bool)
 	Threads() (active, most int)
 	SetThreads(n int) error

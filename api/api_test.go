@@ -36,6 +36,7 @@ type node struct {
 	pool  *mempool.Pool
 	miner *miner.Miner
 	peers *p2p.Server
+	store *chaintest.FaultyStore // a real store, until a test makes its writes fail
 }
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -51,7 +52,7 @@ func newServer(t testing.TB, key ed25519.PrivateKey, token ...string) *node {
 // newServerOn is newServer with the miner hashing on sched.
 func newServerOn(t testing.TB, sched *hasher.Scheduler, key ed25519.PrivateKey, token ...string) *node {
 	t.Helper()
-	ch, _ := chaintest.NewChain(t)
+	ch, st := chaintest.NewFaultyChain(t)
 	pool := mempool.New(ch, mempool.DefaultConfig(), quiet)
 	m := miner.New(ch, pool, sched, miner.Config{Address: chain.Address{7}, Idle: true}, quiet)
 	peers := p2p.New(p2p.DefaultConfig(), ch, pool, nil, quiet)
@@ -61,7 +62,7 @@ func newServerOn(t testing.TB, sched *hasher.Scheduler, key ed25519.PrivateKey, 
 	}
 	srv := httptest.NewServer(api.New(cfg))
 	t.Cleanup(srv.Close)
-	return &node{Server: srv, chain: ch, pool: pool, miner: m, peers: peers}
+	return &node{Server: srv, chain: ch, pool: pool, miner: m, peers: peers, store: st}
 }
 
 // run runs the node's miner and peer layer until the test ends.

@@ -42,6 +42,8 @@ var (
 		"GPU clocks (sm, memory), from NVML; absent where not available.", "backend", "device", "clock")
 	descBlocksMined = newDesc("miner_blocks_mined_total",
 		"Blocks this node mined that the chain accepted.")
+	descWriteErrors = newDesc("miner_mining_write_errors_total",
+		"Failed attempts to store a mined block (a full disk); mining stops until one succeeds.")
 	descHeight = newDesc("miner_chain_height",
 		"Height of the main chain's tip.")
 	descWork = newDesc("miner_chain_work_hashes",
@@ -83,7 +85,7 @@ func newMetricsHandler(cfg Config) http.Handler {
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		descInfo, descMining, descHashes, descDeviceErrors, descDevicePaused,
-		descDeviceTemp, descDevicePower, descDeviceFan, descDeviceClock, descBlocksMined,
+		descDeviceTemp, descDevicePower, descDeviceFan, descDeviceClock, descBlocksMined, descWriteErrors,
 		descHeight, descWork, descDifficulty, descTipTime, descReorgs, descValidation,
 		descPeers, descMessages, descBytes, descBans, descPoolTxs, descPoolBytes,
 	} {
@@ -118,6 +120,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		}
 		gauge(descMining, mining)
 		counter(descBlocksMined, mi.BlocksFound())
+		counter(descWriteErrors, mi.WriteErrors())
 		for _, d := range mi.Devices() {
 			b, id := d.Info.Backend, d.Info.ID()
 			counter(descHashes, d.Hashes, b, id)

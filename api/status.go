@@ -38,6 +38,9 @@ func (s *Server) snapshot() apiclient.Status {
 	}
 	if m := s.cfg.Miner; m != nil {
 		st.Mining = m.Mining()
+		if err := m.MiningError(); err != nil {
+			st.MiningError = err.Error()
+		}
 		st.Threads, _ = m.Threads()
 		st.Hashrate = ratesOf(m.Windows(), m.Hashrate)
 		st.Devices = s.devices()

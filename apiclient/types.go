@@ -62,6 +62,10 @@ type Status struct {
 	Difficulty float64       `json:"difficulty"`
 	Work       string        `json:"work"` // cumulative, decimal: beyond float precision
 	Mining     bool          `json:"mining"`
+	// MiningError says why mining stopped by itself: the node cannot store
+	// the blocks it finds (a full disk). Absent while there is no such
+	// failure; mining resumes by itself once a write succeeds again.
+	MiningError string `json:"mining_error,omitempty"`
 	// Threads is how many threads the CPU devices hash with; 0 without one.
 	Threads  int            `json:"threads"`
 	Hashrate Rates          `json:"hashrate"` // every device together
