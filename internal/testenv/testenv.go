@@ -12,7 +12,8 @@ import (
 )
 
 // RequireVar names the tools a run promises, comma-separated: "opencl",
-// "prometheus", "chromium".
+// "prometheus", "chromium", and "root" for the fault tests that mount a
+// tmpfs.
 const RequireVar = "HASHFORGE_TEST_REQUIRE"
 
 // Required reports whether the run promised tool.
