@@ -153,11 +153,15 @@ func (p *Pool) view(fn func(*chain.View) error) error {
 func (p *Pool) MinFee(size int) uint64 { return p.cfg.MinFeeRate * uint64(size) }
 
 // Add admits a transfer. A refusal is a *RejectError naming the rule.
-func (p *Pool) Add(tx *chain.Tx) error {
+func (p *Pool) Add(tx *chain.Tx) error { return p.add(tx, p.now()) }
+
+// add admits a transfer that arrived at added: now, or when it first came
+// for one saved before a restart, so it expires when it would have.
+func (p *Pool) add(tx *chain.Tx, added time.Time) error {
 	if tx.IsCoinbase() {
 		return reject(ErrCoinbase, "a coinbase only comes inside a block")
 	}
-	e := &entry{tx: tx, id: tx.Hash(), from: tx.Sender(), size: tx.Size(), added: p.now()}
+	e := &entry{tx: tx, id: tx.Hash(), from: tx.Sender(), size: tx.Size(), added: added}
 	if p.Has(e.id) {
 		return reject(ErrKnown, "transaction %s is already pending", e.id)
 	}
