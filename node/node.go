@@ -5,6 +5,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -51,6 +52,10 @@ type Config struct {
 
 	P2P     p2p.Config
 	Mempool mempool.Config
+	// MempoolSaveInterval is how often the pending transactions are saved
+	// to mempool.dat in the datadir, for the next start; they are saved at
+	// shutdown too. Zero: every minute.
+	MempoolSaveInterval time.Duration
 }
 
 // KeyFile holds the node's own ed25519 key inside its datadir: the seed as hex.
@@ -108,7 +113,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	signer := wallet.NewSigner(key, cfg.Params)
 	pool := mempool.New(ch, cfg.Mempool, log)
+	poolFile := filepath.Join(cfg.DataDir, mempool.FileName)
+	pool.Load(poolFile)
 	wg.Go(func() { pool.Run(ctx) })
+	wg.Go(func() { pool.Persist(ctx, poolFile, cmp.Or(cfg.MempoolSaveInterval, time.Minute)) })
 
 	var m *miner.Miner
 	if len(devices) > 0 {
@@ -160,6 +168,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	<-ctx.Done()
 	log.Info("shutting down")
+	// The last save comes once every part has stopped, so no transaction
+	// the API or a peer handed in is admitted after it.
+	wg.Wait()
+	if n, err := pool.Save(poolFile); err != nil {
+		log.Error("mempool not saved", "file", poolFile, "err", err)
+	} else {
+		log.Info("mempool saved", "file", poolFile, "transactions", n)
+	}
 	return nil
 }
 

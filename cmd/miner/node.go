@@ -46,6 +46,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	minFeeRate := fs.Uint64("min-fee-rate", poolDefaults.MinFeeRate, "least fee, in units per byte, of a transaction the mempool admits and relays")
 	poolSize := fs.Int("mempool-size", poolDefaults.MaxBytes>>20, "mempool cap in MiB; beyond it the lowest fee rates are evicted")
 	poolExpiry := fs.Duration("mempool-expiry", poolDefaults.Expiry, "a transaction unconfirmed this long leaves the mempool")
+	poolSave := fs.Duration("mempool-save-interval", time.Minute, "how often pending transactions are saved to mempool.dat in the datadir (and at shutdown), for the next start")
 	logs := addLogFlags(fs)
 	if err := parseArgs(fs, args, 1); err != nil {
 		return err
@@ -93,8 +94,8 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *tempLimit < 0 || *tempLimit > 120 {
 		return usagef("--gpu-temp-limit %v: want 0 (none) or a temperature up to 120 °C", *tempLimit)
 	}
-	if *poolSize < 1 || *poolExpiry <= 0 {
-		return usagef("--mempool-size must be at least 1 (MiB) and --mempool-expiry positive")
+	if *poolSize < 1 || *poolExpiry <= 0 || *poolSave <= 0 {
+		return usagef("--mempool-size must be at least 1 (MiB); --mempool-expiry and --mempool-save-interval positive")
 	}
 	cfg := node.Config{
 		Params:        params,
@@ -104,6 +105,8 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		Mine:          *mine || *gpu,
 		BlockInterval: *interval,
 		Mempool:       mempool.Config{MinFeeRate: *minFeeRate, MaxBytes: *poolSize << 20, Expiry: *poolExpiry},
+
+		MempoolSaveInterval: *poolSave,
 	}
 	if err := hash.validate(*gpu); err != nil {
 		return err
