@@ -78,9 +78,9 @@ type Config struct {
 	// Token, when set, must come as "Authorization: Bearer <token>" with
 	// every request that changes something.
 	Token string
-	// Local says the API listens on loopback alone: a request naming any
-	// other host comes from a DNS-rebinding page and is refused.
-	Local bool
+	// Hosts are the names the API answers to: a request naming any other
+	// host comes from a DNS-rebinding page and is refused.
+	Hosts *httpguard.Hosts
 }
 
 // Server answers HTTP requests for one node.
@@ -125,7 +125,7 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, codeNotFound, "no such endpoint")
 	})
-	s.handler = httpguard.Guard(s.mux, cfg.Local, func(w http.ResponseWriter, status int, msg string) {
+	s.handler = httpguard.Guard(s.mux, cfg.Hosts, func(w http.ResponseWriter, status int, msg string) {
 		writeError(w, status, codeForbidden, msg)
 	})
 	return s

@@ -22,6 +22,7 @@ import (
 	"github.com/hashforge/hashforge/chain/chaintest"
 	"github.com/hashforge/hashforge/hasher"
 	"github.com/hashforge/hashforge/hasher/cpu"
+	"github.com/hashforge/hashforge/internal/httpguard"
 	"github.com/hashforge/hashforge/mempool"
 	"github.com/hashforge/hashforge/miner"
 	"github.com/hashforge/hashforge/p2p"
@@ -55,7 +56,7 @@ func newServerOn(t testing.TB, sched *hasher.Scheduler, key ed25519.PrivateKey, 
 	pool := mempool.New(ch, mempool.DefaultConfig(), quiet)
 	m := miner.New(ch, pool, sched, miner.Config{Address: chain.Address{7}, Idle: true}, quiet)
 	peers := p2p.New(p2p.DefaultConfig(), ch, pool, nil, quiet)
-	cfg := api.Config{Chain: ch, Miner: m, Peers: peers, Pool: pool, Signer: wallet.NewSigner(key, chain.Regtest), Version: "v0.0.0-test", Local: true}
+	cfg := api.Config{Chain: ch, Miner: m, Peers: peers, Pool: pool, Signer: wallet.NewSigner(key, chain.Regtest), Version: "v0.0.0-test", Hosts: httpguard.NewHosts("127.0.0.1")}
 	if len(token) > 0 {
 		cfg.Token = token[0]
 	}

@@ -64,7 +64,7 @@ func guard(h http.Handler) http.Handler {
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		}
 		h.ServeHTTP(w, r)
-	}), true, writeError)
+	}), httpguard.NewHosts("127.0.0.1"), writeError)
 }
 
 // methods routes a path's requests by method, answering any other method

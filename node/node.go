@@ -49,6 +49,10 @@ type Config struct {
 	APIToken string // bearer token of API writes; needed beyond loopback
 	Version  string // shown by the API and metrics
 
+	// HTTPHosts are names, beyond HTTPAddr's host and localhost, that
+	// requests may call the node by (a proxy's or the LAN's name).
+	HTTPHosts []string
+
 	P2P     p2p.Config
 	Mempool mempool.Config
 }
@@ -135,7 +139,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return fmt.Errorf("http: %w", err)
 		}
 		handler := api.New(api.Config{Chain: ch, Miner: apiMiner, Peers: peers, Pool: pool, Signer: signer,
-			Version: cfg.Version, Token: cfg.APIToken, Local: httpguard.Loopback(cfg.HTTPAddr)})
+			Version: cfg.Version, Token: cfg.APIToken, Hosts: httpguard.NewHosts(cfg.HTTPAddr, cfg.HTTPHosts...)})
 		srv := &http.Server{
 			Handler:           handler,
 			ReadHeaderTimeout: 10 * time.Second,

@@ -36,6 +36,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	roundInterval := fs.Duration("consensus-interval", 60*time.Second, "how often every peer's tip is compared with ours")
 	httpPort := fs.Uint16P("http", "i", 0, "HTTP port for the API and metrics, 0 = off (default 8001 on devnet, 18001 on regtest)")
 	httpAddr := fs.String("http-addr", "127.0.0.1", "address the HTTP server binds to; beyond loopback it needs --api-token")
+	httpHosts := fs.StringArray("http-host", nil, "a name, beyond the --http-addr host and localhost, that requests may call the node by (repeatable; * for any)")
 	var apiToken string
 	addTokenFlag(fs, &apiToken, "bearer token every API write (POST) must carry")
 	network := addNetworkFlags(fs)
@@ -101,6 +102,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		DataDir:       dataDir,
 		Version:       buildVersion(),
 		APIToken:      apiToken,
+		HTTPHosts:     *httpHosts,
 		Mine:          *mine || *gpu,
 		BlockInterval: *interval,
 		Mempool:       mempool.Config{MinFeeRate: *minFeeRate, MaxBytes: *poolSize << 20, Expiry: *poolExpiry},
