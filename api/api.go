@@ -75,8 +75,9 @@ type Config struct {
 	Signer Signer
 	// Version is the build's version, shown in status and miner_info.
 	Version string
-	// Token, when set, must come as "Authorization: Bearer <token>" with
-	// every request that changes something.
+	// Token must come as "Authorization: Bearer <token>" with every
+	// request that changes something; empty, no such request is taken. A
+	// web page cannot know it, so a browser cannot be made to write.
 	Token string
 	// Hosts are the names the API answers to: a request naming any other
 	// host comes from a DNS-rebinding page and is refused.
@@ -133,17 +134,22 @@ func New(cfg Config) *Server {
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// write guards a handler that changes the node: with a token configured the
-// request must carry it.
+// write guards a handler that changes the node: the request must carry the
+// token, and a body must be JSON, which no HTML form can send. The node's
+// own page only reads, so it needs neither.
 func (s *Server) write(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.Token != "" {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) != 1 {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="hashforge"`)
-				writeError(w, http.StatusUnauthorized, codeUnauthorized, "this endpoint needs the node's API token: Authorization: Bearer <token>")
-				return
-			}
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if s.cfg.Token == "" || !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="hashforge"`)
+			writeError(w, http.StatusUnauthorized, codeUnauthorized,
+				"this endpoint needs the node's API token: Authorization: Bearer <token>, the token being the node's --api-token or what its datadir's "+apiclient.CookieFile+" holds")
+			return
+		}
+		// DELETE and the like carry no body to check.
+		if r.ContentLength != 0 && !httpguard.IsJSON(r.Header.Get("Content-Type")) {
+			writeError(w, http.StatusUnsupportedMediaType, codeNotJSON, "the body must be Content-Type: application/json")
+			return
 		}
 		h(w, r)
 	}
@@ -182,6 +188,7 @@ const (
 	codeTooLarge     = "too-large"
 	codeInternal     = "internal"
 	codeUnauthorized = "unauthorized"
+	codeNotJSON      = "unsupported-media-type"
 	codeForbidden    = "forbidden" // a request from another web page
 	codeConflict     = "conflict"
 	codeBusy         = "busy"

@@ -15,7 +15,7 @@ func TestWebHandler(t *testing.T) {
 	srv := newServer(t, chain.FaucetKey())
 	get := func(path string, header ...string) (*http.Response, string) {
 		t.Helper()
-		return request(t, srv.URL+path, header...)
+		return request(t, http.MethodGet, srv.URL+path, "", header...)
 	}
 
 	resp, body := get("/")

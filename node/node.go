@@ -9,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"path/filepath"
 	"sync"
 	"time"
@@ -18,7 +16,6 @@ import (
 	"github.com/hashforge/hashforge/api"
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/hasher"
-	"github.com/hashforge/hashforge/internal/httpguard"
 	"github.com/hashforge/hashforge/mempool"
 	"github.com/hashforge/hashforge/miner"
 	"github.com/hashforge/hashforge/p2p"
@@ -46,7 +43,7 @@ type Config struct {
 	BlockInterval time.Duration
 
 	HTTPAddr string // host:port of the HTTP server; empty for none
-	APIToken string // bearer token of API writes; needed beyond loopback
+	APIToken string // bearer token of API writes; needed beyond loopback, random when empty
 	Version  string // shown by the API and metrics
 
 	// HTTPHosts are names, beyond HTTPAddr's host and localhost, that
@@ -59,9 +56,6 @@ type Config struct {
 
 // KeyFile holds the node's own ed25519 key inside its datadir: the seed as hex.
 const KeyFile = "node.key"
-
-// shutdownGrace bounds how long HTTP requests in flight may finish at shutdown.
-const shutdownGrace = time.Second
 
 // Run runs a node until ctx ends, then shuts it down.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
@@ -134,32 +128,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if m != nil {
 			apiMiner = m
 		}
-		ln, err := net.Listen("tcp", cfg.HTTPAddr)
+		err := serveHTTP(ctx, &wg, cfg, api.Config{Chain: ch, Miner: apiMiner, Peers: peers, Pool: pool, Signer: signer, Version: cfg.Version}, log)
 		if err != nil {
-			return fmt.Errorf("http: %w", err)
+			return err
 		}
-		handler := api.New(api.Config{Chain: ch, Miner: apiMiner, Peers: peers, Pool: pool, Signer: signer,
-			Version: cfg.Version, Token: cfg.APIToken, Hosts: httpguard.NewHosts(cfg.HTTPAddr, cfg.HTTPHosts...)})
-		srv := &http.Server{
-			Handler:           handler,
-			ReadHeaderTimeout: 10 * time.Second,
-			// Requests end with the node: event streams never end by themselves.
-			BaseContext: func(net.Listener) context.Context { return ctx },
-		}
-		log.Info("http listening", "addr", "http://"+ln.Addr().String())
-		wg.Go(func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("http server", "err", err)
-			}
-		})
-		wg.Go(func() {
-			<-ctx.Done()
-			sctx, scancel := context.WithTimeout(context.Background(), shutdownGrace)
-			defer scancel()
-			if srv.Shutdown(sctx) != nil {
-				srv.Close() // requests still running after the grace are cut
-			}
-		})
 	}
 
 	<-ctx.Done()

@@ -7,6 +7,7 @@ package httpguard
 
 import (
 	"fmt"
+	"mime"
 	"net"
 	"net/http"
 	"slices"
@@ -33,6 +34,15 @@ func Guard(h http.Handler, hosts *Hosts, deny Deny) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	}))
+}
+
+// IsJSON reports whether a Content-Type header says JSON. A page can send
+// another site a form or text/plain without asking first; for JSON the
+// browser must ask the site (CORS preflight), which these servers never
+// grant.
+func IsJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
 }
 
 // Hosts are the names a server answers to in the Host header. A
