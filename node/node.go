@@ -49,6 +49,13 @@ type Config struct {
 	// HTTPHosts are names, beyond HTTPAddr's host and localhost, that
 	// requests may call the node by (a proxy's or the LAN's name).
 	HTTPHosts []string
+	// HTTPTimeout bounds the time a client may take to send a request, to
+	// read an answer, and to leave a kept-alive connection idle; 0 is
+	// DefaultHTTPTimeout. Event streams outlive it.
+	HTTPTimeout time.Duration
+	// HTTPMaxConns bounds the HTTP connections open at once; more wait to
+	// be accepted. 0 is DefaultHTTPMaxConns.
+	HTTPMaxConns int
 
 	P2P     p2p.Config
 	Mempool mempool.Config

@@ -217,7 +217,6 @@ func TestRunStartsAndShutsDown(t *testing.T) {
 	cookie := filepath.Join(cfg.DataDir, apiclient.CookieFile)
 	checkCookie(t, cookie, "http://"+addr)
 
-
 	cancel()
 	select {
 	case err := <-done:

@@ -82,6 +82,18 @@ func TestHosts(t *testing.T) {
 	}
 }
 
+func TestIsJSON(t *testing.T) {
+	for in, want := range map[string]bool{
+		"application/json": true, "application/json; charset=utf-8": true, "Application/JSON": true,
+		"": false, "text/plain": false, "application/x-www-form-urlencoded": false, "multipart/form-data; boundary=x": false,
+		"application/jsonx": false, "application/json;;": false,
+	} {
+		if got := IsJSON(in); got != want {
+			t.Errorf("IsJSON(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
 func TestLoopback(t *testing.T) {
 	for in, want := range map[string]bool{
 		"127.0.0.1": true, "127.0.0.1:8001": true, "127.1.2.3:1": true, "[::1]:8001": true, "::1": true,
