@@ -34,6 +34,8 @@ type Chain interface {
 // Miner is what the API reads and steers of the miner.
 type Miner interface {
 	Mining() bool
+	// Enabled says whether mining was asked for; Mining, whether it runs.
+	Enabled() bool
 	SetMining(on bool)
 	Threads() (active, most int)
 	SetThreads(n int) error
@@ -82,6 +84,8 @@ type Config struct {
 	// Hosts are the names the API answers to: a request naming any other
 	// host comes from a DNS-rebinding page and is refused.
 	Hosts *httpguard.Hosts
+	// Storage is probed by the health check; nil is not checked.
+	Storage Storage
 }
 
 // Server answers HTTP requests for one node.
@@ -91,6 +95,7 @@ type Server struct {
 	handler http.Handler // mux behind the guard against other web pages
 	nodeID  chain.Address
 	events  chan struct{} // a slot per open event stream
+	health  *health
 
 	wordsMu sync.Mutex // one words transaction at a time takes the next nonce
 }
@@ -106,11 +111,13 @@ func New(cfg Config) *Server {
 		mux:    http.NewServeMux(),
 		nodeID: cfg.Signer.Address(),
 		events: make(chan struct{}, maxEventStreams),
+		health: &health{cfg: cfg},
 	}
-	s.mux.Handle("GET /metrics", newMetricsHandler(cfg))
+	s.mux.Handle("GET /metrics", newMetricsHandler(cfg, s.health))
 	// The page takes every path the API does not, and answers GET alone.
 	s.mux.Handle("/", webHandler())
 	s.mux.HandleFunc("GET /api/status", s.status)
+	s.mux.HandleFunc("GET /api/health", s.getHealth)
 	s.mux.HandleFunc("GET /api/events", s.streamEvents)
 	s.mux.HandleFunc("GET /api/blocks", s.listBlocks)
 	s.mux.HandleFunc("GET /api/blocks/{id}", s.block)

@@ -52,8 +52,9 @@ func newServer(t testing.TB, key ed25519.PrivateKey) *node {
 	return newServerOn(t, hasher.NewScheduler(devs, quiet), key)
 }
 
-// newServerOn is newServer with the miner hashing on sched.
-func newServerOn(t testing.TB, sched *hasher.Scheduler, key ed25519.PrivateKey) *node {
+// newServerOn is newServer with the miner hashing on sched; opts change
+// the API's configuration before it is served.
+func newServerOn(t testing.TB, sched *hasher.Scheduler, key ed25519.PrivateKey, opts ...func(*api.Config)) *node {
 	t.Helper()
 	ch, _ := chaintest.NewChain(t)
 	pool := mempool.New(ch, mempool.DefaultConfig(), quiet)
@@ -61,6 +62,9 @@ func newServerOn(t testing.TB, sched *hasher.Scheduler, key ed25519.PrivateKey) 
 	peers := p2p.New(p2p.DefaultConfig(), ch, pool, nil, quiet)
 	cfg := api.Config{Chain: ch, Miner: m, Peers: peers, Pool: pool, Signer: wallet.NewSigner(key, chain.Regtest),
 		Version: "v0.0.0-test", Token: testToken, Hosts: httpguard.NewHosts("127.0.0.1")}
+	for _, opt := range opts {
+		opt(&cfg)
+	}
 	srv := httptest.NewServer(api.New(cfg))
 	t.Cleanup(srv.Close)
 	return &node{Server: srv, chain: ch, pool: pool, miner: m, peers: peers}

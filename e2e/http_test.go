@@ -4,15 +4,20 @@ package e2e
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/hashforge/hashforge/apiclient"
 )
 
 // TestHTTPTimeouts runs a node with --http-timeout 1s and a small
@@ -156,7 +161,7 @@ func TestHTTPBrowserRefused(t *testing.T) {
 			}
 		}
 	}
-	for _, path := range []string{"/", "/app.js", "/metrics", "/api/status", "/api/events", "/api/blocks", "/api/peers", "/api/mempool"} {
+	for _, path := range []string{"/", "/app.js", "/metrics", "/api/status", "/api/health", "/api/events", "/api/blocks", "/api/peers", "/api/mempool"} {
 		if code, body := call(t, http.MethodGet, n.url()+path, "", map[string]string{"Host": "evil.example:" + port}); code != http.StatusForbidden {
 			t.Errorf("GET %s from a rebound name: %d %.100s, want 403", path, code, body)
 		}
@@ -193,4 +198,47 @@ func call(t *testing.T, method, url, body string, header map[string]string) (int
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
+}
+
+// TestHTTPHealth: GET /api/health and the health metrics of a mining node
+// say it is healthy, and those of a node whose datadir was taken away say
+// why it is not.
+func TestHTTPHealth(t *testing.T) {
+	tests := []struct {
+		name    string
+		breakIt func(t *testing.T, n *node)
+		status  int
+		metrics []string
+	}{
+		{"mining", func(*testing.T, *node) {}, http.StatusOK,
+			[]string{"miner_healthy 1", `miner_health_problem{reason="store_unwritable"} 0`, `miner_health_problem{reason="mining_stopped"} 0`}},
+		{"datadir taken away", func(t *testing.T, n *node) {
+			if err := os.Rename(n.datadir, n.datadir+".away"); err != nil {
+				t.Fatal(err)
+			}
+		}, http.StatusServiceUnavailable,
+			[]string{"miner_healthy 0", `miner_health_problem{reason="store_unwritable"} 1`, `miner_health_problem{reason="mining_stopped"} 0`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := startNode(t, "node", nodeOpts{mine: true, datadir: filepath.Join(t.TempDir(), "data")})
+			n.waitHeight(t, 30*time.Second, 1)
+			tt.breakIt(t, n)
+			code, body := call(t, http.MethodGet, n.url()+"/api/health", "", nil)
+			var h apiclient.Health
+			if err := json.Unmarshal([]byte(body), &h); err != nil || code != tt.status || h.Healthy != (code == http.StatusOK) {
+				t.Errorf("GET /api/health: %d %s, want %d", code, body, tt.status)
+			}
+			t.Logf("GET /api/health: %d %s", code, strings.TrimSpace(body))
+			metrics, err := httpGet(n.url() + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, line := range tt.metrics {
+				if !strings.Contains(string(metrics), "\n"+line+"\n") {
+					t.Errorf("metrics lack %q", line)
+				}
+			}
+		})
+	}
 }

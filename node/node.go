@@ -135,7 +135,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if m != nil {
 			apiMiner = m
 		}
-		err := serveHTTP(ctx, &wg, cfg, api.Config{Chain: ch, Miner: apiMiner, Peers: peers, Pool: pool, Signer: signer, Version: cfg.Version}, log)
+		err := serveHTTP(ctx, &wg, cfg, api.Config{Chain: ch, Miner: apiMiner, Peers: peers, Pool: pool, Signer: signer,
+			Version: cfg.Version, Storage: &dirProbe{dir: cfg.DataDir}}, log)
 		if err != nil {
 			return err
 		}
