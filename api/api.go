@@ -39,6 +39,8 @@ type Miner interface {
 	MiningError() error
 	// WriteErrors counts failed attempts to store a mined block.
 	WriteErrors() uint64
+	// Enabled says whether mining was asked for; Mining, whether it runs.
+	Enabled() bool
 	SetMining(on bool)
 	Threads() (active, most int)
 	SetThreads(n int) error
@@ -80,12 +82,15 @@ type Config struct {
 	Signer Signer
 	// Version is the build's version, shown in status and miner_info.
 	Version string
-	// Token, when set, must come as "Authorization: Bearer <token>" with
-	// every request that changes something.
+	// Token must come as "Authorization: Bearer <token>" with every
+	// request that changes something; empty, no such request is taken. A
+	// web page cannot know it, so a browser cannot be made to write.
 	Token string
-	// Local says the API listens on loopback alone: a request naming any
-	// other host comes from a DNS-rebinding page and is refused.
-	Local bool
+	// Hosts are the names the API answers to: a request naming any other
+	// host comes from a DNS-rebinding page and is refused.
+	Hosts *httpguard.Hosts
+	// Storage is probed by the health check; nil is not checked.
+	Storage Storage
 }
 
 // Server answers HTTP requests for one node.
@@ -95,6 +100,7 @@ type Server struct {
 	handler http.Handler // mux behind the guard against other web pages
 	nodeID  chain.Address
 	events  chan struct{} // a slot per open event stream
+	health  *health
 
 	wordsMu sync.Mutex // one words transaction at a time takes the next nonce
 }
@@ -110,11 +116,13 @@ func New(cfg Config) *Server {
 		mux:    http.NewServeMux(),
 		nodeID: cfg.Signer.Address(),
 		events: make(chan struct{}, maxEventStreams),
+		health: &health{cfg: cfg},
 	}
-	s.mux.Handle("GET /metrics", newMetricsHandler(cfg))
+	s.mux.Handle("GET /metrics", newMetricsHandler(cfg, s.health))
 	// The page takes every path the API does not, and answers GET alone.
 	s.mux.Handle("/", webHandler())
 	s.mux.HandleFunc("GET /api/status", s.status)
+	s.mux.HandleFunc("GET /api/health", s.getHealth)
 	s.mux.HandleFunc("GET /api/events", s.streamEvents)
 	s.mux.HandleFunc("GET /api/blocks", s.listBlocks)
 	s.mux.HandleFunc("GET /api/blocks/{id}", s.block)
@@ -130,7 +138,7 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, codeNotFound, "no such endpoint")
 	})
-	s.handler = httpguard.Guard(s.mux, cfg.Local, func(w http.ResponseWriter, status int, msg string) {
+	s.handler = httpguard.Guard(s.mux, cfg.Hosts, func(w http.ResponseWriter, status int, msg string) {
 		writeError(w, status, codeForbidden, msg)
 	})
 	return s
@@ -138,17 +146,22 @@ func New(cfg Config) *Server {
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// write guards a handler that changes the node: with a token configured the
-// request must carry it.
+// write guards a handler that changes the node: the request must carry the
+// token, and a body must be JSON, which no HTML form can send. The node's
+// own page only reads, so it needs neither.
 func (s *Server) write(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.Token != "" {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) != 1 {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="hashforge"`)
-				writeError(w, http.StatusUnauthorized, codeUnauthorized, "this endpoint needs the node's API token: Authorization: Bearer <token>")
-				return
-			}
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if s.cfg.Token == "" || !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="hashforge"`)
+			writeError(w, http.StatusUnauthorized, codeUnauthorized,
+				"this endpoint needs the node's API token: Authorization: Bearer <token>, the token being the node's --api-token or what its datadir's "+apiclient.CookieFile+" holds")
+			return
+		}
+		// DELETE and the like carry no body to check.
+		if r.ContentLength != 0 && !httpguard.IsJSON(r.Header.Get("Content-Type")) {
+			writeError(w, http.StatusUnsupportedMediaType, codeNotJSON, "the body must be Content-Type: application/json")
+			return
 		}
 		h(w, r)
 	}
@@ -187,6 +200,7 @@ const (
 	codeTooLarge     = "too-large"
 	codeInternal     = "internal"
 	codeUnauthorized = "unauthorized"
+	codeNotJSON      = "unsupported-media-type"
 	codeForbidden    = "forbidden" // a request from another web page
 	codeConflict     = "conflict"
 	codeBusy         = "busy"

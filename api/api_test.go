@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"github.com/hashforge/hashforge/chain/chaintest"
 	"github.com/hashforge/hashforge/hasher"
 	"github.com/hashforge/hashforge/hasher/cpu"
+	"github.com/hashforge/hashforge/internal/httpguard"
 	"github.com/hashforge/hashforge/mempool"
 	"github.com/hashforge/hashforge/miner"
 	"github.com/hashforge/hashforge/p2p"
@@ -41,24 +43,28 @@ type node struct {
 
 var quiet = slog.New(slog.DiscardHandler)
 
-// newServer serves a node whose own key is key; token, if not empty, guards
-// its writes.
-func newServer(t testing.TB, key ed25519.PrivateKey, token ...string) *node {
+// testToken guards the writes of every node the tests serve.
+const testToken = "s3cret"
+
+// newServer serves a node whose own key is key.
+func newServer(t testing.TB, key ed25519.PrivateKey) *node {
 	t.Helper()
 	devs, _ := hasher.OpenAll(cpu.New(2))
-	return newServerOn(t, hasher.NewScheduler(devs, quiet), key, token...)
+	return newServerOn(t, hasher.NewScheduler(devs, quiet), key)
 }
 
-// newServerOn is newServer with the miner hashing on sched.
-func newServerOn(t testing.TB, sched *hasher.Scheduler, key ed25519.PrivateKey, token ...string) *node {
+// newServerOn is newServer with the miner hashing on sched; opts change
+// the API's configuration before it is served.
+func newServerOn(t testing.TB, sched *hasher.Scheduler, key ed25519.PrivateKey, opts ...func(*api.Config)) *node {
 	t.Helper()
 	ch, st := chaintest.NewFaultyChain(t)
 	pool := mempool.New(ch, mempool.DefaultConfig(), quiet)
 	m := miner.New(ch, pool, sched, miner.Config{Address: chain.Address{7}, Idle: true}, quiet)
 	peers := p2p.New(p2p.DefaultConfig(), ch, pool, nil, quiet)
-	cfg := api.Config{Chain: ch, Miner: m, Peers: peers, Pool: pool, Signer: wallet.NewSigner(key, chain.Regtest), Version: "v0.0.0-test", Local: true}
-	if len(token) > 0 {
-		cfg.Token = token[0]
+	cfg := api.Config{Chain: ch, Miner: m, Peers: peers, Pool: pool, Signer: wallet.NewSigner(key, chain.Regtest),
+		Version: "v0.0.0-test", Token: testToken, Hosts: httpguard.NewHosts("127.0.0.1")}
+	for _, opt := range opts {
+		opt(&cfg)
 	}
 	srv := httptest.NewServer(api.New(cfg))
 	t.Cleanup(srv.Close)
@@ -93,15 +99,18 @@ func (n *node) extend(t testing.TB, blocks int) []*chain.Block {
 	return out
 }
 
-// request makes a GET request with headers given as name, value pairs and
-// returns the answer with its body read.
-func request(t testing.TB, url string, header ...string) (*http.Response, string) {
+// request makes a request with headers given as name, value pairs, Host
+// among them, and returns the answer with its body read.
+func request(t testing.TB, method, url, body string, header ...string) (*http.Response, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i+1 < len(header); i += 2 {
+		if header[i] == "Host" {
+			req.Host = header[i+1]
+		}
 		req.Header.Set(header[i], header[i+1])
 	}
 	resp, err := http.DefaultClient.Do(req)
@@ -109,16 +118,16 @@ func request(t testing.TB, url string, header ...string) (*http.Response, string
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp, string(body)
+	return resp, string(b)
 }
 
 func get(t *testing.T, url string) (int, string, string) {
 	t.Helper()
-	resp, body := request(t, url)
+	resp, body := request(t, http.MethodGet, url, "")
 	return resp.StatusCode, resp.Header.Get("Content-Type"), body
 }
 
@@ -393,24 +402,18 @@ func TestBlock(t *testing.T) {
 	}
 }
 
-// send makes a request with an optional bearer token and returns the status
-// and decoded JSON body.
-func send(t *testing.T, method, url, token, body string) (int, map[string]any) {
+// send makes a write as a tool does, with the node's token and a JSON
+// body, and returns the status and the decoded JSON answer.
+func send(t *testing.T, url, body string) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	return resp.StatusCode, decodeObject(t, resp)
+	return sendWith(t, url, body, "Authorization", "Bearer "+testToken, "Content-Type", "application/json")
+}
+
+// sendWith POSTs body with headers given as name, value pairs.
+func sendWith(t *testing.T, url, body string, header ...string) (int, map[string]any) {
+	t.Helper()
+	resp, b := request(t, http.MethodPost, url, body, header...)
+	return resp.StatusCode, decodeObject(t, resp, b)
 }
 
 // writes are every endpoint that changes the node, with a body each accepts.
@@ -421,20 +424,51 @@ var writes = []struct{ path, body string }{
 	{"/api/mining", `{"threads":1}`},
 }
 
-// TestWritesNeedToken: with a token set, every write without it, or with
-// another, is refused with 401 before its body is looked at.
-func TestWritesNeedToken(t *testing.T) {
-	const token = "s3cret"
-	srv := newServer(t, chain.FaucetKey(), token)
+// TestWritesNeedTokenAndJSON: every write without the token, or with
+// another, is refused with 401, and one with the token but a body that is
+// not JSON (what a form or a page's text/plain POST sends) with 415, before
+// the body is looked at: nothing changes.
+func TestWritesNeedTokenAndJSON(t *testing.T) {
+	srv := newServer(t, chain.FaucetKey())
+	const json = "application/json"
+	tests := []struct {
+		name, token, ctype string
+		want               int
+	}{
+		{"no token", "", json, http.StatusUnauthorized},
+		{"another token", "wrong", json, http.StatusUnauthorized},
+		{"the token and more", testToken + "x", json, http.StatusUnauthorized},
+		{"no token, text/plain", "", "text/plain", http.StatusUnauthorized},
+		{"text/plain", testToken, "text/plain", http.StatusUnsupportedMediaType},
+		{"a form", testToken, "application/x-www-form-urlencoded", http.StatusUnsupportedMediaType},
+		{"no content type", testToken, "", http.StatusUnsupportedMediaType},
+		{"JSON with a charset", testToken, "application/json; charset=utf-8", 0},
+		{"JSON", testToken, json, 0},
+	}
 	for _, w := range writes {
-		for _, tok := range []string{"", "wrong", token + "x"} {
-			code, body := send(t, http.MethodPost, srv.URL+w.path, tok, w.body)
-			if code != http.StatusUnauthorized || body["error"] == nil || body["code"] != "unauthorized" {
-				t.Errorf("POST %s with token %q: %d %v, want 401", w.path, tok, code, body)
+		for _, tt := range tests {
+			header := []string{"Content-Type", tt.ctype}
+			if tt.token != "" {
+				header = append(header, "Authorization", "Bearer "+tt.token)
 			}
-		}
-		if code, body := send(t, http.MethodPost, srv.URL+w.path, token, w.body); code == http.StatusUnauthorized {
-			t.Errorf("POST %s with the token: %d %v", w.path, code, body)
+			pending, threads := srv.pool.Stats().Count, srv.miner.Threads
+			before, _ := threads()
+			code, body := sendWith(t, srv.URL+w.path, w.body, header...)
+			switch {
+			case tt.want == 0 && (code == http.StatusUnauthorized || code == http.StatusUnsupportedMediaType):
+				t.Errorf("POST %s, %s: %d %v, want it taken", w.path, tt.name, code, body)
+			case tt.want != 0 && (code != tt.want || body["error"] == nil):
+				t.Errorf("POST %s, %s: %d %v, want %d", w.path, tt.name, code, body, tt.want)
+			}
+			if tt.want == 0 {
+				continue
+			}
+			if n := srv.pool.Stats().Count; n != pending {
+				t.Errorf("POST %s, %s: %d transactions in the pool, want %d as before", w.path, tt.name, n, pending)
+			}
+			if after, _ := threads(); after != before {
+				t.Errorf("POST %s, %s: %d threads, want %d as before", w.path, tt.name, after, before)
+			}
 		}
 	}
 	// Reads stay open.
@@ -459,7 +493,7 @@ func TestWritesRefuseBadBodies(t *testing.T) {
 			if w.path == "/api/tx" && body == w.body+`{"again":1}` {
 				continue // a transaction is one object; trailing data is its decoder's concern
 			}
-			code, got := send(t, http.MethodPost, srv.URL+w.path, "", body)
+			code, got := send(t, srv.URL+w.path, body)
 			if code != want || got["error"] == nil {
 				t.Errorf("POST %s %.30q: %d %v, want %d with an error", w.path, body, code, got, want)
 			}
@@ -506,7 +540,7 @@ func TestMiningControl(t *testing.T) {
 		{`{}`, http.StatusBadRequest, true, 1},
 		{`{"enabled": true, "threads": 2}`, http.StatusOK, true, 2},
 	} {
-		code, got := send(t, http.MethodPost, srv.URL+"/api/mining", "", tt.body)
+		code, got := send(t, srv.URL+"/api/mining", tt.body)
 		if code != tt.status {
 			t.Errorf("POST %s: %d %v, want %d", tt.body, code, got, tt.status)
 		}
@@ -528,47 +562,46 @@ func TestMiningControl(t *testing.T) {
 	if h := srv.chain.Tip().Height; h < 2 {
 		t.Fatalf("height %d after mining was enabled", h)
 	}
-	if code, got := send(t, http.MethodPost, srv.URL+"/api/mining", "", `{"enabled": false}`); code != http.StatusOK || got["mining"] != false {
+	if code, got := send(t, srv.URL+"/api/mining", `{"enabled": false}`); code != http.StatusOK || got["mining"] != false {
 		t.Errorf("stop mining: %d %v", code, got)
 	}
 }
 
 // A node on loopback is still reachable from every page the user's browser
-// opens: another site's writes and a DNS-rebinding page's reads are
-// refused, the node's own page and tools are served.
+// opens: another site's writes are refused even with the token, a write
+// from the node's own page, which never writes, needs the token as a
+// tool's does, and a DNS-rebinding page is refused on every route.
 func TestOtherWebPagesRefused(t *testing.T) {
 	srv := newServer(t, chain.FaucetKey())
-	host := strings.TrimPrefix(srv.URL, "http://")
-	tests := []struct {
-		name, method, path, host string
-		header                   []string
-		want                     int
-	}{
-		{"another site's POST", http.MethodPost, "/api/mining", host, []string{"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"}, http.StatusForbidden},
-		{"an old browser's cross-site POST", http.MethodPost, "/api/mining", host, []string{"Origin", "https://evil.example"}, http.StatusForbidden},
-		{"a rebound name's read", http.MethodGet, "/api/status", "evil.example", nil, http.StatusForbidden},
-		{"the node's own page", http.MethodPost, "/api/mining", host, []string{"Sec-Fetch-Site", "same-origin", "Origin", srv.URL}, http.StatusOK},
-		{"a tool", http.MethodPost, "/api/mining", host, nil, http.StatusOK},
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(srv.URL, "http://"))
+	tool := []string{"Authorization", "Bearer " + testToken, "Content-Type", "application/json"}
+	type call struct {
+		name, method, path string
+		header             []string
+		want               int
+		code               string // the error's code
+	}
+	tests := []call{
+		{"another site's POST", http.MethodPost, "/api/mining", append([]string{"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"}, tool...), http.StatusForbidden, "forbidden"},
+		{"an old browser's cross-site POST", http.MethodPost, "/api/mining", append([]string{"Origin", "https://evil.example"}, tool...), http.StatusForbidden, "forbidden"},
+		{"the node's own page", http.MethodPost, "/api/mining", []string{"Sec-Fetch-Site", "same-origin", "Origin", srv.URL, "Content-Type", "application/json"}, http.StatusUnauthorized, "unauthorized"},
+		{"a tool", http.MethodPost, "/api/mining", tool, http.StatusOK, ""},
+		{"a tool naming localhost", http.MethodPost, "/api/mining", append([]string{"Host", "localhost"}, tool...), http.StatusOK, ""},
+	}
+	for _, path := range []string{"/", "/app.js", "/metrics", "/api/status", "/api/events", "/api/blocks", "/api/blocks/latest",
+		"/api/chain", "/api/peers", "/api/tx/" + strings.Repeat("00", 32), "/api/mempool", "/api/accounts/" + strings.Repeat("00", 20), "/api/nope"} {
+		tests = append(tests, call{"a rebound name's GET " + path, http.MethodGet, path, []string{"Host", "evil.example:" + port}, http.StatusForbidden, "forbidden"})
+	}
+	for _, w := range writes {
+		tests = append(tests, call{"a rebound name's POST " + w.path, http.MethodPost, w.path, append([]string{"Host", "evil.example"}, tool...), http.StatusForbidden, "forbidden"})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req, err := http.NewRequest(tt.method, srv.URL+tt.path, strings.NewReader(`{"enabled": false}`))
-			if err != nil {
-				t.Fatal(err)
-			}
-			req.Host = tt.host
-			for i := 0; i+1 < len(tt.header); i += 2 {
-				req.Header.Set(tt.header[i], tt.header[i+1])
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
+			resp, b := request(t, tt.method, srv.URL+tt.path, `{"enabled": false}`, tt.header...)
 			var body apiclient.ErrorBody
-			json.NewDecoder(resp.Body).Decode(&body)
-			if resp.StatusCode != tt.want || tt.want == http.StatusForbidden && body.Code != "forbidden" {
-				t.Errorf("%d %+v, want %d", resp.StatusCode, body, tt.want)
+			json.Unmarshal([]byte(b), &body)
+			if resp.StatusCode != tt.want || body.Code != tt.code {
+				t.Errorf("%d %s, want %d %q", resp.StatusCode, b, tt.want, tt.code)
 			}
 		})
 	}
@@ -658,7 +691,7 @@ func TestEvents(t *testing.T) {
 	done := make(chan struct{})
 	go func() { remote.Run(ctx, ln); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	if code, got := send(t, http.MethodPost, srv.URL+"/api/peers", "", `{"addr":"`+ln.Addr().String()+`"}`); code != http.StatusAccepted {
+	if code, got := send(t, srv.URL+"/api/peers", `{"addr":"`+ln.Addr().String()+`"}`); code != http.StatusAccepted {
 		t.Fatalf("POST /api/peers: %d %v", code, got)
 	}
 	if _, peer := events.next("peer"); peer["event"] != "joined" {
@@ -682,7 +715,7 @@ func TestEvents(t *testing.T) {
 func TestPostPeerRefusals(t *testing.T) {
 	srv := newServer(t, chain.FaucetKey())
 	for _, addr := range []string{"", "nohost", "127.0.0.1:notaport", "127.0.0.1:70000"} {
-		code, got := send(t, http.MethodPost, srv.URL+"/api/peers", "", `{"addr":"`+addr+`"}`)
+		code, got := send(t, srv.URL+"/api/peers", `{"addr":"`+addr+`"}`)
 		if code != http.StatusBadRequest || got["error"] == nil {
 			t.Errorf("POST /api/peers %q: %d %v, want 400", addr, code, got)
 		}

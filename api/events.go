@@ -50,8 +50,10 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 
 	rc := http.NewResponseController(w)
-	// write sends one event or comment; a client that stops reading is
-	// dropped at the deadline instead of holding the stream forever.
+	// write sends one event or comment, each under its own deadline in
+	// place of the server's write timeout: a stream outlives that, and a
+	// client that stops reading is dropped at the deadline instead of
+	// holding the stream forever.
 	write := func(text string) bool {
 		rc.SetWriteDeadline(time.Now().Add(writeWait))
 		_, err := fmt.Fprint(w, text)

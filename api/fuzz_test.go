@@ -50,6 +50,8 @@ func FuzzControlBodies(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		for _, path := range []string{"/api/mining", "/api/peers"} {
 			req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1"+path, strings.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+testToken)
+			req.Header.Set("Content-Type", "application/json")
 			serve(t, h, req, http.StatusOK, http.StatusAccepted, http.StatusBadRequest,
 				http.StatusForbidden, http.StatusConflict, http.StatusRequestEntityTooLarge)
 		}

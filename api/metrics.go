@@ -14,7 +14,8 @@ import (
 // paths (hashing, messages, validation) keep plain counters and know nothing
 // of Prometheus.
 type metrics struct {
-	cfg Config
+	cfg    Config
+	health *health
 }
 
 func newDesc(name, help string, labels ...string) *prometheus.Desc {
@@ -68,16 +69,20 @@ var (
 		"Transactions waiting in the mempool.")
 	descPoolBytes = newDesc("miner_mempool_bytes",
 		"Encoded size of the transactions waiting in the mempool.")
+	descHealthy = newDesc("miner_healthy",
+		"1 when GET /api/health answers 200, 0 when it answers 503.")
+	descHealthProblem = newDesc("miner_health_problem",
+		"1 for each reason the node is not healthy, 0 for the others.", "reason")
 )
 
 // newMetricsHandler serves the node's metrics from a registry of its own,
 // with the Go runtime and process collectors beside them.
-func newMetricsHandler(cfg Config) http.Handler {
+func newMetricsHandler(cfg Config, h *health) http.Handler {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		&metrics{cfg: cfg},
+		&metrics{cfg: cfg, health: h},
 	)
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
@@ -88,6 +93,7 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 		descDeviceTemp, descDevicePower, descDeviceFan, descDeviceClock, descBlocksMined, descWriteErrors,
 		descHeight, descWork, descDifficulty, descTipTime, descReorgs, descValidation,
 		descPeers, descMessages, descBytes, descBans, descPoolTxs, descPoolBytes,
+		descHealthy, descHealthProblem,
 	} {
 		ch <- d
 	}
@@ -168,4 +174,19 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	pool := m.cfg.Pool.Stats()
 	gauge(descPoolTxs, float64(pool.Count))
 	gauge(descPoolBytes, float64(pool.Bytes))
+
+	// Every reason has a series, 0 while it does not hold, so an alert
+	// sees each from the first scrape.
+	problems := map[string]float64{}
+	for _, p := range m.health.problems() {
+		problems[p.Reason] = 1
+	}
+	healthy := 1.0
+	if len(problems) > 0 {
+		healthy = 0
+	}
+	gauge(descHealthy, healthy)
+	for _, reason := range healthReasons {
+		gauge(descHealthProblem, problems[reason], reason)
+	}
 }

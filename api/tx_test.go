@@ -6,7 +6,6 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -15,35 +14,20 @@ import (
 	"github.com/hashforge/hashforge/chain/chaintest"
 )
 
-func post(t *testing.T, url, body string) (int, map[string]any) {
-	t.Helper()
-	resp, err := http.Post(url, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	return resp.StatusCode, decodeObject(t, resp)
-}
-
 func getObject(t *testing.T, url string) (int, map[string]any) {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	return resp.StatusCode, decodeObject(t, resp)
+	resp, body := request(t, http.MethodGet, url, "")
+	return resp.StatusCode, decodeObject(t, resp, body)
 }
 
-func decodeObject(t *testing.T, resp *http.Response) map[string]any {
+func decodeObject(t *testing.T, resp *http.Response, body string) map[string]any {
 	t.Helper()
 	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("content type %q", ct)
 	}
-	b, _ := io.ReadAll(resp.Body)
 	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("body %s: %v", b, err)
+	if err := json.Unmarshal([]byte(body), &m); err != nil {
+		t.Fatalf("body %s: %v", body, err)
 	}
 	return m
 }
@@ -97,7 +81,7 @@ func TestPostTxRefusals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			status, body := post(t, srv.URL+"/api/tx", tt.body)
+			status, body := send(t, srv.URL+"/api/tx", tt.body)
 			// A missing "error" is nil, not "": the message must be a non-empty string.
 			if msg, _ := body["error"].(string); status != tt.status || body["code"] != tt.code || msg == "" {
 				t.Errorf("got %d %v, want %d with code %q", status, body, tt.status, tt.code)
@@ -125,7 +109,7 @@ func TestTxLifecycle(t *testing.T) {
 	}
 	for i, body := range bodies {
 		for range 2 { // posting again is harmless
-			status, got := post(t, srv.URL+"/api/tx", body)
+			status, got := send(t, srv.URL+"/api/tx", body)
 			if status != http.StatusOK || got["txid"] != txs[i].Hash().String() {
 				t.Fatalf("post %d: %d %v", i, status, got)
 			}
@@ -187,7 +171,7 @@ func TestWords(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newServer(t, tt.key)
-			status, got := post(t, srv.URL+"/api/words", tt.body)
+			status, got := send(t, srv.URL+"/api/words", tt.body)
 			if status != tt.status || tt.code != "" && got["code"] != tt.code {
 				t.Fatalf("got %d %v, want %d %q", status, got, tt.status, tt.code)
 			}
@@ -200,7 +184,7 @@ func TestWords(t *testing.T) {
 				t.Errorf("pending words transaction: %+v (found %t)", tx, ok)
 			}
 			// A second text takes the next nonce.
-			if status, got := post(t, srv.URL+"/api/words", `{"text":"again"}`); status != http.StatusOK {
+			if status, got := send(t, srv.URL+"/api/words", `{"text":"again"}`); status != http.StatusOK {
 				t.Errorf("second words: %d %v", status, got)
 			}
 		})

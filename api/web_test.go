@@ -15,7 +15,7 @@ func TestWebHandler(t *testing.T) {
 	srv := newServer(t, chain.FaucetKey())
 	get := func(path string, header ...string) (*http.Response, string) {
 		t.Helper()
-		return request(t, srv.URL+path, header...)
+		return request(t, http.MethodGet, srv.URL+path, "", header...)
 	}
 
 	resp, body := get("/")
@@ -50,8 +50,16 @@ func TestWebHandler(t *testing.T) {
 				path, resp.Status, resp.Header.Get("Content-Type"), len(body), ctype)
 		}
 	}
-	if _, body := get("/app.js"); !strings.Contains(body, "new EventSource('/api/events')") {
+	_, script := get("/app.js")
+	if !strings.Contains(script, "new EventSource('/api/events')") {
 		t.Error("GET /app.js: the script does not follow /api/events")
+	}
+	// The page only reads: API writes need the node's token, which no page
+	// may hold.
+	for _, write := range []string{"method:", "POST", "sendBeacon", "XMLHttpRequest", "Authorization"} {
+		if strings.Contains(script, write) {
+			t.Errorf("GET /app.js: the script has %q; the page must only read", write)
+		}
 	}
 
 	if resp, err := http.Post(srv.URL+"/", "text/plain", strings.NewReader("x")); err != nil {

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 
 	"github.com/hashforge/hashforge/chain"
@@ -22,15 +23,23 @@ import (
 // need not show in the process list.
 const TokenEnv = "HASHFORGE_API_TOKEN"
 
+// CookieFile is the file in a node's datadir that holds its API token
+// while it serves HTTP, as bitcoind's .cookie does: a tool run by a user
+// who can read the datadir finds the credential there, and no web page can.
+const CookieFile = "api.cookie"
+
 // maxResponse bounds the body of any answer read from a node: the API's
 // answers are small, and a wrong URL must not fill memory.
 const maxResponse = 1 << 20
 
 // Client talks to a node's HTTP API.
 type Client struct {
-	URL   string       // the node's base URL, such as http://127.0.0.1:8001
-	Token string       // the node's API token, sent with every request; "" for none
-	HTTP  *http.Client // nil uses http.DefaultClient
+	URL   string // the node's base URL, such as http://127.0.0.1:8001
+	Token string // the node's API token, sent with every request; "" for none
+	// Cookie, with Token empty, is the node's cookie file, read for each
+	// write: a node writes a new token each time it starts.
+	Cookie string
+	HTTP   *http.Client // nil uses http.DefaultClient
 }
 
 // APIError is an error answer from the node, such as a refused transaction.
@@ -145,8 +154,12 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if c.Token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.Token)
+	token, err := c.credential(method)
+	if err != nil {
+		return err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	hc := c.HTTP
 	if hc == nil {
@@ -180,6 +193,19 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 		return fmt.Errorf("%s %s: unexpected answer (is %s a hashforge node?): %w", method, path, c.URL, err)
 	}
 	return nil
+}
+
+// credential returns the token a request carries: Token, or for a write
+// what Cookie holds. Reads need none.
+func (c *Client) credential(method string) (string, error) {
+	if c.Token != "" || c.Cookie == "" || method == http.MethodGet {
+		return c.Token, nil
+	}
+	b, err := os.ReadFile(c.Cookie)
+	if err != nil {
+		return "", fmt.Errorf("the node's API cookie: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
 }
 
 // apiError reads the API's error body. Any other body (a proxy's page,

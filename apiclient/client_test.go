@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -110,8 +113,9 @@ func TestClientUnreachable(t *testing.T) {
 	}
 }
 
-// TestClientToken: a client with a token sends it as a bearer token; one
-// without meets the node's 401 as an *APIError.
+// TestClientToken: a client sends its token, or for a write the one its
+// cookie file holds, as a bearer token; one without meets the node's 401 as
+// an *APIError, and a cookie it cannot read fails the write before it is sent.
 func TestClientToken(t *testing.T) {
 	tx := wallet.Transfer(chain.FaucetKey(), chain.Address{1}, 1, 1000, 0, nil, chain.Regtest)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -122,16 +126,41 @@ func TestClientToken(t *testing.T) {
 		writeJSON(w, http.StatusOK, map[string]any{"txid": tx.Hash()})
 	}))
 	defer srv.Close()
-	for _, tt := range []struct {
-		token  string
-		status int
-	}{{"t0k", http.StatusOK}, {"", http.StatusUnauthorized}, {"other", http.StatusUnauthorized}} {
-		c := &apiclient.Client{URL: srv.URL, Token: tt.token}
-		_, err := c.SendTx(context.Background(), tx)
-		var ae *apiclient.APIError
-		if tt.status == http.StatusOK && err != nil || tt.status != http.StatusOK && (!errors.As(err, &ae) || ae.Status != tt.status) {
-			t.Errorf("token %q: %v, want HTTP %d", tt.token, err, tt.status)
+	dir := t.TempDir()
+	cookie, other := filepath.Join(dir, "api.cookie"), filepath.Join(dir, "other.cookie")
+	for path, token := range map[string]string{cookie: "t0k\n", other: "other"} {
+		if err := os.WriteFile(path, []byte(token), 0o600); err != nil {
+			t.Fatal(err)
 		}
+	}
+	missing := filepath.Join(dir, "missing")
+	for _, tt := range []struct {
+		name, token, cookie string
+		status              int // 0: no answer, the cookie is not read
+	}{
+		{"token", "t0k", "", http.StatusOK},
+		{"none", "", "", http.StatusUnauthorized},
+		{"another token", "other", "", http.StatusUnauthorized},
+		{"cookie", "", cookie, http.StatusOK},
+		{"another cookie", "", other, http.StatusUnauthorized},
+		{"token before cookie", "t0k", other, http.StatusOK},
+		{"missing cookie", "", missing, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &apiclient.Client{URL: srv.URL, Token: tt.token, Cookie: tt.cookie}
+			_, err := c.SendTx(context.Background(), tx)
+			var ae *apiclient.APIError
+			switch {
+			case tt.status == http.StatusOK && err != nil,
+				tt.status == 0 && (!errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), missing)),
+				tt.status > http.StatusOK && (!errors.As(err, &ae) || ae.Status != tt.status):
+				t.Errorf("%v, want HTTP %d", err, tt.status)
+			}
+			// Reads need no credential: a missing cookie does not fail them.
+			if _, err := c.Network(context.Background()); errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("a read: %v, want the cookie left unread", err)
+			}
+		})
 	}
 }
 

@@ -210,3 +210,19 @@ type ErrorBody struct {
 	Error string `json:"error"`
 	Code  string `json:"code,omitempty"`
 }
+
+// Health is the body of GET /api/health, answered with 200 when Healthy
+// and 503 with the problems otherwise, for load balancers and monitors.
+type Health struct {
+	Healthy  bool            `json:"healthy"`
+	Problems []HealthProblem `json:"problems"` // empty when healthy
+}
+
+// HealthProblem is one reason a node is not healthy.
+type HealthProblem struct {
+	// Reason is stable, for programs: store_unwritable, chain_stalled,
+	// mining_stopped, devices_failed or mining_failed; it is also the
+	// reason label of the miner_health_problem metric.
+	Reason  string `json:"reason"`
+	Message string `json:"message"` // for people
+}

@@ -45,8 +45,9 @@ type Config struct {
 	// (unpaced) on devnet.
 	Interval  time.Duration
 	LogFormat string
-	// Token is the nodes' API token, "" for none: each node gets it through
-	// its environment and the manager sends it.
+	// Token is the nodes' API token: each node gets it through its
+	// environment and the manager sends it. Without one, the manager sends
+	// what each node's cookie file holds.
 	Token string
 	// HTTP is the port of the manager API on 127.0.0.1; 0 serves none.
 	HTTP  int

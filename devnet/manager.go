@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -57,14 +56,14 @@ func (nw *network) handler() http.Handler {
 func guard(h http.Handler) http.Handler {
 	return httpguard.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
-			if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+			if !httpguard.IsJSON(r.Header.Get("Content-Type")) {
 				writeError(w, http.StatusUnsupportedMediaType, "POST wants Content-Type: application/json")
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		}
 		h.ServeHTTP(w, r)
-	}), true, writeError)
+	}), httpguard.NewHosts("127.0.0.1"), writeError)
 }
 
 // methods routes a path's requests by method, answering any other method

@@ -94,7 +94,7 @@ func (c *Config) start(client *http.Client, i, peer int) (*node, error) {
 	}
 	n := &node{
 		index: i, cmd: cmd, pidFile: filepath.Join(dir, "pid"), done: make(chan struct{}),
-		api: &apiclient.Client{URL: "http://" + c.httpAddr(i), Token: c.Token, HTTP: client},
+		api: &apiclient.Client{URL: "http://" + c.httpAddr(i), Token: c.Token, Cookie: filepath.Join(dir, apiclient.CookieFile), HTTP: client},
 	}
 	if err := os.WriteFile(n.pidFile, []byte(strconv.Itoa(cmd.Process.Pid)+"\n"), 0o644); err != nil {
 		n.pidFile = ""

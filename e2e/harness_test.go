@@ -81,10 +81,17 @@ type result struct {
 // never lands in the source tree.
 func runMiner(t *testing.T, timeout time.Duration, args ...string) result {
 	t.Helper()
+	return runMinerIn(t, t.TempDir(), timeout, args...)
+}
+
+// runMinerIn is runMiner in the working directory dir, such as a node's,
+// where the defaults ./data/<network> name that node's datadir.
+func runMinerIn(t *testing.T, dir string, timeout time.Duration, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, minerBin, args...)
-	cmd.Dir = t.TempDir()
+	cmd.Dir = dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	t0 := time.Now()
@@ -401,11 +408,21 @@ func startNode(t *testing.T, name string, o nodeOpts) *node {
 	return n
 }
 
-func (n *node) addr() string           { return "127.0.0.1:" + n.p2pPort }
-func (n *node) url() string            { return "http://127.0.0.1:" + n.httpPort }
-func (n *node) api() *apiclient.Client { return nodeAPI(n.url()) }
-func (n *node) pid() int               { return n.proc.cmd.Process.Pid }
-func (n *node) log() string            { return n.proc.output.String() }
+func (n *node) addr() string { return "127.0.0.1:" + n.p2pPort }
+func (n *node) url() string  { return "http://127.0.0.1:" + n.httpPort }
+func (n *node) pid() int     { return n.proc.cmd.Process.Pid }
+func (n *node) log() string  { return n.proc.output.String() }
+
+// api is a client of n's API that writes with the token in n's cookie file.
+func (n *node) api() *apiclient.Client {
+	c := nodeAPI(n.url())
+	c.Cookie = filepath.Join(n.datadir, apiclient.CookieFile)
+	return c
+}
+
+// walletFlags name n to a wallet command: its URL, and its datadir, where
+// the command finds the token.
+func (n *node) walletFlags() []string { return []string{"--node", n.url(), "--datadir", n.datadir} }
 
 func (n *node) status() (*apiclient.Status, error) {
 	return n.api().Status(context.Background())

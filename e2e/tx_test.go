@@ -82,7 +82,7 @@ func TestTxBetweenNodes(t *testing.T) {
 	b := startNode(t, "B", nodeOpts{peers: []string{a.addr()}})
 	waitFor(t, 30*time.Second, "A's coinbases spendable, B following", func() (bool, string) { return sameTip(2, a, b) })
 
-	txid := walletSend(t, "--key", keyA, "--to", recipient, "--amount", "12.34567891", "--fee", "0.0001", "--node", a.url())
+	txid := walletSend(t, append([]string{"--key", keyA, "--to", recipient, "--amount", "12.34567891", "--fee", "0.0001"}, a.walletFlags()...)...)
 	took := waitFor(t, 30*time.Second, "the transfer confirmed in one block on A and B", func() (bool, string) {
 		return confirmedOnAll(txid, a, b)
 	})

@@ -4,13 +4,16 @@ package e2e
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hashforge/hashforge/apiclient"
 	"github.com/hashforge/hashforge/chain"
 )
 
@@ -115,6 +118,7 @@ func TestWalletBadInput(t *testing.T) {
 		{"send bad fee", send("--fee", "0.5.5"), []string{"--fee", `"0.5.5"`}},
 		{"send memo too long", send("--memo", strings.Repeat("é", chain.MaxMemo/2+1)), []string{"--memo", "258 bytes", "256"}},
 		{"send bad node", send("--node", "ftp://example.com"), []string{"--node", `"ftp://example.com"`}},
+		{"send unknown network", send("--network", "mainnet"), []string{`"mainnet"`}},
 		{"send stray argument", send("extra"), []string{`"extra"`}},
 	}
 	for _, tt := range tests {
@@ -241,7 +245,8 @@ func faucetAndRecipient(t *testing.T) (faucetKey, to string) {
 // the transfers stay pending: each send must take the nonce after the
 // pending ones, and a refusal must reach the user with its code.
 func TestWalletSend(t *testing.T) {
-	nodeURL := startNode(t, "node", nodeOpts{}).url()
+	n := startNode(t, "node", nodeOpts{})
+	nodeURL := n.url()
 	faucetKey, to := faucetAndRecipient(t)
 	faucet := chain.FaucetAddress().String()
 	if b := balanceOf(t, nodeURL, faucet); b.Units != chain.FaucetAlloc || b.Nonce != 0 || b.Pending != 0 {
@@ -249,7 +254,7 @@ func TestWalletSend(t *testing.T) {
 	}
 	txids := map[chain.Hash]bool{}
 	for i := range 2 {
-		txids[walletSend(t, "--key", faucetKey, "--to", to, "--amount", "1.5", "--fee", "0.001", "--memo", "lunch 🍕", "--node", nodeURL)] = true
+		txids[walletSend(t, append([]string{"--key", faucetKey, "--to", to, "--amount", "1.5", "--fee", "0.001", "--memo", "lunch 🍕"}, n.walletFlags()...)...)] = true
 		// Nothing is mined: the balance stays, the pending count grows.
 		if b := balanceOf(t, nodeURL, faucet); b.Units != chain.FaucetAlloc || b.Nonce != 0 || b.Pending != uint64(i+1) {
 			t.Errorf("faucet after send %d: %+v, want %d units, nonce 0, %d pending", i+1, b, chain.FaucetAlloc, i+1)
@@ -262,7 +267,7 @@ func TestWalletSend(t *testing.T) {
 		t.Errorf("recipient before any block: %+v, want nothing", b)
 	}
 
-	r := runMiner(t, 20*time.Second, "wallet", "send", "--key", faucetKey, "--to", to, "--amount", "2000000", "--fee", "0.001", "--node", nodeURL)
+	r := runMiner(t, 20*time.Second, append([]string{"wallet", "send", "--key", faucetKey, "--to", to, "--amount", "2000000", "--fee", "0.001"}, n.walletFlags()...)...)
 	if r.code != exitFailure || r.stdout != "" || !strings.Contains(r.stderr, "miner: insufficient-funds: ") {
 		t.Errorf("send beyond the balance: exit %d, stdout %q, stderr %q: want %d and \"insufficient-funds: ...\"", r.code, r.stdout, r.stderr, exitFailure)
 	}
@@ -271,10 +276,11 @@ func TestWalletSend(t *testing.T) {
 // TestWalletSendMined sends through a mining node and waits for the
 // transfer to move exactly the amount, and the fee, out of the faucet.
 func TestWalletSendMined(t *testing.T) {
-	nodeURL := startNode(t, "node", nodeOpts{mine: true, interval: "200ms"}).url()
+	n := startNode(t, "node", nodeOpts{mine: true, interval: "200ms"})
+	nodeURL := n.url()
 	faucetKey, to := faucetAndRecipient(t)
 	const amount, fee = 12_345_000_00, 10_000 // 12.345 and 0.0001 coins
-	walletSend(t, "--key", faucetKey, "--to", to, "--amount", "12.345", "--fee", "0.0001", "--node", nodeURL)
+	walletSend(t, append([]string{"--key", faucetKey, "--to", to, "--amount", "12.345", "--fee", "0.0001"}, n.walletFlags()...)...)
 	waitFor(t, 30*time.Second, fmt.Sprintf("recipient holds %d units", amount), func() (bool, string) {
 		b := balanceOf(t, nodeURL, to)
 		if b.Units != 0 && b.Units != amount {
@@ -285,4 +291,83 @@ func TestWalletSendMined(t *testing.T) {
 	if b := balanceOf(t, nodeURL, chain.FaucetAddress().String()); b.Units != chain.FaucetAlloc-amount-fee || b.Nonce != 1 || b.Pending != 0 {
 		t.Errorf("faucet after the block: %+v, want %d units, nonce 1, nothing pending", b, chain.FaucetAlloc-amount-fee)
 	}
+}
+
+// TestWalletSendCredential: a send finds the token in the cookie file of
+// the node it talks to: with no flag at all against a devnet node run with
+// its defaults from the same directory, with --node alone against a
+// regtest one, through --datadir or --api-cookie against one elsewhere;
+// without the cookie it fails saying where to look, and with a wrong token
+// the node refuses it.
+func TestWalletSendCredential(t *testing.T) {
+	faucetKey, to := faucetAndRecipient(t)
+	send := []string{"wallet", "send", "--key", faucetKey, "--to", to, "--amount", "1", "--fee", "0.001"}
+
+	t.Run("no flag", func(t *testing.T) {
+		httpAddr := "127.0.0.1:" + strconv.Itoa(int(chain.Devnet.HTTPPort))
+		ln, err := net.Listen("tcp", httpAddr)
+		if err != nil {
+			t.Skipf("a node with its defaults needs %s: %v", httpAddr, err)
+		}
+		ln.Close()
+		// The devnet defaults: HTTP on 127.0.0.1:8001, the datadir ./data/devnet.
+		p := startMiner(t, "-p", freePort(t), "--p2p-addr", "127.0.0.1")
+		waitFor(t, 30*time.Second, "the devnet node's API answers", func() (bool, string) {
+			_, err := httpGet("http://" + httpAddr + "/api/status")
+			return err == nil && !p.exited(), fmt.Sprint(err, p.exited())
+		})
+		r := runMinerIn(t, p.cmd.Dir, 20*time.Second, send...)
+		if r.code != 0 || !txidRE.MatchString(r.stdout) {
+			t.Fatalf("exit %d, stdout %q, stderr %q: want 0 and a txid\nnode:\n%s", r.code, r.stdout, r.stderr, logTail(p.output.String()))
+		}
+	})
+
+	t.Run("--node alone", func(t *testing.T) {
+		// A regtest node with the default datadir of the directory it runs
+		// in: the wallet asks it its network to find ./data/regtest.
+		n := startNode(t, "node", nodeOpts{datadir: filepath.Join("data", "regtest")})
+		r := runMinerIn(t, n.proc.cmd.Dir, 20*time.Second, append(send, "--node", n.url())...)
+		if r.code != 0 || !txidRE.MatchString(r.stdout) {
+			t.Fatalf("exit %d, stdout %q, stderr %q: want 0 and a txid", r.code, r.stdout, r.stderr)
+		}
+	})
+
+	n := startNode(t, "node", nodeOpts{})
+	wrongCookie := filepath.Join(t.TempDir(), "api.cookie")
+	if err := os.WriteFile(wrongCookie, []byte("wrong"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string // in stderr; "" for success
+	}{
+		{"--datadir", []string{"--node", n.url(), "--datadir", n.datadir}, ""},
+		{"--api-cookie", []string{"--node", n.url(), "--api-cookie", filepath.Join(n.datadir, apiclient.CookieFile)}, ""},
+		{"--api-token over a wrong cookie", []string{"--node", n.url(), "--api-cookie", wrongCookie, "--api-token", cookieOf(t, n)}, ""},
+		{"the node's datadir elsewhere", []string{"--node", n.url()}, "--datadir"},
+		{"a wrong cookie", []string{"--node", n.url(), "--api-cookie", wrongCookie}, "unauthorized"},
+		{"a wrong token", []string{"--node", n.url(), "--datadir", n.datadir, "--api-token", "wrong"}, "unauthorized"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := runMiner(t, 20*time.Second, append(send, tt.args...)...)
+			switch {
+			case tt.want == "" && (r.code != 0 || !txidRE.MatchString(r.stdout)):
+				t.Errorf("exit %d, stdout %q, stderr %q: want 0 and a txid", r.code, r.stdout, r.stderr)
+			case tt.want != "" && (r.code != exitFailure || !strings.Contains(r.stderr, tt.want)):
+				t.Errorf("exit %d, stderr %q: want %d and a message mentioning %q", r.code, r.stderr, exitFailure, tt.want)
+			}
+		})
+	}
+}
+
+// cookieOf returns the token in n's cookie file.
+func cookieOf(t *testing.T, n *node) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(n.datadir, apiclient.CookieFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

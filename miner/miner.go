@@ -131,6 +131,10 @@ func (m *Miner) SetThreads(n int) error { return m.sched.SetThreads(n) }
 // Threads returns the threads the CPU devices hash with, and the most they may.
 func (m *Miner) Threads() (active, most int) { return m.sched.Threads() }
 
+// Enabled reports whether mining was asked for (-m or SetMining), whether
+// or not the miner runs: a health check compares it with Mining.
+func (m *Miner) Enabled() bool { return m.enabled.Load() }
+
 // BlocksFound counts blocks this miner found that the chain accepted.
 func (m *Miner) BlocksFound() uint64 { return m.found.Load() }
 

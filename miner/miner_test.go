@@ -270,6 +270,21 @@ func TestNewTipStopsStaleWork(t *testing.T) {
 	})
 }
 
+// Enabled is what was asked for, Mining what runs: a miner asked to mine
+// that does not run is enabled and not mining.
+func TestEnabled(t *testing.T) {
+	ch, _ := chaintest.NewChain(t)
+	m := newMiner(ch, nil, miner.Config{Address: chain.Address{4}})
+	for _, on := range []bool{true, false, true} {
+		if on != m.Enabled() {
+			m.SetMining(on)
+		}
+		if m.Enabled() != on || m.Mining() {
+			t.Errorf("asked %t, without Run: enabled %t, mining %t; want %t, false", on, m.Enabled(), m.Mining(), on)
+		}
+	}
+}
+
 // An idle miner hashes nothing until SetMining(true), and stops hashing on
 // SetMining(false) while Run goes on.
 func TestSetMining(t *testing.T) {

@@ -10,8 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"path/filepath"
 	"sync"
 	"time"
@@ -19,7 +17,6 @@ import (
 	"github.com/hashforge/hashforge/api"
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/hasher"
-	"github.com/hashforge/hashforge/internal/httpguard"
 	"github.com/hashforge/hashforge/mempool"
 	"github.com/hashforge/hashforge/miner"
 	"github.com/hashforge/hashforge/p2p"
@@ -47,8 +44,19 @@ type Config struct {
 	BlockInterval time.Duration
 
 	HTTPAddr string // host:port of the HTTP server; empty for none
-	APIToken string // bearer token of API writes; needed beyond loopback
+	APIToken string // bearer token of API writes; needed beyond loopback, random when empty
 	Version  string // shown by the API and metrics
+
+	// HTTPHosts are names, beyond HTTPAddr's host and localhost, that
+	// requests may call the node by (a proxy's or the LAN's name).
+	HTTPHosts []string
+	// HTTPTimeout bounds the time a client may take to send a request, to
+	// read an answer, and to leave a kept-alive connection idle; 0 is
+	// DefaultHTTPTimeout. Event streams outlive it.
+	HTTPTimeout time.Duration
+	// HTTPMaxConns bounds the HTTP connections open at once; more wait to
+	// be accepted. 0 is DefaultHTTPMaxConns.
+	HTTPMaxConns int
 
 	P2P     p2p.Config
 	Mempool mempool.Config
@@ -60,9 +68,6 @@ type Config struct {
 
 // KeyFile holds the node's own ed25519 key inside its datadir: the seed as hex.
 const KeyFile = "node.key"
-
-// shutdownGrace bounds how long HTTP requests in flight may finish at shutdown.
-const shutdownGrace = time.Second
 
 // Run runs a node until ctx ends, then shuts it down.
 func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
@@ -138,32 +143,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		if m != nil {
 			apiMiner = m
 		}
-		ln, err := net.Listen("tcp", cfg.HTTPAddr)
+		err := serveHTTP(ctx, &wg, cfg, api.Config{Chain: ch, Miner: apiMiner, Peers: peers, Pool: pool, Signer: signer,
+			Version: cfg.Version, Storage: &dirProbe{dir: cfg.DataDir}}, log)
 		if err != nil {
-			return fmt.Errorf("http: %w", err)
+			return err
 		}
-		handler := api.New(api.Config{Chain: ch, Miner: apiMiner, Peers: peers, Pool: pool, Signer: signer,
-			Version: cfg.Version, Token: cfg.APIToken, Local: httpguard.Loopback(cfg.HTTPAddr)})
-		srv := &http.Server{
-			Handler:           handler,
-			ReadHeaderTimeout: 10 * time.Second,
-			// Requests end with the node: event streams never end by themselves.
-			BaseContext: func(net.Listener) context.Context { return ctx },
-		}
-		log.Info("http listening", "addr", "http://"+ln.Addr().String())
-		wg.Go(func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("http server", "err", err)
-			}
-		})
-		wg.Go(func() {
-			<-ctx.Done()
-			sctx, scancel := context.WithTimeout(context.Background(), shutdownGrace)
-			defer scancel()
-			if srv.Shutdown(sctx) != nil {
-				srv.Close() // requests still running after the grace are cut
-			}
-		})
 	}
 
 	<-ctx.Done()

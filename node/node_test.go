@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashforge/hashforge/apiclient"
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/chain/chaintest"
 	"github.com/hashforge/hashforge/hasher"
@@ -212,6 +214,8 @@ func TestRunStartsAndShutsDown(t *testing.T) {
 	if d.searches.Load() == 0 {
 		t.Error("the node mined without searching on its device")
 	}
+	cookie := filepath.Join(cfg.DataDir, apiclient.CookieFile)
+	checkCookie(t, cookie, "http://"+addr)
 
 	cancel()
 	select {
@@ -236,6 +240,27 @@ func TestRunStartsAndShutsDown(t *testing.T) {
 		t.Fatalf("datadir after shutdown: %v", err)
 	}
 	st.Close()
+	if _, err := os.Stat(cookie); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the API cookie after shutdown: %v, want it removed", err)
+	}
+}
+
+// checkCookie checks the node's API cookie: the owner's alone, and what
+// API writes need.
+func checkCookie(t *testing.T, cookie, url string) {
+	t.Helper()
+	if fi, err := os.Stat(cookie); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("API cookie: %v, want a file of mode 0600", err)
+	}
+	for _, c := range []struct {
+		client *apiclient.Client
+		ok     bool
+	}{{&apiclient.Client{URL: url, Cookie: cookie}, true}, {&apiclient.Client{URL: url}, false}} {
+		_, err := c.client.SetMining(context.Background(), true)
+		if (err == nil) != c.ok {
+			t.Errorf("POST /api/mining with cookie %q: %v, want success %t", c.client.Cookie, err, c.ok)
+		}
+	}
 }
 
 // The miner knows a stale parent by its own error: the pool's must reach it

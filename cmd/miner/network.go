@@ -27,7 +27,10 @@ func (n *networkFlags) resolve() (*chain.Params, string, error) {
 	}
 	dir := n.dataDir
 	if dir == "" {
-		dir = filepath.Join("data", params.Name)
+		dir = defaultDataDir(params)
 	}
 	return params, dir, nil
 }
+
+// defaultDataDir is a network's data directory when --datadir names none.
+func defaultDataDir(params *chain.Params) string { return filepath.Join("data", params.Name) }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashforge/hashforge/api"
+	"github.com/hashforge/hashforge/apiclient"
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/hasher"
 	"github.com/hashforge/hashforge/mempool"
@@ -36,8 +37,11 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	roundInterval := fs.Duration("consensus-interval", 60*time.Second, "how often every peer's tip is compared with ours")
 	httpPort := fs.Uint16P("http", "i", 0, "HTTP port for the API and metrics, 0 = off (default 8001 on devnet, 18001 on regtest)")
 	httpAddr := fs.String("http-addr", "127.0.0.1", "address the HTTP server binds to; beyond loopback it needs --api-token")
+	httpHosts := fs.StringArray("http-host", nil, "a name, beyond the --http-addr host and localhost, that requests may call the node by (repeatable; * for any)")
+	httpTimeout := fs.Duration("http-timeout", node.DefaultHTTPTimeout, "most time an HTTP client may take to send a request or read an answer, and keep a connection idle")
+	httpMaxConns := fs.Int("http-max-conns", node.DefaultHTTPMaxConns, "most HTTP connections open at once; more wait to be accepted")
 	var apiToken string
-	addTokenFlag(fs, &apiToken, "bearer token every API write (POST) must carry")
+	addTokenFlag(fs, &apiToken, "bearer token every API write (POST) must carry; random when not given, and in <datadir>/"+apiclient.CookieFile+" while the node runs")
 	network := addNetworkFlags(fs)
 	address := fs.String("address", "", "address the coinbase pays (default: the node's own key in the datadir)")
 	tempLimit := fs.Float64("gpu-temp-limit", 0, "pause a GPU at this temperature in °C until it cools 5 below (needs NVML); 0 = no limit")
@@ -94,6 +98,9 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *tempLimit < 0 || *tempLimit > 120 {
 		return usagef("--gpu-temp-limit %v: want 0 (none) or a temperature up to 120 °C", *tempLimit)
 	}
+	if *httpTimeout <= 0 || *httpMaxConns < 1 {
+		return usagef("--http-timeout must be positive and --http-max-conns at least 1")
+	}
 	if *poolSize < 1 || *poolExpiry <= 0 || *poolSave <= 0 {
 		return usagef("--mempool-size must be at least 1 (MiB); --mempool-expiry and --mempool-save-interval positive")
 	}
@@ -102,6 +109,9 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		DataDir:       dataDir,
 		Version:       buildVersion(),
 		APIToken:      apiToken,
+		HTTPHosts:     *httpHosts,
+		HTTPTimeout:   *httpTimeout,
+		HTTPMaxConns:  *httpMaxConns,
 		Mine:          *mine || *gpu,
 		BlockInterval: *interval,
 		Mempool:       mempool.Config{MinFeeRate: *minFeeRate, MaxBytes: *poolSize << 20, Expiry: *poolExpiry},

@@ -3,16 +3,19 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/hashforge/hashforge/apiclient"
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/internal/httpguard"
 	"github.com/hashforge/hashforge/wallet"
 	flag "github.com/spf13/pflag"
 )
@@ -52,26 +55,26 @@ func runWallet(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return usagef("wallet: unknown command %q", args[0])
 }
 
-// Where wallet commands find a node: the default HTTP port of devnet, the
-// default network, on this machine.
-var (
-	defaultNode = "http://127.0.0.1:" + strconv.Itoa(int(chain.Devnet.HTTPPort))
-	regtestNode = "http://127.0.0.1:" + strconv.Itoa(int(chain.Regtest.HTTPPort))
-)
-
 // nodeTimeout bounds each request: a node that accepts connections but never
 // answers must not hang the wallet.
 const nodeTimeout = 30 * time.Second
 
-// nodeFlags say which node a wallet command talks to, and with what token.
+// nodeFlags say which node a wallet command talks to, and with what
+// credential: by default the node of --network on this machine, and the
+// token in its datadir's cookie file.
 type nodeFlags struct {
-	url, token string
+	url, token, cookie string
+	network            *networkFlags
+	local              bool // the node is on this machine
 }
 
 func addNodeFlags(fs *flag.FlagSet) *nodeFlags {
 	n := &nodeFlags{}
-	fs.StringVar(&n.url, "node", defaultNode, "URL of the node's HTTP API (a regtest node's default is "+regtestNode+")")
-	addTokenFlag(fs, &n.token, "the node's API token, when it has one")
+	fs.StringVar(&n.url, "node", "", "URL of the node's HTTP API (default http://127.0.0.1:<the network's HTTP port>)")
+	n.network = addNetworkFlags(fs)
+	addTokenFlag(fs, &n.token, "the node's API token, instead of its cookie file's")
+	fs.StringVar(&n.cookie, "api-cookie", "", "file holding the node's API token (default: "+apiclient.CookieFile+
+		" in --datadir, or for a node on this machine in the default datadir of the network it runs)")
 	return n
 }
 
@@ -81,13 +84,42 @@ func addTokenFlag(fs *flag.FlagSet, token *string, usage string) {
 	fs.StringVar(token, "api-token", os.Getenv(apiclient.TokenEnv), usage+" (default $"+apiclient.TokenEnv+")")
 }
 
-// client checks --node and returns a client for the node it names.
+// client checks the flags and returns a client for the node they name.
 func (n *nodeFlags) client() (*apiclient.Client, error) {
+	params, dataDir, err := n.network.resolve()
+	if err != nil {
+		return nil, err
+	}
+	local := "http://127.0.0.1:" + strconv.Itoa(int(params.HTTPPort))
+	if n.url == "" {
+		n.url = local
+	}
 	u, err := url.Parse(n.url)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, usagef("--node %q: want a URL such as %s", n.url, defaultNode)
+		return nil, usagef("--node %q: want a URL such as %s", n.url, local)
 	}
-	return &apiclient.Client{URL: n.url, Token: n.token, HTTP: &http.Client{Timeout: nodeTimeout}}, nil
+	n.local = httpguard.Loopback(u.Host)
+	c := &apiclient.Client{URL: n.url, Token: n.token, Cookie: n.cookie, HTTP: &http.Client{Timeout: nodeTimeout}}
+	if c.Cookie == "" && n.network.dataDir != "" {
+		c.Cookie = filepath.Join(dataDir, apiclient.CookieFile)
+	}
+	return c, nil
+}
+
+// findCookie gives a client that is to write, and has no credential, the
+// cookie of the node it talks to when that node is on this machine: in the
+// default datadir of the network the node says it runs. A node elsewhere is
+// sent no local cookie.
+func (n *nodeFlags) findCookie(ctx context.Context, c *apiclient.Client) error {
+	if c.Token != "" || c.Cookie != "" || !n.local {
+		return nil
+	}
+	params, err := c.Network(ctx)
+	if err != nil {
+		return err
+	}
+	c.Cookie = filepath.Join(defaultDataDir(params), apiclient.CookieFile)
+	return nil
 }
 
 // requireFlags refuses a command run without any of the named flags.
@@ -171,7 +203,7 @@ type walletBalance struct {
 func runWalletBalance(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("miner wallet balance", stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: miner wallet balance ADDR [--node URL]\n\n"+
+		fmt.Fprintf(stderr, "Usage: miner wallet balance ADDR [--network NET | --node URL]\n\n"+
 			"Print the confirmed balance and nonce of the account ADDR (40 hex digits) and how\n"+
 			"many of its transfers are pending, as one JSON line.\n\nFlags:\n%s", fs.FlagUsages())
 	}
@@ -202,9 +234,11 @@ func runWalletBalance(ctx context.Context, args []string, stdout, stderr io.Writ
 func runWalletSend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("miner wallet send", stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: miner wallet send --key FILE --to ADDR --amount COINS --fee COINS [--memo TEXT] [--node URL]\n\n"+
+		fmt.Fprintf(stderr, "Usage: miner wallet send --key FILE --to ADDR --amount COINS --fee COINS [--memo TEXT] [--network NET | --node URL]\n\n"+
 			"Sign a transfer from the key's account and submit it to the node, which gives the\n"+
-			"network and the sender's next nonce. Prints the txid as JSON.\n\nFlags:\n%s", fs.FlagUsages())
+			"network and the sender's next nonce. Prints the txid as JSON. The node's API token\n"+
+			"comes from the cookie file the node keeps in its datadir while it runs (for a node\n"+
+			"on this machine, ./data/<its network>/"+apiclient.CookieFile+" unless --datadir says otherwise).\n\nFlags:\n%s", fs.FlagUsages())
 	}
 	keyPath := fs.String("key", "", "sender's key file (required)")
 	toHex := fs.String("to", "", "recipient's address, 40 hex digits (required)")
@@ -241,7 +275,13 @@ func runWalletSend(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
+	if err := node.findCookie(ctx, client); err != nil {
+		return err
+	}
 	txid, err := wallet.Send(ctx, client, key, to, amount, fee, []byte(*memo))
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%w (a node writes it to its datadir while it serves HTTP: give the node's --datadir, --api-cookie or --api-token)", err)
+	}
 	if err != nil {
 		return err
 	}
