@@ -166,6 +166,14 @@ func TestVerify(t *testing.T) {
 		{"undo data emptied", "regtest", corrupt(editAtHeight(bucketUndo, func(b *bolt.Bucket, h []byte) error {
 			return b.Put(h, seal(h, chain.EncodeChanges(nil)))
 		})), "undo data"},
+		{"two faults, both listed", "regtest", corrupt(func(tx *bolt.Tx) error {
+			if err := editFirstAccount(func(a *chain.Account) { a.Balance++ })(tx); err != nil {
+				return err
+			}
+			return editAtHeight(bucketUndo, func(b *bolt.Bucket, h []byte) error {
+				return b.Put(h, seal(h, chain.EncodeChanges(nil)))
+			})(tx)
+		}), "2 problems"},
 		{"other network", "devnet", corrupt(nil), "genesis"},
 		{"missing datadir", "regtest", func(t *testing.T) string { return filepath.Join(t.TempDir(), "none") }, "no such file"},
 		{"empty datadir", "regtest", func(t *testing.T) string { return t.TempDir() }, "no such file"},

@@ -10,23 +10,17 @@ import (
 )
 
 func runVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("miner verify", stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: miner verify [--network N] [--datadir DIR]\n\n"+
-			"Re-validate every block of a stored main chain from genesis, replaying account\n"+
-			"state, and check the stored state against the replay. Exits 1 on any fault.\n\nFlags:\n%s", fs.FlagUsages())
-	}
-	network := addNetworkFlags(fs)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	params, dataDir, err := network.resolve()
+	params, dataDir, err := parseDatadirCommand("verify",
+		"Re-validate every block of a stored main chain from genesis, replaying account\n"+
+			"state, and check the stored state against the replay; every page and record of\n"+
+			"the database is read and checked first. Lists every problem found and exits 1\n"+
+			"on any.", args, stderr)
 	if err != nil {
 		return err
 	}
 	st, err := store.Open(dataDir, true)
 	if err != nil {
-		return err
+		return fmt.Errorf("verify %s: %w", dataDir, store.Advise(err, params.Name, dataDir))
 	}
 	defer st.Close()
 	tip, err := chain.Verify(ctx, params, st, nil)
