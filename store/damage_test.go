@@ -236,7 +236,8 @@ func TestReadFaultIsAnError(t *testing.T) {
 	damaged(t, errs[0], m.path, "reading the file failed")
 }
 
-// A store from before checksummed records is refused with ErrFormat.
+// A store from before checksummed records is refused with ErrFormat, and
+// Reindex rebuilds it from its bare blocks.
 func TestFormat1(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, store.FileName)
@@ -260,5 +261,9 @@ func TestFormat1(t *testing.T) {
 	_, err = store.Open(dir, false)
 	if !errors.Is(err, store.ErrFormat) || !strings.Contains(store.Advise(err, "regtest", dir).Error(), "miner reindex") {
 		t.Fatalf("open a format 1 store: %v, want ErrFormat with advice", err)
+	}
+	r, err := store.Reindex(context.Background(), chain.Regtest, dir, slog.New(slog.DiscardHandler))
+	if err != nil || r.Tip.Height != 3 || r.Found != 4 || r.Skipped != 0 {
+		t.Fatalf("reindex: %+v, %v", r, err)
 	}
 }
