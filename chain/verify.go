@@ -2,6 +2,7 @@ package chain
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -24,52 +25,79 @@ func (m memAccounts) Account(a Address) (Account, error) { return m[a], nil }
 
 // Verify re-validates a stored main chain from genesis with every rule,
 // replaying account state in memory, and checks that the stored undo data,
-// account state and tip agree with the replay. It returns the verified tip.
-// progress, if not nil, is called after each block.
+// transaction index, account state and tip agree with the replay. It
+// returns the verified tip, or an error listing every problem it found: a
+// block that cannot be replayed stops the replay there, and what the
+// blocks above it and the account state hold goes unchecked. progress, if
+// not nil, is called after each block.
 func Verify(ctx context.Context, p *Params, s VerifyStore, progress func(height uint64)) (Tip, error) {
+	var problems []error
 	state := make(memAccounts)
 	var parent *blockNode
 	now := time.Now()
+	stopped := false
 	for height := uint64(0); ; height++ {
 		if err := ctx.Err(); err != nil {
 			return Tip{}, err
 		}
 		hash, ok, err := s.MainHash(height)
 		if err != nil {
-			return Tip{}, fmt.Errorf("height %d: %w", height, err)
+			problems = append(problems, fmt.Errorf("height %d: %w", height, err))
+			stopped = true
+			break
 		}
 		if !ok {
 			break
 		}
-		n, err := verifyBlock(p, s, state, parent, hash, height, now)
+		n, faults, err := verifyBlock(p, s, state, parent, hash, height, now)
+		for _, f := range faults {
+			problems = append(problems, fmt.Errorf("height %d, block %s: %w", height, hash, f))
+		}
 		if err != nil {
-			return Tip{}, fmt.Errorf("height %d, block %s: %w", height, hash, err)
+			problems = append(problems, fmt.Errorf("height %d, block %s: %w (the replay stops here)", height, hash, err))
+			stopped = true
+			break
 		}
 		parent = n
 		if progress != nil {
 			progress(height)
 		}
 	}
-	if parent == nil {
-		return Tip{}, fmt.Errorf("store holds no main chain")
+	if parent == nil && !stopped {
+		problems = append(problems, fmt.Errorf("store holds no main chain"))
 	}
+	if parent != nil && !stopped {
+		problems = append(problems, checkTipAndAccounts(s, state, parent)...)
+	}
+	switch len(problems) {
+	case 0:
+		return Tip{Hash: parent.hash, Height: parent.height, Header: parent.header, Work: parent.work}, nil
+	case 1:
+		return Tip{}, problems[0]
+	}
+	return Tip{}, fmt.Errorf("%d problems:\n%w", len(problems), errors.Join(problems...))
+}
 
+// checkTipAndAccounts compares the stored tip and accounts with a replay
+// that ended at last.
+func checkTipAndAccounts(s VerifyStore, state memAccounts, last *blockNode) []error {
+	var problems []error
 	tip, err := s.Tip()
-	if err != nil {
-		return Tip{}, fmt.Errorf("read tip: %w", err)
-	}
-	if tip != parent.hash {
-		return Tip{}, fmt.Errorf("stored tip %s is not the last main-chain block %s", tip, parent.hash)
+	switch {
+	case err != nil:
+		problems = append(problems, fmt.Errorf("read tip: %w", err))
+	case tip != last.hash:
+		problems = append(problems, fmt.Errorf("stored tip %s is not the last main-chain block %s", tip, last.hash))
 	}
 	stored := 0
 	if err := s.ForEachAccount(func(a Address, acc Account) error {
 		stored++
 		if want := state[a]; acc != want {
-			return fmt.Errorf("account %s: stored %+v, replay gives %+v", a, acc, want)
+			problems = append(problems, fmt.Errorf("account %s: stored %+v, replay gives %+v", a, acc, want))
 		}
 		return nil
 	}); err != nil {
-		return Tip{}, err
+		problems = append(problems, err)
 	}
 	live := 0
 	for _, acc := range state {
@@ -78,52 +106,54 @@ func Verify(ctx context.Context, p *Params, s VerifyStore, progress func(height 
 		}
 	}
 	if stored != live {
-		return Tip{}, fmt.Errorf("store holds %d accounts, replay gives %d", stored, live)
+		problems = append(problems, fmt.Errorf("store holds %d accounts, replay gives %d", stored, live))
 	}
-	return Tip{Hash: parent.hash, Height: parent.height, Header: parent.header, Work: parent.work}, nil
+	return problems
 }
 
-func verifyBlock(p *Params, s VerifyStore, state memAccounts, parent *blockNode, hash Hash, height uint64, now time.Time) (*blockNode, error) {
+// verifyBlock replays one main-chain block. A fault is stored data that
+// disagrees with the replay; err is a block the replay cannot go past.
+func verifyBlock(p *Params, s VerifyStore, state memAccounts, parent *blockNode, hash Hash, height uint64, now time.Time) (n *blockNode, faults []error, err error) {
 	b, err := s.Block(hash)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if got := b.Hash(); got != hash {
-		return nil, fmt.Errorf("stored block hashes to %s", got)
+		return nil, nil, fmt.Errorf("stored block hashes to %s", got)
 	}
 	if parent == nil {
 		if hash != p.GenesisHash() {
-			return nil, fmt.Errorf("not the %s genesis block %s", p.Name, p.GenesisHash())
+			return nil, nil, fmt.Errorf("not the %s genesis block %s", p.Name, p.GenesisHash())
 		}
 	} else {
 		if b.Header.PrevBlock != parent.hash {
-			return nil, fmt.Errorf("parent %s, main chain has %s", b.Header.PrevBlock, parent.hash)
+			return nil, nil, fmt.Errorf("parent %s, main chain has %s", b.Header.PrevBlock, parent.hash)
 		}
 		if err := checkBlockSanity(b, len(b.Bytes()), p, now); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if err := checkBlockContext(b, parent, p); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	changes, err := applyBlock(state, b, height, p)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	undo, err := s.Undo(hash)
-	if err != nil {
-		return nil, fmt.Errorf("undo data: %w", err)
-	}
-	if !slices.Equal(undo, changes) {
-		return nil, fmt.Errorf("stored undo data differs from the replay")
+	switch {
+	case err != nil:
+		faults = append(faults, fmt.Errorf("undo data: %w", err))
+	case !slices.Equal(undo, changes):
+		faults = append(faults, fmt.Errorf("stored undo data differs from the replay"))
 	}
 	for _, ch := range changes {
 		state[ch.Address] = ch.New
 	}
 	for _, id := range b.TxHashes() {
 		if at, ok, err := s.TxBlock(id); err != nil || at != hash {
-			return nil, fmt.Errorf("transaction index: %s is under block %s (found %t, %v)", id, at, ok, err)
+			faults = append(faults, fmt.Errorf("transaction index: %s is under block %s (found %t, %v)", id, at, ok, err))
 		}
 	}
-	return newBlockNode(b.Header, parent), nil
+	return newBlockNode(b.Header, parent), faults, nil
 }

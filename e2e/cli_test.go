@@ -62,6 +62,8 @@ func TestBadInput(t *testing.T) {
 		{"every cpu path outside bench", []string{"-m", "--cpu-impl", "all"}, []string{"--cpu-impl", `"all"`}},
 		{"every cpu path on opencl", []string{"bench", "--cpu-impl", "all", "--backend", "opencl"}, []string{"--cpu-impl all", "--backend"}},
 		{"verify unknown network", []string{"verify", "--network", "foo"}, []string{`"foo"`}},
+		{"reindex unknown network", []string{"reindex", "--network", "foo"}, []string{`"foo"`}},
+		{"reindex stray argument", []string{"reindex", "extra"}, []string{`"extra"`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { wantUsageError(t, tt.args, tt.want...) })
@@ -88,7 +90,7 @@ func wantUsageError(t *testing.T, args []string, want ...string) {
 
 // TestHelp checks that asking for help is a success, not a usage error.
 func TestHelp(t *testing.T) {
-	for _, args := range [][]string{{"--help"}, {"-h"}, {"search", "--help"}, {"bench", "--help"}, {"devices", "--help"}, {"verify", "--help"}} {
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"search", "--help"}, {"bench", "--help"}, {"devices", "--help"}, {"verify", "--help"}, {"reindex", "--help"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			r := runMiner(t, 10*time.Second, args...)
 			if r.code != 0 || !strings.Contains(r.stdout, "Usage") || r.stderr != "" {

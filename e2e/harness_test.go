@@ -505,19 +505,32 @@ func verify(t *testing.T, network, datadir string) result {
 	return runMiner(t, 30*time.Second, "verify", "--network", network, "--datadir", datadir)
 }
 
-var verifiedRE = regexp.MustCompile(`^ok: (\w+) chain verified, height (\d+), tip ([0-9a-f]{64})\n$`)
+// reindex runs `miner reindex` on a datadir.
+func reindex(t *testing.T, network, datadir string) result {
+	t.Helper()
+	return runMiner(t, 60*time.Second, "reindex", "--network", network, "--datadir", datadir)
+}
+
+var okRE = regexp.MustCompile(`^ok: (\w+) chain (verified|reindexed), height (\d+), tip ([0-9a-f]{64})\n`)
 
 // verifiedHeight requires a passing verify and returns the height it printed.
 func verifiedHeight(t *testing.T, network string, r result) uint64 {
 	t.Helper()
+	return okHeight(t, "verified", network, r)
+}
+
+// okHeight requires a command that succeeded and said so in its first line
+// ("ok: NETWORK chain VERB, height N, tip HASH") and returns the height.
+func okHeight(t *testing.T, verb, network string, r result) uint64 {
+	t.Helper()
 	if r.code != 0 {
-		t.Fatalf("verify exited %d, want 0\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+		t.Fatalf("exit %d, want 0\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 	}
-	m := verifiedRE.FindStringSubmatch(r.stdout)
-	if m == nil || m[1] != network {
-		t.Fatalf("verify printed %q, want %q", r.stdout, "ok: "+network+" chain verified, height N, tip HASH")
+	m := okRE.FindStringSubmatch(r.stdout)
+	if m == nil || m[1] != network || m[2] != verb {
+		t.Fatalf("printed %q, want %q", r.stdout, "ok: "+network+" chain "+verb+", height N, tip HASH")
 	}
-	h, err := strconv.ParseUint(m[2], 10, 64)
+	h, err := strconv.ParseUint(m[3], 10, 64)
 	if err != nil {
 		t.Fatal(err)
 	}

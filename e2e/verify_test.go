@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,11 +21,25 @@ import (
 // Bucket names as store/store.go writes them.
 var (
 	bucketBlocks   = []byte("blocks")
+	bucketIndex    = []byte("index")
 	bucketMain     = []byte("main")
 	bucketAccounts = []byte("accounts")
 	bucketUndo     = []byte("undo")
 	bucketMeta     = []byte("meta")
 )
+
+// Every value in the store is a record, as store/record.go writes it: a
+// CRC-32C of key and value (4 bytes, big-endian), then the value. The tests
+// that change what the store holds, rather than damage it, seal what they
+// write, or the checksum would be all verify reports.
+func seal(key, value []byte) []byte {
+	castagnoli := crc32.MakeTable(crc32.Castagnoli)
+	sum := crc32.Update(crc32.Checksum(key, castagnoli), castagnoli, value)
+	return append(binary.BigEndian.AppendUint32(nil, sum), value...)
+}
+
+// unseal returns a copy of a record's value.
+func unseal(rec []byte) []byte { return bytes.Clone(rec[4:]) }
 
 // mainHash returns the key of the main-chain block at height.
 func mainHash(tx *bolt.Tx, height uint64) ([]byte, error) {
@@ -32,7 +47,7 @@ func mainHash(tx *bolt.Tx, height uint64) ([]byte, error) {
 	if h == nil {
 		return nil, fmt.Errorf("no main-chain block at height %d", height)
 	}
-	return append([]byte(nil), h...), nil
+	return unseal(h), nil
 }
 
 // editFirstAccount rewrites the first stored account.
@@ -43,12 +58,12 @@ func editFirstAccount(edit func(*chain.Account)) func(*bolt.Tx) error {
 		if k == nil {
 			return fmt.Errorf("no accounts")
 		}
-		acc, err := chain.DecodeAccount(v)
+		acc, err := chain.DecodeAccount(unseal(v))
 		if err != nil {
 			return err
 		}
 		edit(&acc)
-		return b.Put(append([]byte(nil), k...), acc.Bytes())
+		return b.Put(bytes.Clone(k), seal(k, acc.Bytes()))
 	}
 }
 
@@ -110,11 +125,12 @@ func TestVerify(t *testing.T) {
 		}), "accounts"},
 		{"account added", "regtest", corrupt(func(tx *bolt.Tx) error {
 			// Not the zero address: genesis pays that one.
-			return tx.Bucket(bucketAccounts).Put(bytes.Repeat([]byte{0xff}, chain.AddressSize), chain.Account{Balance: 1}.Bytes())
+			addr := bytes.Repeat([]byte{0xff}, chain.AddressSize)
+			return tx.Bucket(bucketAccounts).Put(addr, seal(addr, chain.Account{Balance: 1}.Bytes()))
 		}), "account"},
 		{"main entry deleted", "regtest", corrupt(func(tx *bolt.Tx) error {
 			return tx.Bucket(bucketMain).Delete(binary.BigEndian.AppendUint64(nil, 1))
-		}), "stored tip"},
+		}), "height 1 is missing"},
 		{"main entries swapped", "regtest", corrupt(func(tx *bolt.Tx) error {
 			h1, err := mainHash(tx, 1)
 			if err != nil {
@@ -125,30 +141,39 @@ func TestVerify(t *testing.T) {
 				return err
 			}
 			b := tx.Bucket(bucketMain)
-			b.Put(binary.BigEndian.AppendUint64(nil, 1), h2)
-			return b.Put(binary.BigEndian.AppendUint64(nil, 2), h1)
+			k1, k2 := binary.BigEndian.AppendUint64(nil, 1), binary.BigEndian.AppendUint64(nil, 2)
+			b.Put(k1, seal(k1, h2))
+			return b.Put(k2, seal(k2, h1))
 		}), "height 1"},
 		{"tip moved back", "regtest", corrupt(func(tx *bolt.Tx) error {
 			h, err := mainHash(tx, 1)
 			if err != nil {
 				return err
 			}
-			return tx.Bucket(bucketMeta).Put([]byte("tip"), h)
+			return tx.Bucket(bucketMeta).Put([]byte("tip"), seal([]byte("tip"), h))
 		}), "stored tip"},
 		{"block bytes changed", "regtest", corrupt(editAtHeight(bucketBlocks, func(b *bolt.Bucket, h []byte) error {
-			raw := append([]byte(nil), b.Get(h)...)
+			raw := unseal(b.Get(h))
 			raw[68] ^= 1 // the header's timestamp
-			return b.Put(h, raw)
+			return b.Put(h, seal(h, raw))
 		})), "hashes to"},
 		{"block deleted", "regtest", corrupt(editAtHeight(bucketBlocks, func(b *bolt.Bucket, h []byte) error {
 			return b.Delete(h)
-		})), "not found"},
+		})), "has no block"},
 		{"undo data deleted", "regtest", corrupt(editAtHeight(bucketUndo, func(b *bolt.Bucket, h []byte) error {
 			return b.Delete(h)
 		})), "undo data"},
 		{"undo data emptied", "regtest", corrupt(editAtHeight(bucketUndo, func(b *bolt.Bucket, h []byte) error {
-			return b.Put(h, chain.EncodeChanges(nil))
+			return b.Put(h, seal(h, chain.EncodeChanges(nil)))
 		})), "undo data"},
+		{"two faults, both listed", "regtest", corrupt(func(tx *bolt.Tx) error {
+			if err := editFirstAccount(func(a *chain.Account) { a.Balance++ })(tx); err != nil {
+				return err
+			}
+			return editAtHeight(bucketUndo, func(b *bolt.Bucket, h []byte) error {
+				return b.Put(h, seal(h, chain.EncodeChanges(nil)))
+			})(tx)
+		}), "2 problems"},
 		{"other network", "devnet", corrupt(nil), "genesis"},
 		{"missing datadir", "regtest", func(t *testing.T) string { return filepath.Join(t.TempDir(), "none") }, "no such file"},
 		{"empty datadir", "regtest", func(t *testing.T) string { return t.TempDir() }, "no such file"},

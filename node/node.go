@@ -9,7 +9,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -93,9 +95,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if cfg.Mine && len(devices) == 0 {
 		return errors.New("mining needs at least one hashing device")
 	}
-	st, err := store.Open(cfg.DataDir, false)
+	st, err := openStore(cfg)
 	if err != nil {
-		return err
+		return store.Advise(err, cfg.Params.Name, cfg.DataDir)
 	}
 	defer st.Close()
 	ch, err := chain.New(cfg.Params, st, log)
@@ -161,6 +163,18 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		log.Info("mempool saved", "file", poolFile, "transactions", n)
 	}
 	return nil
+}
+
+// openStore opens the datadir's store. A node key there shows that a node
+// ran and kept its chain there: if chain.db is gone, opening the store would
+// quietly start a new chain from genesis in its place.
+func openStore(cfg Config) (*store.Store, error) {
+	_, keyErr := os.Stat(filepath.Join(cfg.DataDir, KeyFile))
+	path := filepath.Join(cfg.DataDir, store.FileName)
+	if _, err := os.Stat(path); keyErr == nil && errors.Is(err, fs.ErrNotExist) {
+		return nil, &store.DamageError{Path: path, Problems: []string{"the file is missing, though " + KeyFile + " shows a node kept its chain here"}}
+	}
+	return store.Open(cfg.DataDir, false)
 }
 
 // newMiner builds the miner on the devices; its coinbase pays cfg.Address,

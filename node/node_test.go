@@ -157,6 +157,16 @@ func TestRunFailsAndClosesDevices(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, "wrong --network or --datadir"},
+		{"chain.db lost beside the node key", func(t *testing.T, cfg *Config) {
+			if err := os.WriteFile(filepath.Join(cfg.DataDir, KeyFile), []byte("00"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, "missing, though node.key shows a node kept its chain here\nrun `miner reindex --network regtest"},
+		{"chain.db damaged", func(t *testing.T, cfg *Config) {
+			if err := os.WriteFile(filepath.Join(cfg.DataDir, store.FileName), nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, "is damaged: the file is empty"},
 		{"P2P port in use", func(t *testing.T, cfg *Config) {
 			cfg.P2P.Listen = listen(t).Addr().String()
 		}, "p2p"},

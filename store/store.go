@@ -1,15 +1,17 @@
 // Package store keeps a node's chain on disk in a bbolt database: blocks, the
 // block index, main-chain heights, account state and undo data. Each change of
 // the main chain is one bbolt transaction, so a crash at any moment leaves the
-// store at a block boundary.
+// store at a block boundary. Every value is a checksummed record (record.go),
+// a damaged file is refused when it is opened (open.go, check.go) and every
+// read turns damage into a *DamageError rather than a crash (damage.go);
+// Reindex rebuilds a damaged store from the blocks that survive it.
 package store
 
 import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -23,9 +25,11 @@ var (
 	bucketMain     = []byte("main")     // height (8, big-endian) → hash
 	bucketAccounts = []byte("accounts") // address → chain.Account
 	bucketUndo     = []byte("undo")     // hash → account changes of the block
-	bucketMeta     = []byte("meta")     // keyTip → hash
+	bucketMeta     = []byte("meta")     // keyTip → hash, keyFormat → format version
 	bucketPeers    = []byte("peers")    // host:port → last seen (Unix seconds, 8 bytes)
 	bucketTxs      = []byte("txs")      // txid → hash of the main-chain block holding it
+
+	buckets = [][]byte{bucketBlocks, bucketIndex, bucketMain, bucketAccounts, bucketUndo, bucketMeta, bucketPeers, bucketTxs}
 
 	keyTip = []byte("tip")
 )
@@ -38,53 +42,58 @@ var ErrLocked = errors.New("datadir is in use by another process")
 
 // Store is the on-disk chain of one network.
 type Store struct {
-	db *bolt.DB
+	db       *bolt.DB
+	path     string
+	readOnly bool
+	damaged  atomic.Bool // a read met damage: Close leaves no clean-shutdown marker
 }
 
 // FileName is the database file inside a datadir.
 const FileName = "chain.db"
 
-// Open opens or creates the store in dir. readOnly opens an existing store
-// without writing, as `miner verify` does.
-func Open(dir string, readOnly bool) (*Store, error) {
-	path := filepath.Join(dir, FileName)
-	if readOnly {
-		if _, err := os.Stat(path); err != nil {
-			return nil, fmt.Errorf("open store: %w", err)
-		}
-	} else if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("create datadir: %w", err)
+// Close closes the database. After a clean close of a store opened for
+// writing it leaves the clean-shutdown marker, so the next Open skips the
+// full check.
+func (s *Store) Close() error {
+	err := s.db.Close()
+	if err == nil && !s.readOnly && !s.damaged.Load() {
+		err = writeMarker(s.path)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: readOnly})
-	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, fmt.Errorf("open %s: %w", path, ErrLocked)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	s := &Store{db: db}
-	if !readOnly {
-		err = db.Update(func(tx *bolt.Tx) error {
-			for _, name := range [][]byte{bucketBlocks, bucketIndex, bucketMain, bucketAccounts, bucketUndo, bucketMeta, bucketPeers, bucketTxs} {
-				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			db.Close()
-			return nil, fmt.Errorf("create buckets: %w", err)
-		}
-	}
-	return s, nil
+	return err
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// view and update run a bbolt transaction under guard.
+func (s *Store) view(fn func(*bolt.Tx) error) error {
+	return s.guarded(func() error { return s.db.View(fn) })
+}
 
-// get reads key from bucket; a missing bucket (a read-only store that was
-// never written) reads as empty.
+func (s *Store) update(fn func(*bolt.Tx) error) error {
+	return s.guarded(func() error { return s.db.Update(fn) })
+}
+
+func (s *Store) guarded(fn func() error) error {
+	err := guard(s.path, fn)
+	if errors.Is(err, ErrDamaged) {
+		s.damaged.Store(true)
+	}
+	return err
+}
+
+// open opens the record rec read from key in bucket; damage is a
+// *DamageError naming the record.
+func (s *Store) open(bucket, key, rec []byte) ([]byte, error) {
+	v, err := openRecord(key, rec)
+	if err != nil {
+		return nil, &DamageError{Path: s.path, Problems: []string{describe(bucket, key) + ": " + err.Error()}}
+	}
+	return v, nil
+}
+
+// put stores value under key as a sealed record.
+func put(b *bolt.Bucket, key, value []byte) error { return b.Put(key, sealRecord(key, value)) }
+
+// get reads the record at key in bucket; a missing bucket (a read-only
+// store that was never written) reads as empty.
 func get(tx *bolt.Tx, bucket, key []byte) []byte {
 	b := tx.Bucket(bucket)
 	if b == nil {
@@ -97,12 +106,16 @@ func heightKey(h uint64) []byte { return binary.BigEndian.AppendUint64(nil, h) }
 
 // each decodes every value of bucket and calls fn with its key.
 func each[T any](s *Store, bucket []byte, decode func([]byte) (T, error), fn func(k []byte, v T) error) error {
-	return s.db.View(func(tx *bolt.Tx) error {
+	return s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucket)
 		if b == nil {
 			return nil
 		}
-		return b.ForEach(func(k, raw []byte) error {
+		return b.ForEach(func(k, rec []byte) error {
+			raw, err := s.open(bucket, k, rec)
+			if err != nil {
+				return err
+			}
 			v, err := decode(raw)
 			if err != nil {
 				return fmt.Errorf("%s %x: %w", bucket, k, err)
@@ -126,28 +139,32 @@ func (s *Store) Tip() (chain.Hash, error) {
 // PutBlock stores a block and its index entry.
 func (s *Store) PutBlock(e chain.IndexEntry, raw []byte) error {
 	hash := e.Header.Hash()
-	return s.db.Update(func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketBlocks).Put(hash[:], raw); err != nil {
+	return s.update(func(tx *bolt.Tx) error {
+		if err := put(tx.Bucket(bucketBlocks), hash[:], raw); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketIndex).Put(hash[:], e.Bytes())
+		return put(tx.Bucket(bucketIndex), hash[:], e.Bytes())
 	})
 }
 
 // SetStatus records a block's validation status.
 func (s *Store) SetStatus(h chain.Hash, st chain.Status) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketIndex)
-		v := b.Get(h[:])
-		if v == nil {
+		rec := b.Get(h[:])
+		if rec == nil {
 			return fmt.Errorf("index entry %s: %w", h, ErrNotFound)
+		}
+		v, err := s.open(bucketIndex, h[:], rec)
+		if err != nil {
+			return err
 		}
 		e, err := chain.DecodeIndexEntry(v)
 		if err != nil {
 			return err
 		}
 		e.Status = st
-		return b.Put(h[:], e.Bytes())
+		return put(b, h[:], e.Bytes())
 	})
 }
 
@@ -155,12 +172,16 @@ func (s *Store) SetStatus(h chain.Hash, st chain.Status) error {
 // The decoder runs inside the transaction because bbolt's bytes are only
 // valid there.
 func read[T any](s *Store, bucket, key []byte, decode func([]byte) (T, error)) (v T, found bool, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error {
-		b := get(tx, bucket, key)
-		if b == nil {
+	err = s.view(func(tx *bolt.Tx) error {
+		rec := get(tx, bucket, key)
+		if rec == nil {
 			return nil
 		}
 		found = true
+		b, err := s.open(bucket, key, rec)
+		if err != nil {
+			return err
+		}
 		v, err = decode(b)
 		return err
 	})
@@ -220,29 +241,29 @@ func (s *Store) ForEachAccount(fn func(chain.Address, chain.Account) error) erro
 
 // Connect makes u.Hash the main chain's block at u.Height, in one transaction.
 func (s *Store) Connect(u chain.Update) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		if err := putAccounts(tx, u.Changes, func(c chain.AccountChange) chain.Account { return c.New }); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketUndo).Put(u.Hash[:], chain.EncodeChanges(u.Changes)); err != nil {
+		if err := put(tx.Bucket(bucketUndo), u.Hash[:], chain.EncodeChanges(u.Changes)); err != nil {
 			return err
 		}
 		txs := tx.Bucket(bucketTxs)
 		for _, id := range u.Txs {
-			if err := txs.Put(id[:], u.Hash[:]); err != nil {
+			if err := put(txs, id[:], u.Hash[:]); err != nil {
 				return err
 			}
 		}
-		if err := tx.Bucket(bucketMain).Put(heightKey(u.Height), u.Hash[:]); err != nil {
+		if err := put(tx.Bucket(bucketMain), heightKey(u.Height), u.Hash[:]); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketMeta).Put(keyTip, u.Tip[:])
+		return put(tx.Bucket(bucketMeta), keyTip, u.Tip[:])
 	})
 }
 
 // Disconnect removes the main chain's tip block u.Hash, in one transaction.
 func (s *Store) Disconnect(u chain.Update) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		if err := putAccounts(tx, u.Changes, func(c chain.AccountChange) chain.Account { return c.Old }); err != nil {
 			return err
 		}
@@ -258,7 +279,7 @@ func (s *Store) Disconnect(u chain.Update) error {
 		if err := tx.Bucket(bucketMain).Delete(heightKey(u.Height)); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketMeta).Put(keyTip, u.Tip[:])
+		return put(tx.Bucket(bucketMeta), keyTip, u.Tip[:])
 	})
 }
 
@@ -267,22 +288,29 @@ const maxPeers = 1000
 
 // PutPeer records that a peer was reachable at addr.
 func (s *Store) PutPeer(addr string, seen time.Time) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketPeers)
 		if b.Get([]byte(addr)) == nil && b.Stats().KeyN >= maxPeers {
 			var oldest []byte
 			oldestSeen := uint64(1<<64 - 1)
-			b.ForEach(func(k, v []byte) error {
+			err := b.ForEach(func(k, rec []byte) error {
+				v, err := s.open(bucketPeers, k, rec)
+				if err != nil {
+					return err
+				}
 				if t := binary.BigEndian.Uint64(v); t < oldestSeen {
 					oldest, oldestSeen = append([]byte(nil), k...), t
 				}
 				return nil
 			})
+			if err != nil {
+				return err
+			}
 			if err := b.Delete(oldest); err != nil {
 				return err
 			}
 		}
-		return b.Put([]byte(addr), binary.BigEndian.AppendUint64(nil, uint64(seen.Unix())))
+		return put(b, []byte(addr), binary.BigEndian.AppendUint64(nil, uint64(seen.Unix())))
 	})
 }
 
@@ -306,7 +334,7 @@ func putAccounts(tx *bolt.Tx, cs []chain.AccountChange, pick func(chain.AccountC
 		if acc == (chain.Account{}) {
 			err = b.Delete(c.Address[:])
 		} else {
-			err = b.Put(c.Address[:], acc.Bytes())
+			err = put(b, c.Address[:], acc.Bytes())
 		}
 		if err != nil {
 			return err

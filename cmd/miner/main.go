@@ -5,6 +5,7 @@
 //	miner bench [--duration 10s]       measure hashrate
 //	miner devices                      list hashing devices
 //	miner verify --datadir DIR         re-validate a stored chain
+//	miner reindex --datadir DIR        rebuild a damaged store from its blocks
 //	miner devnet -n N [--mine]         run N local nodes joined together
 //	miner wallet COMMAND ...           keys, balances and transfers
 package main
@@ -45,6 +46,7 @@ var commands = map[string]command{
 	"bench":   {"measure the hashrate of a backend", runBench},
 	"devices": {"list the hashing devices found", runDevices},
 	"verify":  {"re-validate a stored chain from genesis", runVerify},
+	"reindex": {"rebuild a damaged chain store from the blocks it still holds", runReindex},
 	"devnet":  {"run N local nodes joined together, with a live status table", runDevnet},
 	"wallet":  {"keep keys, read balances and send coins through a node", runWallet},
 }
@@ -91,7 +93,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func printCommands(w io.Writer) {
 	fmt.Fprintln(w, "Commands (miner COMMAND --help for flags):")
-	for _, name := range []string{"search", "bench", "devices", "verify", "devnet", "wallet"} {
+	for _, name := range []string{"search", "bench", "devices", "verify", "reindex", "devnet", "wallet"} {
 		fmt.Fprintf(w, "  %-8s %s\n", name, commands[name].summary)
 	}
 	fmt.Fprintf(w, "  %-8s %s\n", "version", "print the version (also --version)")

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"io"
 	"path/filepath"
 
 	"github.com/hashforge/hashforge/chain"
@@ -34,3 +36,17 @@ func (n *networkFlags) resolve() (*chain.Params, string, error) {
 
 // defaultDataDir is a network's data directory when --datadir names none.
 func defaultDataDir(params *chain.Params) string { return filepath.Join("data", params.Name) }
+
+// parseDatadirCommand parses the flags of a command that takes only a
+// network and its datadir, such as verify and reindex; about is its help.
+func parseDatadirCommand(name, about string, args []string, stderr io.Writer) (*chain.Params, string, error) {
+	fs := newFlagSet("miner "+name, stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: miner %s [--network N] [--datadir DIR]\n\n%s\n\nFlags:\n%s", name, about, fs.FlagUsages())
+	}
+	network := addNetworkFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return nil, "", err
+	}
+	return network.resolve()
+}
