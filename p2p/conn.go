@@ -25,16 +25,43 @@ const (
 // host and a port from 1 to 65535, or this node's own.
 var ErrBadAddress = errors.New("bad peer address")
 
+// Accept errors such as EMFILE pass once connections close: the loop waits
+// and tries again, as net/http's does, rather than stop taking peers.
+const (
+	acceptRetryMin = 5 * time.Millisecond
+	acceptRetryMax = time.Second
+)
+
 // accept starts a peer on each connection from a host that is not banned,
 // while inbound slots are free.
 func (s *Server) accept(ctx context.Context, ln net.Listener) {
+	var wait time.Duration // 0 outside a burst of errors
+	failures := 0
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
-			if ctx.Err() == nil {
-				s.log.Error("p2p accept", "err", err)
+			if ctx.Err() != nil {
+				return
 			}
-			return
+			if errors.Is(err, net.ErrClosed) {
+				s.log.Error("p2p accept", "err", err)
+				return
+			}
+			if wait == 0 {
+				s.log.Error("p2p accept failing; retrying", "err", err)
+			}
+			wait = acceptRetry(wait)
+			failures++
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			continue
+		}
+		if wait != 0 {
+			s.log.Info("p2p accept recovered", "failures", failures)
+			wait, failures = 0, 0
 		}
 		host, _, _ := net.SplitHostPort(conn.RemoteAddr().String())
 		s.mu.Lock()
@@ -47,6 +74,15 @@ func (s *Server) accept(ctx context.Context, ln net.Listener) {
 		}
 		s.start(ctx, conn, "")
 	}
+}
+
+// acceptRetry is the wait after an accept error when the last wait was
+// prev: it doubles from acceptRetryMin up to acceptRetryMax.
+func acceptRetry(prev time.Duration) time.Duration {
+	if prev == 0 {
+		return acceptRetryMin
+	}
+	return min(2*prev, acceptRetryMax)
 }
 
 // count returns the number of inbound or outbound peers; s.mu is held.
