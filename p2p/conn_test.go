@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
-	"github.com/hashforge/hashforge/p2p/wire"
 )
 
 // Connect refuses what it cannot dial and a banned host, and dials the
@@ -22,9 +21,9 @@ func TestConnect(t *testing.T) {
 	t.Parallel()
 	a := startNode(t, newChain(t), nil, testConfig())
 	b := startNode(t, newChain(t), nil, testConfig())
-	r := dialRaw(t, a.addr, hostileHost)
-	r.write(wire.Frame(magic, "getblocks", nil))
-	waitFor(t, 3*time.Second, "the hostile host banned", func() bool { return a.banned(hostileHost) })
+	if _, err := a.Ban(hostileHost, 0); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name, addr string

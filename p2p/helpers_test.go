@@ -261,6 +261,16 @@ func (s *Server) banned(host string) bool {
 	return s.hostBanned(host)
 }
 
+// banList is Banned() without reasons and expiries, which tests compare
+// apart; nil when empty.
+func (s *Server) banList() []BanInfo {
+	var out []BanInfo
+	for _, b := range s.Banned() {
+		out = append(out, BanInfo{Addr: b.Addr, Kind: b.Kind})
+	}
+	return out
+}
+
 // readyPeers is the number of peers past the handshake.
 func (s *Server) readyPeers() int {
 	_, total := s.Agreement()
