@@ -387,18 +387,15 @@ func TestP2PHostilePeer(t *testing.T) {
 		}, string(chain.ErrBadMerkleRoot)},
 		{"addr flood", func(t *testing.T, rp *rawPeer) {
 			rp.handshake(t)
-			t0 := time.Now()
+			// The addr budget is a burst of 100 messages: the node closes
+			// the connection before it has read them all.
 			for i := range 200 {
 				if err := rp.send(addrFlood(1000)); err != nil {
-					t.Fatalf("addr message %d: %v", i, err)
+					t.Logf("addr message %d: %v", i, err)
+					break
 				}
 			}
-			rp.ping(t, 0x5eed, 10*time.Second)
-			t.Logf("200 addr messages of 1000 addresses sent and digested in %s", time.Since(t0).Round(time.Millisecond))
-			// Nothing discourages an addr flood; the node closes the
-			// connection once this peer falls silent for --peer-timeout.
-			rp.silent.Store(true)
-		}, ""},
+		}, "message flood: addr"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -15,7 +15,7 @@ import (
 // banned; only the operator bans a host (Ban, through the API).
 
 // banThreshold is the misbehaviour score at which a peer is disconnected
-// and discouraged: every fault scores it at once.
+// and discouraged: every fault but a flood scores it at once.
 const banThreshold = 100
 
 // maxDiscouraged bounds the discouraged addresses remembered: misbehaving

@@ -269,6 +269,7 @@ func (s *Server) writeLoop(p *peer) {
 		case <-p.done:
 			return
 		case m := <-p.out:
+			p.limits.expect(m, time.Now())
 			p.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 			w.n = 0
 			if err := wire.WriteMessage(w, s.magic, m); err != nil {

@@ -36,6 +36,8 @@ type peer struct {
 	banScore   int
 	lastBlock  time.Time           // when the peer last sent a block new to us; eviction spares those that do
 	known      *hashRing[struct{}] // txids the peer has seen: announced by either side, or sent
+
+	limits limiter
 }
 
 func newPeer(conn net.Conn, dialed string) *peer {

@@ -2,8 +2,8 @@
 // (package wire; README.md describes the protocol), a version handshake,
 // ping/pong liveness, address gossip, block relay of tip announcements,
 // transaction relay, sync from peers with more work, a periodic consensus
-// round, and the defences: misbehaviour scores that discourage an
-// address, eviction when inbound slots are full, and bans.
+// round, and the defences: message rate limits, misbehaviour scores that
+// discourage an address, eviction when inbound slots are full, and bans.
 // Each of these has a file of its own; this one holds the Server and its
 // dispatch.
 package p2p
@@ -207,6 +207,10 @@ func (s *Server) handle(ctx context.Context, p *peer, m wire.Message) error {
 	}
 	if !p.ready() {
 		return fmt.Errorf("%s before the handshake", m.Command())
+	}
+	if !p.limits.allow(m.Command(), time.Now()) {
+		s.misbehave(p, floodScore, fmt.Errorf("%w: %s over %g a second", errFlood, m.Command(), budgets[m.Command()].perSec))
+		return nil
 	}
 	switch m := m.(type) {
 	case *wire.MsgPing:
