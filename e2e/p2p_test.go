@@ -345,7 +345,7 @@ func TestP2PHostilePeer(t *testing.T) {
 	cases := []struct {
 		name        string
 		attack      func(t *testing.T, rp *rawPeer)
-		discouraged string // "peer discouraged" reason, "" for none
+		discouraged string // "peer misbehaved" reason, "" for none
 	}{
 		{"random bytes", func(t *testing.T, rp *rawPeer) {
 			junk := make([]byte, 4096)
@@ -413,13 +413,13 @@ func TestP2PHostilePeer(t *testing.T) {
 			t.Logf("the node closed the connection %s after the attack began", time.Since(t0).Round(time.Millisecond))
 
 			if tc.discouraged != "" {
-				waitFor(t, 5*time.Second, "the node logs the discouragement", func() (bool, string) {
+				waitFor(t, 5*time.Second, "the node logs the misbehaviour", func() (bool, string) {
 					for _, line := range strings.Split(n.log(), "\n") {
-						if strings.Contains(line, `msg="peer discouraged"`) && strings.Contains(line, tc.discouraged) {
+						if strings.Contains(line, `msg="peer misbehaved"`) && strings.Contains(line, tc.discouraged) {
 							return true, ""
 						}
 					}
-					return false, "no peer discouraged line with reason " + strconv.Quote(tc.discouraged)
+					return false, "no peer misbehaved line with reason " + strconv.Quote(tc.discouraged)
 				})
 			}
 			// Whatever the attack, 127.0.0.1 is served: a new connection

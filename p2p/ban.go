@@ -70,10 +70,13 @@ func (s *Server) misbehave(p *peer, score int, why error) {
 	if total-score < banThreshold {
 		s.banCount.Add(1)
 		s.mu.Lock()
-		addr := discourageKey(p.addr, listen, s.pinned(p.dialed) || s.pinned(listen))
-		s.discourage(addr, why.Error())
+		// A peer we dialled listens where we dialled it.
+		addr := discourageKey(p.addr, cmp.Or(listen, p.dialed), s.pinned(p.dialed) || s.pinned(listen))
+		if addr != "" {
+			s.discourage(addr, why.Error())
+		}
 		s.mu.Unlock()
-		s.log.Warn("peer discouraged", "addr", p.addr, "discouraged", addr, "score", total, "reason", why, "for", s.cfg.BanDuration)
+		s.log.Warn("peer misbehaved", "addr", p.addr, "score", total, "reason", why, "discouraged", addr, "for", s.cfg.BanDuration)
 	}
 	p.close()
 }
@@ -81,13 +84,14 @@ func (s *Server) misbehave(p *peer, score int, why error) {
 // discourageKey is what a peer's misbehaviour discourages: its host, the
 // way bitcoind does, since its socket's port is any port. A loopback host
 // is every node on the machine, and the operator named a -k peer: for these
-// only the address the peer listens on, if it told us, else its socket's.
+// only the address the peer listens on, or nothing if it does not listen
+// (its socket's port is never seen again).
 func discourageKey(sock, listen string, pinned bool) string {
 	host, _, _ := net.SplitHostPort(sock)
 	if !pinned && scope(sock) != 0 {
 		return host
 	}
-	return cmp.Or(listen, sock)
+	return listen
 }
 
 // pinned reports whether addr is a -k or API peer's; s.mu is held.

@@ -103,13 +103,9 @@ func TestHostilePeer(t *testing.T) {
 			if got := a.Bans(); got != wantBans {
 				t.Errorf("Bans() = %d, want %d", got, wantBans)
 			}
-			// The raw peer does not listen: its socket's address is all there is to discourage.
-			want := []BanInfo(nil)
-			if tt.discourage {
-				want = []BanInfo{{Addr: r.conn.LocalAddr().String(), Kind: KindDiscouraged}}
-			}
-			if got := a.banList(); !slices.Equal(got, want) {
-				t.Errorf("Banned() = %v, want %v", got, want)
+			// The raw peer does not listen: there is nothing to discourage.
+			if got := a.Banned(); len(got) != 0 {
+				t.Errorf("Banned() = %v, want none", got)
 			}
 			if a.banned(hostileHost) || refused(t, a.addr, hostileHost) {
 				t.Errorf("the loopback host %s is banned", hostileHost)
@@ -124,6 +120,34 @@ func TestHostilePeer(t *testing.T) {
 	}
 }
 
+// A loopback peer that listens is discouraged by its listen address: that
+// address is dialled last, while the host's other nodes are served.
+func TestLoopbackDiscouragedByListenAddr(t *testing.T) {
+	t.Parallel()
+	a := startNode(t, newChain(t), nil, quietConfig())
+	r := dialRaw(t, a.addr, hostileHost)
+	v := rawVersion(chain.Regtest)
+	v.ListenPort = 8999
+	r.handshake(v)
+	r.write(wire.Frame(magic, "getblocks", nil))
+	if closed, _ := r.closed(3 * time.Second); !closed {
+		t.Fatal("still connected after an unknown command")
+	}
+	listen := hostileHost + ":8999"
+	if got, want := a.banList(), []BanInfo{{Addr: listen, Kind: KindDiscouraged}}; !slices.Equal(got, want) {
+		t.Errorf("Banned() = %v, want %v", got, want)
+	}
+	a.mu.Lock()
+	discouraged := a.discouragedAddr(listen, a.addrs[listen])
+	a.mu.Unlock()
+	if !discouraged {
+		t.Errorf("its listen address, learnt at the handshake, is not marked discouraged in the address book")
+	}
+	if refused(t, a.addr, hostileHost) {
+		t.Errorf("a new connection from the host was refused")
+	}
+}
+
 func TestDiscourageKey(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -135,7 +159,7 @@ func TestDiscourageKey(t *testing.T) {
 		{"an IPv6 host", "[2001:db8::1]:51234", "", false, "2001:db8::1"},
 		{"a -k peer: its address alone", "203.0.113.7:8999", "203.0.113.7:8999", true, "203.0.113.7:8999"},
 		{"a loopback peer: where it listens", "127.0.0.1:51234", "127.0.0.1:8999", false, "127.0.0.1:8999"},
-		{"a loopback peer that does not listen: its socket", "127.0.0.1:51234", "", false, "127.0.0.1:51234"},
+		{"a loopback peer that does not listen: nothing", "127.0.0.1:51234", "", false, ""},
 		{"IPv6 loopback", "[::1]:51234", "[::1]:8999", false, "[::1]:8999"},
 	}
 	for _, tt := range tests {

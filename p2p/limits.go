@@ -33,7 +33,7 @@ type budget struct{ perSec, burst float64 }
 // Blocks are not limited: each needs proof of work, and an invalid one
 // discourages its sender at once.
 var budgets = map[string]budget{
-	"ping":       {10, 100},
+	"ping":       {10, 20},
 	"pong":       {1, 10},
 	"getaddr":    {1, 10},
 	"addr":       {1, 100}, // an announcement per node joining the network; each costs up to 1000 addresses learnt
