@@ -71,6 +71,6 @@ func (s *Server) unban(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		writeError(w, http.StatusInternalServerError, codeInternal, err.Error())
 	default:
-		writeJSON(w, http.StatusOK, apiclient.Unbanned{Addr: addr})
+		writeJSON(w, http.StatusOK, apiclient.AddrBody{Addr: addr})
 	}
 }

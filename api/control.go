@@ -24,9 +24,7 @@ func (s *Server) listPeers(w http.ResponseWriter, r *http.Request) {
 // connectPeer answers POST /api/peers {"addr": "host:port"}: the node keeps
 // the peer connected from now on, as one given with -k.
 func (s *Server) connectPeer(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Addr string `json:"addr"`
-	}
+	var req apiclient.AddrBody
 	if !decodeStrict(w, r, maxControlBody, &req, `{"addr": "host:port"}`) {
 		return
 	}
@@ -38,9 +36,7 @@ func (s *Server) connectPeer(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		writeError(w, http.StatusServiceUnavailable, codeBusy, err.Error())
 	default:
-		writeJSON(w, http.StatusAccepted, struct {
-			Addr string `json:"addr"`
-		}{req.Addr})
+		writeJSON(w, http.StatusAccepted, apiclient.AddrBody{Addr: req.Addr})
 	}
 }
 

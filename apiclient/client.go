@@ -107,8 +107,14 @@ func (c *Client) Ban(ctx context.Context, host string, d time.Duration) (Ban, er
 // Unban lifts the ban of a host or the discouragement of an address, as
 // Bans lists it; one that is neither is an error for which IsNotFound holds.
 func (c *Client) Unban(ctx context.Context, addr string) error {
-	var u Unbanned
-	return c.do(ctx, http.MethodDelete, "/api/bans/"+url.PathEscape(addr), nil, &u)
+	var a AddrBody
+	return c.do(ctx, http.MethodDelete, "/api/bans/"+url.PathEscape(addr), nil, &a)
+}
+
+// Connect has the node dial addr (host:port) and keep it joined, as -k does.
+func (c *Client) Connect(ctx context.Context, addr string) error {
+	var a AddrBody
+	return c.post(ctx, "/api/peers", AddrBody{Addr: addr}, &a)
 }
 
 // Account returns the state of the account at addr.

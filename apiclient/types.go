@@ -109,8 +109,9 @@ type BanRequest struct {
 	Duration string `json:"duration,omitempty"`
 }
 
-// Unbanned is the answer to DELETE /api/bans/{addr}.
-type Unbanned struct {
+// AddrBody is {"addr": "..."}: the body of POST /api/peers, and the answer
+// to it and to DELETE /api/bans/{addr}, naming the address acted on.
+type AddrBody struct {
 	Addr string `json:"addr"`
 }
 
