@@ -16,11 +16,7 @@ import (
 
 // listBans answers GET /api/bans.
 func (s *Server) listBans(w http.ResponseWriter, r *http.Request) {
-	bans := []apiclient.Ban{}
-	for _, b := range s.cfg.Peers.Banned() {
-		bans = append(bans, apiclient.Ban(b))
-	}
-	writeJSON(w, http.StatusOK, bans)
+	writeJSON(w, http.StatusOK, convertAll(s.cfg.Peers.Banned(), func(b p2p.BanInfo) apiclient.Ban { return apiclient.Ban(b) }))
 }
 
 // ban answers POST /api/bans {"addr": "IP", "duration": "24h"}: the peer

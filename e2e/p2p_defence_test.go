@@ -128,6 +128,13 @@ func TestP2PAcceptEMFILE(t *testing.T) {
 		return countLogLines(v.log(), "p2p accept recovered") == 1, "no recovery logged"
 	})
 
+	joinAndSync(t, v)
+}
+
+// joinAndSync starts a node B that joins v with -k, waits until B is linked
+// with v and on v's tip, and returns B.
+func joinAndSync(t *testing.T, v *node) *node {
+	t.Helper()
 	b := startNode(t, "B", nodeOpts{peers: []string{v.addr()}})
 	took := waitFor(t, 20*time.Second, "B joins V and syncs", func() (bool, string) {
 		if ok, how := linked(b, v); !ok {
@@ -135,7 +142,8 @@ func TestP2PAcceptEMFILE(t *testing.T) {
 		}
 		return sameTip(v.mustStatus(t).Height, v, b)
 	})
-	t.Logf("B joined V and synced in %s", took.Round(time.Millisecond))
+	t.Logf("B joined V and synced %s after its start", took.Round(time.Millisecond))
+	return b
 }
 
 // TestP2PHandshakeFlood: 200 connections that never handshake, each opened
@@ -237,14 +245,7 @@ func TestP2PBadFrameDiscourages(t *testing.T) {
 		t.Errorf("GET /api/bans: %+v %v, want none", bans, err)
 	}
 
-	b := startNode(t, "B", nodeOpts{peers: []string{v.addr()}})
-	took := waitFor(t, 20*time.Second, "B, on the same host, joins V and syncs", func() (bool, string) {
-		if ok, how := linked(b, v); !ok {
-			return false, how
-		}
-		return sameTip(v.mustStatus(t).Height, v, b)
-	})
-	t.Logf("B joined V and synced %s after its start", took.Round(time.Millisecond))
+	b := joinAndSync(t, v) // on the same host as the bad peer
 	if err := v.api().Connect(context.Background(), b.addr()); err != nil {
 		t.Errorf("POST /api/peers %s on V: %v", b.addr(), err)
 	}
