@@ -37,7 +37,7 @@ type peer struct {
 	lastBlock  time.Time           // when the peer last sent a block new to us; eviction spares those that do
 	known      *hashRing[struct{}] // txids the peer has seen: announced by either side, or sent
 
-	limits limiter
+	limits limiter // the peer's message budgets; its own lock
 }
 
 func newPeer(conn net.Conn, dialed string) *peer {
