@@ -61,6 +61,9 @@ type Peers interface {
 	SubscribePeers() (<-chan p2p.PeerEvent, func())
 	Traffic() []p2p.Traffic
 	Bans() uint64
+	Ban(host string, d time.Duration) (p2p.BanInfo, error)
+	Unban(addr string) error
+	Banned() []p2p.BanInfo
 }
 
 // Signer is the node's own key as the API may use it: its address is the
@@ -129,6 +132,9 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /api/chain", s.listChain)
 	s.mux.HandleFunc("GET /api/peers", s.listPeers)
 	s.mux.HandleFunc("POST /api/peers", s.write(s.connectPeer))
+	s.mux.HandleFunc("GET /api/bans", s.listBans)
+	s.mux.HandleFunc("POST /api/bans", s.write(s.ban))
+	s.mux.HandleFunc("DELETE /api/bans/{addr}", s.write(s.unban))
 	s.mux.HandleFunc("POST /api/mining", s.write(s.setMining))
 	s.mux.HandleFunc("POST /api/tx", s.write(s.postTx))
 	s.mux.HandleFunc("GET /api/tx/{txid}", s.getTx)

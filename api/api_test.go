@@ -421,6 +421,7 @@ var writes = []struct{ path, body string }{
 	{"/api/tx", "{}"},
 	{"/api/words", `{"text":"hi"}`},
 	{"/api/peers", `{"addr":"127.0.0.1:1"}`},
+	{"/api/bans", `{"addr":"192.0.2.1"}`},
 	{"/api/mining", `{"threads":1}`},
 }
 

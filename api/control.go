@@ -14,19 +14,23 @@ import (
 const maxControlBody = 1 << 10
 
 func (s *Server) listPeers(w http.ResponseWriter, r *http.Request) {
-	peers := []apiclient.Peer{}
-	for _, p := range s.cfg.Peers.Peers() {
-		peers = append(peers, apiclient.Peer(p))
+	writeJSON(w, http.StatusOK, convertAll(s.cfg.Peers.Peers(), func(p p2p.PeerInfo) apiclient.Peer { return apiclient.Peer(p) }))
+}
+
+// convertAll converts a list of the peer layer's type into the API's: an
+// empty list stays a list in JSON, never null.
+func convertAll[T, U any](xs []T, convert func(T) U) []U {
+	out := make([]U, 0, len(xs))
+	for _, x := range xs {
+		out = append(out, convert(x))
 	}
-	writeJSON(w, http.StatusOK, peers)
+	return out
 }
 
 // connectPeer answers POST /api/peers {"addr": "host:port"}: the node keeps
 // the peer connected from now on, as one given with -k.
 func (s *Server) connectPeer(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Addr string `json:"addr"`
-	}
+	var req apiclient.AddrBody
 	if !decodeStrict(w, r, maxControlBody, &req, `{"addr": "host:port"}`) {
 		return
 	}
@@ -38,9 +42,7 @@ func (s *Server) connectPeer(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		writeError(w, http.StatusServiceUnavailable, codeBusy, err.Error())
 	default:
-		writeJSON(w, http.StatusAccepted, struct {
-			Addr string `json:"addr"`
-		}{req.Addr})
+		writeJSON(w, http.StatusAccepted, apiclient.AddrBody{Addr: req.Addr})
 	}
 }
 

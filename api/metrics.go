@@ -64,7 +64,7 @@ var (
 	descBytes = newDesc("miner_p2p_bytes_total",
 		"P2P bytes on the wire, frame headers included, by command.", "command", "direction")
 	descBans = newDesc("miner_p2p_bans_total",
-		"Peers banned for breaking the protocol.")
+		"Peers disconnected and discouraged for breaking the protocol.")
 	descPoolTxs = newDesc("miner_mempool_transactions",
 		"Transactions waiting in the mempool.")
 	descPoolBytes = newDesc("miner_mempool_bytes",

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/hashforge/hashforge/chain"
 )
@@ -91,6 +92,38 @@ func (c *Client) Peers(ctx context.Context) ([]Peer, error) {
 	var ps []Peer
 	err := c.do(ctx, http.MethodGet, "/api/peers", nil, &ps)
 	return ps, err
+}
+
+// Bans returns the hosts banned and the addresses discouraged.
+func (c *Client) Bans(ctx context.Context) ([]Ban, error) {
+	var bs []Ban
+	err := c.do(ctx, http.MethodGet, "/api/bans", nil, &bs)
+	return bs, err
+}
+
+// Ban bans a host (an IP address) for d, or for the node's default (24 h)
+// when d is 0.
+func (c *Client) Ban(ctx context.Context, host string, d time.Duration) (Ban, error) {
+	req := BanRequest{Addr: host}
+	if d != 0 {
+		req.Duration = d.String()
+	}
+	var b Ban
+	err := c.post(ctx, "/api/bans", req, &b)
+	return b, err
+}
+
+// Unban lifts the ban of a host or the discouragement of an address, as
+// Bans lists it; one that is neither is an error for which IsNotFound holds.
+func (c *Client) Unban(ctx context.Context, addr string) error {
+	var a AddrBody
+	return c.do(ctx, http.MethodDelete, "/api/bans/"+url.PathEscape(addr), nil, &a)
+}
+
+// Connect has the node dial addr (host:port) and keep it joined, as -k does.
+func (c *Client) Connect(ctx context.Context, addr string) error {
+	var a AddrBody
+	return c.post(ctx, "/api/peers", AddrBody{Addr: addr}, &a)
 }
 
 // Account returns the state of the account at addr.

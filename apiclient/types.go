@@ -96,6 +96,29 @@ type Peer struct {
 	BanScore  int       `json:"ban_score"`
 }
 
+// Ban is one entry of GET /api/bans: a host the operator banned, or an
+// address discouraged for misbehaviour. Like Peer, it converts from the
+// peer layer's own type.
+type Ban struct {
+	Addr   string    `json:"addr"` // a host; a discouraged loopback or -k peer is host:port
+	Kind   string    `json:"kind"` // "banned" (by the operator) or "discouraged" (for misbehaviour)
+	Reason string    `json:"reason"`
+	Until  time.Time `json:"until"`
+}
+
+// BanRequest is the body of POST /api/bans.
+type BanRequest struct {
+	Addr string `json:"addr"` // an IP address; a port is ignored
+	// Duration is a Go duration such as "24h"; empty for the node's default, 24 h.
+	Duration string `json:"duration,omitempty"`
+}
+
+// AddrBody is {"addr": "..."}: the body of POST /api/peers, and the answer
+// to it and to DELETE /api/bans/{addr}, naming the address acted on.
+type AddrBody struct {
+	Addr string `json:"addr"`
+}
+
 // BlockSummary is one block in a list.
 type BlockSummary struct {
 	Height     uint64        `json:"height"`

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -46,29 +45,6 @@ func resizeTmpfs(t *testing.T, dir, size string) {
 	if err := syscall.Mount("tmpfs", dir, "tmpfs", syscall.MS_REMOUNT, "size="+size); err != nil {
 		t.Fatalf("remount %s with size %s: %v", dir, size, err)
 	}
-}
-
-// cpuTime returns the CPU time a process has used, all its threads in user
-// and kernel mode: what the process costs, whatever else loads the machine.
-func cpuTime(t *testing.T, pid int) time.Duration {
-	t.Helper()
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The command name, in parentheses, may hold spaces: fields count from
-	// after it. utime and stime are fields 14 and 15, in USER_HZ (100 a
-	// second on Linux whatever the kernel's own tick).
-	fields := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+1:]))
-	var ticks uint64
-	for _, f := range fields[11:13] {
-		n, err := strconv.ParseUint(f, 10, 64)
-		if err != nil {
-			t.Fatalf("/proc/%d/stat: %v", pid, err)
-		}
-		ticks += n
-	}
-	return time.Duration(ticks) * 10 * time.Millisecond
 }
 
 var stoppedLine = regexp.MustCompile(`(?m)^time=(\S+) level=ERROR msg="mining stopped[^\n]* hash=([0-9a-f]{64})`)

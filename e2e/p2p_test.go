@@ -12,7 +12,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	mrand "math/rand/v2"
 	"net"
 	"os"
@@ -338,22 +337,22 @@ func addrFlood(n int) *wire.MsgAddr {
 const rssBound = 100 << 20
 
 // TestP2PHostilePeer dials a mining node's P2P port with raw TCP and
-// misbehaves. Each case runs against a fresh node, since bans are per host
-// and everything here is 127.0.0.1. The node must close the connection,
-// keep mining (it has no peers, so mining cannot depend on them) and keep
-// its memory bounded.
+// misbehaves. Each case runs against a fresh node. The node must close the
+// connection, keep mining (it has no peers, so mining cannot depend on
+// them) and keep its memory bounded. Misbehaviour discourages the peer's
+// address, never the whole loopback host: the next connection is served.
 func TestP2PHostilePeer(t *testing.T) {
 	cases := []struct {
-		name   string
-		attack func(t *testing.T, rp *rawPeer)
-		banned string // "peer banned" reason, "" for no ban
+		name        string
+		attack      func(t *testing.T, rp *rawPeer)
+		discouraged string // "peer misbehaved" reason, "" for none
 	}{
 		{"random bytes", func(t *testing.T, rp *rawPeer) {
 			junk := make([]byte, 4096)
 			rand.Read(junk)
 			junk[0] = ^regtestMagic[0]
 			rp.write(junk)
-		}, ""}, // no magic of ours: maybe another network, so dropped without a ban
+		}, ""}, // no magic of ours: maybe another network, so dropped, no more
 		{"100 MB payload", func(t *testing.T, rp *rawPeer) {
 			// A frame with no payload is its header; its length field is
 			// bytes 16 to 19.
@@ -388,18 +387,15 @@ func TestP2PHostilePeer(t *testing.T) {
 		}, string(chain.ErrBadMerkleRoot)},
 		{"addr flood", func(t *testing.T, rp *rawPeer) {
 			rp.handshake(t)
-			t0 := time.Now()
+			// The addr budget is a burst of 100 messages: the node closes
+			// the connection before it has read them all.
 			for i := range 200 {
 				if err := rp.send(addrFlood(1000)); err != nil {
-					t.Fatalf("addr message %d: %v", i, err)
+					t.Logf("addr message %d: %v", i, err)
+					break
 				}
 			}
-			rp.ping(t, 0x5eed, 10*time.Second)
-			t.Logf("200 addr messages of 1000 addresses sent and digested in %s", time.Since(t0).Round(time.Millisecond))
-			// Nothing bans an addr flood; the node closes the connection once
-			// this peer falls silent for --peer-timeout.
-			rp.silent.Store(true)
-		}, ""},
+		}, "message flood: addr"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -416,27 +412,19 @@ func TestP2PHostilePeer(t *testing.T) {
 			rp.expectClosed(t, 10*time.Second)
 			t.Logf("the node closed the connection %s after the attack began", time.Since(t0).Round(time.Millisecond))
 
-			if tc.banned != "" {
-				waitFor(t, 5*time.Second, "the node logs the ban", func() (bool, string) {
+			if tc.discouraged != "" {
+				waitFor(t, 5*time.Second, "the node logs the misbehaviour", func() (bool, string) {
 					for _, line := range strings.Split(n.log(), "\n") {
-						if strings.Contains(line, `msg="peer banned"`) && strings.Contains(line, tc.banned) {
+						if strings.Contains(line, `msg="peer misbehaved"`) && strings.Contains(line, tc.discouraged) {
 							return true, ""
 						}
 					}
-					return false, "no peer banned line with reason " + strconv.Quote(tc.banned)
+					return false, "no peer misbehaved line with reason " + strconv.Quote(tc.discouraged)
 				})
-				// The ban covers the host: a new connection is closed before
-				// the node says anything.
-				again, err := net.Dial("tcp", n.addr())
-				if err == nil {
-					again.SetReadDeadline(time.Now().Add(5 * time.Second))
-					got, err := io.ReadAll(again)
-					again.Close()
-					if len(got) > 0 || errors.Is(err, os.ErrDeadlineExceeded) {
-						t.Errorf("a banned host's new connection got %d bytes and %v, want closed at once", len(got), err)
-					}
-				}
 			}
+			// Whatever the attack, 127.0.0.1 is served: a new connection
+			// gets the node's version and handshakes.
+			dialPeer(t, n.addr()).handshake(t)
 
 			n.waitHeight(t, 10*time.Second, h0+3) // the victim keeps mining
 			if after, err := vmRSS(n.pid()); err == nil {

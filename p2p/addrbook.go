@@ -23,6 +23,10 @@ type addrState struct {
 	connected bool
 	failures  int
 	nextTry   time.Time
+	// discouraged: it or its host was discouraged once, perhaps no longer
+	// (discouragedAddr tells). The mark spares a check of every address
+	// each time a full table makes room.
+	discouraged bool
 }
 
 // learn adds a peer address; it reports whether the address is new.
@@ -36,21 +40,36 @@ func (s *Server) learn(addr string, pinned bool) bool {
 	if len(s.addrs) >= maxKnownAddr && !s.evictAddr() {
 		return false
 	}
-	s.addrs[addr] = &addrState{pinned: pinned}
+	s.addrs[addr] = &addrState{pinned: pinned, discouraged: s.isDiscouraged(addr)}
 	return true
 }
 
+// discouragedAddr reports whether a known address is discouraged now; s.mu is held.
+func (s *Server) discouragedAddr(addr string, st *addrState) bool {
+	return st.discouraged && s.isDiscouraged(addr)
+}
+
 // evictAddr makes room in a full address table by forgetting an address
-// that is not pinned, not ours and not in use, one that failed if there is
-// one: a flood of junk addresses then cannot crowd out real peers. s.mu is held.
+// that is not pinned, not ours and not in use: a discouraged one if there
+// is one, else one that failed, so a flood of junk addresses cannot crowd
+// out real peers. s.mu is held.
 func (s *Server) evictAddr() bool {
-	victim := ""
+	victim, worst := "", -1
 	for addr, st := range s.addrs {
 		if st.pinned || st.self || st.connected {
 			continue
 		}
-		victim = addr
-		if st.failures > 0 {
+		rank := 0
+		switch {
+		case s.discouragedAddr(addr, st):
+			rank = 2
+		case st.failures > 0:
+			rank = 1
+		}
+		if rank > worst {
+			victim, worst = addr, rank
+		}
+		if rank == 2 {
 			break
 		}
 	}
@@ -61,7 +80,8 @@ func (s *Server) evictAddr() bool {
 	return true
 }
 
-// goodAddrs lists addresses worth sharing: those of connected peers first.
+// goodAddrs lists addresses worth sharing: those of connected peers first,
+// then known ones that neither failed nor are discouraged.
 func (s *Server) goodAddrs() []wire.NetAddr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -74,7 +94,7 @@ func (s *Server) goodAddrs() []wire.NetAddr {
 		}
 	}
 	for addr, st := range s.addrs {
-		if na, ok := toNetAddr(addr); ok && !st.self && st.failures == 0 && len(out) < wire.MaxAddrs {
+		if na, ok := toNetAddr(addr); ok && !st.self && st.failures == 0 && !s.discouragedAddr(addr, st) && len(out) < wire.MaxAddrs {
 			out = append(out, na)
 		}
 	}

@@ -25,23 +25,45 @@ const (
 // host and a port from 1 to 65535, or this node's own.
 var ErrBadAddress = errors.New("bad peer address")
 
-// accept starts a peer on each connection from a host that is not banned,
-// while inbound slots are free.
+// Accept errors such as EMFILE pass once connections close: the loop waits
+// and tries again, as net/http's does, rather than stop taking peers.
+const (
+	acceptRetryMin = 5 * time.Millisecond
+	acceptRetryMax = time.Second
+)
+
+// accept starts a peer on each connection that screen lets in.
 func (s *Server) accept(ctx context.Context, ln net.Listener) {
+	var wait time.Duration // 0 outside a burst of errors
+	failures := 0
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
-			if ctx.Err() == nil {
-				s.log.Error("p2p accept", "err", err)
+			if ctx.Err() != nil {
+				return
 			}
-			return
+			if errors.Is(err, net.ErrClosed) {
+				s.log.Error("p2p accept", "err", err)
+				return
+			}
+			if wait == 0 {
+				s.log.Error("p2p accept failing; retrying", "err", err)
+			}
+			wait = acceptRetry(wait)
+			failures++
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			continue
+		}
+		if wait != 0 {
+			s.log.Info("p2p accept recovered", "failures", failures)
+			wait, failures = 0, 0
 		}
 		host, _, _ := net.SplitHostPort(conn.RemoteAddr().String())
-		s.mu.Lock()
-		banned := s.hostBanned(host)
-		full := s.count(true) >= s.cfg.MaxInbound
-		s.mu.Unlock()
-		if banned || full {
+		if !s.screen(host) {
 			conn.Close()
 			continue
 		}
@@ -49,18 +71,17 @@ func (s *Server) accept(ctx context.Context, ln net.Listener) {
 	}
 }
 
-// count returns the number of inbound or outbound peers; s.mu is held.
-func (s *Server) count(inbound bool) int {
-	n := 0
-	for p := range s.peers {
-		if p.inbound == inbound {
-			n++
-		}
+// acceptRetry is the wait after an accept error when the last wait was
+// prev: it doubles from acceptRetryMin up to acceptRetryMax.
+func acceptRetry(prev time.Duration) time.Duration {
+	if prev == 0 {
+		return acceptRetryMin
 	}
-	return n
+	return min(2*prev, acceptRetryMax)
 }
 
-// dialMissing connects to known addresses while outbound slots are free.
+// dialMissing connects to known addresses while outbound slots are free:
+// discouraged ones last, never those of banned hosts.
 func (s *Server) dialMissing(ctx context.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -80,21 +101,30 @@ func (s *Server) dialMissing(ctx context.Context) {
 			linked[listen] = true
 		}
 	}
+	var later []string
 	for addr, st := range s.addrs {
-		if free <= 0 {
-			return
-		}
 		if st.self || st.connected || linked[addr] || now.Before(st.nextTry) {
 			continue
 		}
 		host, _, _ := net.SplitHostPort(addr)
-		if s.hostBanned(host) {
-			continue
+		switch {
+		case s.hostBanned(host):
+		case s.discouragedAddr(addr, st) && !st.pinned:
+			later = append(later, addr)
+		case free > 0:
+			s.startDial(ctx, addr)
+			free--
 		}
-		st.connected = true // reserved while the dial runs
-		free--
-		s.wg.Go(func() { s.dial(ctx, addr) })
 	}
+	for _, addr := range later[:max(0, min(free, len(later)))] {
+		s.startDial(ctx, addr)
+	}
+}
+
+// startDial marks addr connected while its dial runs and starts it; s.mu is held.
+func (s *Server) startDial(ctx context.Context, addr string) {
+	s.addrs[addr].connected = true
+	s.wg.Go(func() { s.dial(ctx, addr) })
 }
 
 func (s *Server) dial(ctx context.Context, addr string) {
@@ -171,8 +201,8 @@ func (s *Server) Connect(addr string) error {
 	addr = net.JoinHostPort(host, strconv.FormatUint(n, 10))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if until := s.bans[host]; time.Now().Before(until) {
-		return fmt.Errorf("%w: %s, until %s", ErrBanned, host, until.Format(time.RFC3339))
+	if s.hostBanned(host) {
+		return fmt.Errorf("%w: %s, until %s", ErrBanned, host, s.bans.banned[host].Until.Format(time.RFC3339))
 	}
 	st := s.addrs[addr]
 	if st == nil {
@@ -239,6 +269,7 @@ func (s *Server) writeLoop(p *peer) {
 		case <-p.done:
 			return
 		case m := <-p.out:
+			p.limits.expect(m, time.Now())
 			p.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 			w.n = 0
 			if err := wire.WriteMessage(w, s.magic, m); err != nil {

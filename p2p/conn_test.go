@@ -2,12 +2,17 @@ package p2p
 
 import (
 	"errors"
+	"log/slog"
+	"net"
+	"os"
 	"slices"
+	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
-	"github.com/hashforge/hashforge/p2p/wire"
 )
 
 // Connect refuses what it cannot dial and a banned host, and dials the
@@ -16,9 +21,9 @@ func TestConnect(t *testing.T) {
 	t.Parallel()
 	a := startNode(t, newChain(t), nil, testConfig())
 	b := startNode(t, newChain(t), nil, testConfig())
-	r := dialRaw(t, a.addr, hostileHost)
-	r.write(wire.Frame(magic, "getblocks", nil))
-	waitFor(t, 3*time.Second, "the hostile host banned", func() bool { return a.banned(hostileHost) })
+	if _, err := a.Ban(hostileHost, 0); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name, addr string
@@ -169,4 +174,62 @@ func TestRestartReconnectsFromPeerBook(t *testing.T) {
 	b = startNode(t, bch, bst, testConfig())
 	waitFor(t, 5*time.Second, "B to reconnect from its peer book", func() bool { return b.readyPeers() == 1 && a.readyPeers() == 1 })
 	waitTip(t, 5*time.Second, b, a)
+}
+
+func TestAcceptRetry(t *testing.T) {
+	t.Parallel()
+	var got []time.Duration
+	wait := time.Duration(0)
+	for range 10 {
+		wait = acceptRetry(wait)
+		got = append(got, wait)
+	}
+	ms := time.Millisecond
+	want := []time.Duration{5 * ms, 10 * ms, 20 * ms, 40 * ms, 80 * ms, 160 * ms, 320 * ms, 640 * ms, time.Second, time.Second}
+	if !slices.Equal(got, want) {
+		t.Errorf("waits %v, want %v", got, want)
+	}
+}
+
+// failingListener fails the next fail calls of Accept with EMFILE, as a
+// process out of descriptors does.
+type failingListener struct {
+	net.Listener
+	fail atomic.Int32
+}
+
+func (l *failingListener) Accept() (net.Conn, error) {
+	if l.fail.Add(-1) >= 0 {
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	}
+	return l.Listener.Accept()
+}
+
+// Accept errors (out of descriptors) pause the accept loop, never end it:
+// a peer connects once they pass, and each burst of errors is logged once.
+func TestAcceptSurvivesErrors(t *testing.T) {
+	t.Parallel()
+	logged := make(logLines, 1000)
+	fl := &failingListener{}
+	fl.fail.Store(8) // 5 ms doubling: 1.3 s of waits
+	a := startNodeOn(t, newChain(t), nil, testConfig(), slog.New(slog.NewTextHandler(logged, nil)),
+		func(ln net.Listener) net.Listener { fl.Listener = ln; return fl })
+	start := time.Now()
+	dialReady(t, a.addr, "127.0.0.1").roundTrip()
+	if took := time.Since(start); took < time.Second {
+		t.Errorf("a peer joined %s after start, before the errors' waits passed", took)
+	}
+	fl.fail.Store(3) // the next Accept, after the one a peer returns from
+	dialReady(t, a.addr, "127.0.0.1").roundTrip()
+	dialReady(t, a.addr, "127.0.0.1").roundTrip()
+	a.stop()
+	var log strings.Builder
+	for len(logged) > 0 {
+		log.WriteString(<-logged)
+	}
+	for msg, want := range map[string]int{`msg="p2p accept failing; retrying"`: 2, `msg="p2p accept recovered" failures=8`: 1, `msg="p2p accept recovered" failures=3`: 1} {
+		if got := strings.Count(log.String(), msg); got != want {
+			t.Errorf("%d lines with %s, want %d; log:\n%s", got, msg, want, log.String())
+		}
+	}
 }

@@ -60,15 +60,17 @@ func (s *Server) onVersion(p *peer, m *wire.MsgVersion) error {
 	return nil
 }
 
-// onVerAck makes p ready: a verack counts only as the answer to the
-// version p sent.
+// onVerAck makes p ready, in a slot of its own: a verack counts only as
+// the answer to the version p sent.
 func (s *Server) onVerAck(p *peer) error {
 	p.mu.Lock()
 	first := p.version != nil && !p.verAcked
-	p.verAcked = true
 	p.mu.Unlock()
 	if !first {
 		return errors.New("verack out of order")
+	}
+	if err := s.takeSlot(p); err != nil {
+		return err
 	}
 	s.onReady(p)
 	return nil

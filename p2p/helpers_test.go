@@ -186,9 +186,16 @@ const selfAddr = "self"
 // addr is dialable at once.
 func startNode(t testing.TB, ch *chain.Chain, book Book, cfg Config) *node {
 	t.Helper()
+	return startNodeOn(t, ch, book, cfg, testLog(), func(ln net.Listener) net.Listener { return ln })
+}
+
+// startNodeOn is startNode logging to log, serving the listener that wrap
+// makes of its own.
+func startNodeOn(t testing.TB, ch *chain.Chain, book Book, cfg Config, log *slog.Logger, wrap func(net.Listener) net.Listener) *node {
+	t.Helper()
 	cfg.Connect = append([]string(nil), cfg.Connect...)
-	pool := mempool.New(ch, mempool.DefaultConfig(), testLog())
-	s := New(cfg, ch, pool, book, testLog())
+	pool := mempool.New(ch, mempool.DefaultConfig(), log)
+	s := New(cfg, ch, pool, book, log)
 	ln, err := s.Listen()
 	if err != nil {
 		t.Fatal(err)
@@ -205,7 +212,7 @@ func startNode(t testing.TB, ch *chain.Chain, book Book, cfg Config) *node {
 		defer close(done)
 		var running sync.WaitGroup
 		running.Go(func() { pool.Run(ctx) })
-		s.Run(ctx, &countingListener{Listener: ln, n: &n.accepts})
+		s.Run(ctx, wrap(&countingListener{Listener: ln, n: &n.accepts}))
 		running.Wait()
 	}()
 	n.stop = func() {
@@ -218,6 +225,18 @@ func startNode(t testing.TB, ch *chain.Chain, book Book, cfg Config) *node {
 	}
 	t.Cleanup(n.stop)
 	return n
+}
+
+// logLines receives each line a text slog handler writes to it, so a test
+// can read what a server logs; lines beyond its buffer are dropped.
+type logLines chan string
+
+func (l logLines) Write(p []byte) (int, error) {
+	select {
+	case l <- string(p):
+	default:
+	}
+	return len(p), nil
 }
 
 // countingListener counts accepted connections, so a test sees dials a
@@ -240,6 +259,16 @@ func (s *Server) banned(host string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.hostBanned(host)
+}
+
+// banList is Banned() without reasons and expiries, which tests compare
+// apart; nil when empty.
+func (s *Server) banList() []BanInfo {
+	var out []BanInfo
+	for _, b := range s.Banned() {
+		out = append(out, BanInfo{Addr: b.Addr, Kind: b.Kind})
+	}
+	return out
 }
 
 // readyPeers is the number of peers past the handshake.

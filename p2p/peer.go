@@ -19,6 +19,7 @@ type peer struct {
 	addr     string // remote address as connected
 	dialed   string // the address we dialled; "" for inbound peers
 	inbound  bool
+	opened   time.Time // eviction takes the youngest ready peer of a group, the oldest in a handshake
 	out      chan wire.Message
 	done     chan struct{}
 	closeOne sync.Once
@@ -33,7 +34,10 @@ type peer struct {
 	pingSent   time.Time
 	rtt        time.Duration
 	banScore   int
+	lastBlock  time.Time           // when the peer last sent a block new to us; eviction spares those that do
 	known      *hashRing[struct{}] // txids the peer has seen: announced by either side, or sent
+
+	limits limiter // the peer's message budgets; its own lock
 }
 
 func newPeer(conn net.Conn, dialed string) *peer {
@@ -42,6 +46,7 @@ func newPeer(conn net.Conn, dialed string) *peer {
 		addr:     conn.RemoteAddr().String(),
 		dialed:   dialed,
 		inbound:  dialed == "",
+		opened:   time.Now(),
 		out:      make(chan wire.Message, outQueue),
 		done:     make(chan struct{}),
 		lastSeen: time.Now(),
@@ -91,6 +96,17 @@ func (p *peer) close() {
 		close(p.done)
 		p.conn.Close()
 	})
+}
+
+// closing reports whether the connection is closed or closing: its slot is
+// free though the reader has not yet dropped it.
+func (p *peer) closing() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
 }
 
 func (p *peer) ready() bool {

@@ -2,8 +2,10 @@
 // (package wire; README.md describes the protocol), a version handshake,
 // ping/pong liveness, address gossip, block relay of tip announcements,
 // transaction relay, sync from peers with more work, a periodic consensus
-// round, and ban scores for peers that break the protocol. Each of these
-// has a file of its own; this one holds the Server and its dispatch.
+// round, and the defences: message rate limits, misbehaviour scores that
+// discourage an address, eviction when inbound slots are full, and bans.
+// Each of these has a file of its own; this one holds the Server and its
+// dispatch.
 package p2p
 
 import (
@@ -43,13 +45,14 @@ type Book interface {
 type Config struct {
 	Listen            string   // host:port to accept peers on; "" accepts none
 	Connect           []string // peers to keep connected (-k)
-	MaxInbound        int
+	MaxInbound        int      // ready inbound peers; a newcomer past the handshake evicts one when full
 	MaxOutbound       int
+	MaxPending        int           // inbound connections still in their handshake, apart from MaxInbound
 	PingInterval      time.Duration // liveness and tip exchange
 	IdleTimeout       time.Duration // a peer silent this long is dropped
 	ConsensusInterval time.Duration // how often every peer's tip is compared with ours
 	HandshakeTimeout  time.Duration
-	BanDuration       time.Duration
+	BanDuration       time.Duration // how long misbehaviour discourages, and a manual ban's default
 }
 
 // DefaultConfig returns the limits and timers of design.md.
@@ -57,6 +60,7 @@ func DefaultConfig() Config {
 	return Config{
 		MaxInbound:        32,
 		MaxOutbound:       8,
+		MaxPending:        16,
 		PingInterval:      30 * time.Second,
 		IdleTimeout:       60 * time.Second,
 		ConsensusInterval: 60 * time.Second,
@@ -81,7 +85,7 @@ type Server struct {
 	listenPort uint16
 	peers      map[*peer]struct{}
 	addrs      map[string]*addrState
-	bans       map[string]time.Time // host → banned until
+	bans       banBook
 	syncPeer   *peer
 	syncSince  time.Time
 	syncAsked  bool // a getheaders to syncPeer awaits its headers
@@ -90,7 +94,7 @@ type Server struct {
 	wg         sync.WaitGroup
 
 	traffic  trafficStats
-	banCount atomic.Uint64 // bans imposed since start
+	banCount atomic.Uint64 // peers discouraged since start
 
 	subMu sync.Mutex
 	subs  map[chan PeerEvent]struct{}
@@ -108,7 +112,7 @@ func New(cfg Config, ch Chain, pool Mempool, book Book, log *slog.Logger) *Serve
 		nodeID:  binary.LittleEndian.Uint64(id[:]),
 		peers:   make(map[*peer]struct{}),
 		addrs:   make(map[string]*addrState),
-		bans:    make(map[string]time.Time),
+		bans:    newBanBook(),
 		txs:     newTxState(),
 		traffic: newTrafficStats(),
 		subs:    make(map[chan PeerEvent]struct{}),
@@ -204,6 +208,10 @@ func (s *Server) handle(ctx context.Context, p *peer, m wire.Message) error {
 	if !p.ready() {
 		return fmt.Errorf("%s before the handshake", m.Command())
 	}
+	if !p.limits.allow(m.Command(), time.Now()) {
+		s.misbehave(p, floodScore, fmt.Errorf("%w: %s over %g a second", errFlood, m.Command(), budgets[m.Command()].perSec))
+		return nil
+	}
 	switch m := m.(type) {
 	case *wire.MsgPing:
 		s.onPing(p, m)
@@ -225,7 +233,7 @@ func (s *Server) handle(ctx context.Context, p *peer, m wire.Message) error {
 	case *wire.MsgHeaders:
 		s.onHeaders(p, m)
 	case *wire.MsgBlock:
-		s.onBlock(ctx, p, m.Block)
+		s.blockFrom(ctx, p, m.Block)
 	case *wire.MsgTx:
 		s.onTx(p, m.Tx)
 	case *wire.MsgMempool:

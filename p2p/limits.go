@@ -1,0 +1,130 @@
+package p2p
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/hashforge/hashforge/p2p/wire"
+)
+
+// Message rate limits: each peer has a token bucket per command that costs
+// us work to handle. A message over its budget is dropped and scores
+// floodScore, so a flood of any speed ends the connection within its
+// budget's burst and a few messages more.
+
+// floodScore is the misbehaviour of one message over budget: ten of them
+// reach banThreshold. A node of ours never goes over a budget; a peer with a
+// clock hiccup that does, once, loses nothing.
+const floodScore = banThreshold / 10
+
+// errFlood marks the misbehaviour of a peer that went over a budget.
+var errFlood = errors.New("message flood")
+
+// budget is how fast a peer may send one command: burst messages at once,
+// then perSec.
+type budget struct{ perSec, burst float64 }
+
+// budgets are ten times or more what our nodes send with the shortest
+// timers the tests use (a ping every 200 ms, a consensus round every
+// 500 ms). Answers (pong, addr, headers, tx, notfound) get small budgets of
+// their own, since our nodes send them only when asked, and each request
+// we send grants one more answer (expect): a peer answering us never floods.
+// Blocks are not limited: each needs proof of work, and an invalid one
+// discourages its sender at once.
+var budgets = map[string]budget{
+	"ping":       {10, 20},
+	"pong":       {1, 10},
+	"getaddr":    {1, 10},
+	"addr":       {1, 100}, // an announcement per node joining the network; each costs up to 1000 addresses learnt
+	"inv":        {100, 1000},
+	"getdata":    {100, 1000},
+	"notfound":   {1, 10},
+	"getheaders": {10, 100}, // an orphan block asks for headers: one per block a lagging peer is sent
+	"headers":    {1, 10},
+	"tx":         {10, 100},
+	"mempool":    {1, 10},
+}
+
+// maxGrant bounds the answers a peer may have in hand beyond its budget,
+// so one that is asked much and answers nothing cannot save up a flood.
+const maxGrant = 2 * wire.MaxInvItems
+
+// bucket holds the messages of one command a peer may still send.
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// limiter is one peer's buckets. The reader takes from them, the writer
+// grants answers to what it sends.
+type limiter struct {
+	mu      sync.Mutex
+	buckets map[string]*bucket
+}
+
+// bucket returns cmd's bucket refilled up to now; l.mu is held.
+func (l *limiter) bucket(cmd string, b budget, now time.Time) *bucket {
+	if l.buckets == nil {
+		l.buckets = make(map[string]*bucket, len(budgets))
+	}
+	k := l.buckets[cmd]
+	if k == nil {
+		k = &bucket{tokens: b.burst, last: now}
+		l.buckets[cmd] = k
+	}
+	// Granted answers may hold it over the burst; time only refills up to it.
+	if k.tokens < b.burst {
+		k.tokens = min(b.burst, k.tokens+now.Sub(k.last).Seconds()*b.perSec)
+	}
+	k.last = now
+	return k
+}
+
+// allow takes a message of cmd from its bucket; false: over budget.
+// Commands without a budget are always allowed.
+func (l *limiter) allow(cmd string, now time.Time) bool {
+	b, ok := budgets[cmd]
+	if !ok {
+		return true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k := l.bucket(cmd, b, now)
+	if k.tokens < 1 {
+		return false
+	}
+	k.tokens--
+	return true
+}
+
+// grant adds n messages of cmd to its bucket, up to maxGrant over its burst.
+func (l *limiter) grant(cmd string, n int, now time.Time) {
+	b := budgets[cmd]
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k := l.bucket(cmd, b, now)
+	k.tokens = min(k.tokens+float64(n), max(k.tokens, b.burst+maxGrant))
+}
+
+// expect grants the answers that m, about to be sent, asks for. It runs
+// before m goes out: the answer may be read before a write returns.
+func (l *limiter) expect(m wire.Message, now time.Time) {
+	switch m := m.(type) {
+	case *wire.MsgPing:
+		l.grant("pong", 1, now)
+	case *wire.MsgGetAddr:
+		l.grant("addr", 1, now)
+	case *wire.MsgGetHeaders:
+		l.grant("headers", 1, now)
+	case *wire.MsgGetData:
+		l.grant("notfound", 1, now)
+		txs := 0
+		for _, it := range m.Items {
+			if it.Type == wire.InvTx {
+				txs++
+			}
+		}
+		l.grant("tx", txs, now)
+	}
+}
