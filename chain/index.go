@@ -67,6 +67,12 @@ func (n *blockNode) entry() IndexEntry {
 	return IndexEntry{Header: n.header, Height: n.height, Status: n.status}
 }
 
+// update is the move of the main chain onto n, whose block is b and makes
+// changes to the accounts.
+func (n *blockNode) update(b *Block, changes []AccountChange) Update {
+	return Update{Hash: n.hash, Height: n.height, Tip: n.hash, Changes: changes, Txs: b.TxHashes()}
+}
+
 // ancestor returns the node's ancestor at height, or nil above the node.
 func (n *blockNode) ancestor(height uint64) *blockNode {
 	for n != nil && n.height > height {
