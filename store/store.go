@@ -222,14 +222,29 @@ func (s *Store) ForEachAccount(fn func(chain.Address, chain.Account) error) erro
 
 // Connect makes u.Hash the main chain's block at u.Height, in one transaction.
 func (s *Store) Connect(u chain.Update) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return connect(tx, u) })
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := putAccounts(tx, u.Changes, newAccount); err != nil {
+			return err
+		}
+		if err := connect(tx, u); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(keyTip, u.Tip[:])
+	})
 }
 
 // ConnectBlocks stores and connects a run of blocks, each on the one before
 // it, in one transaction: a sync pays for one commit and one fsync per run,
-// and a crash keeps the whole run or none of it.
+// and a crash keeps the whole run or none of it. Accounts and the tip are
+// written as the run leaves them: a miner every block of the run pays is
+// written once, not once a block.
 func (s *Store) ConnectBlocks(bs []chain.BlockUpdate) error {
+	if len(bs) == 0 {
+		return nil
+	}
 	return s.db.Update(func(tx *bolt.Tx) error {
+		var accounts []chain.AccountChange
+		at := make(map[chain.Address]int)
 		for _, b := range bs {
 			if err := putBlock(tx, b.Entry, b.Raw); err != nil {
 				return err
@@ -237,15 +252,26 @@ func (s *Store) ConnectBlocks(bs []chain.BlockUpdate) error {
 			if err := connect(tx, b.Update); err != nil {
 				return err
 			}
+			for _, c := range b.Update.Changes {
+				if i, ok := at[c.Address]; ok {
+					accounts[i].New = c.New
+				} else {
+					at[c.Address] = len(accounts)
+					accounts = append(accounts, c)
+				}
+			}
 		}
-		return nil
+		if err := putAccounts(tx, accounts, newAccount); err != nil {
+			return err
+		}
+		tip := bs[len(bs)-1].Update.Tip
+		return tx.Bucket(bucketMeta).Put(keyTip, tip[:])
 	})
 }
 
+// connect writes what a block adds to the main chain beside accounts and
+// the tip: its undo data, its transactions and its height.
 func connect(tx *bolt.Tx, u chain.Update) error {
-	if err := putAccounts(tx, u.Changes, func(c chain.AccountChange) chain.Account { return c.New }); err != nil {
-		return err
-	}
 	if err := tx.Bucket(bucketUndo).Put(u.Hash[:], chain.EncodeChanges(u.Changes)); err != nil {
 		return err
 	}
@@ -255,16 +281,13 @@ func connect(tx *bolt.Tx, u chain.Update) error {
 			return err
 		}
 	}
-	if err := tx.Bucket(bucketMain).Put(heightKey(u.Height), u.Hash[:]); err != nil {
-		return err
-	}
-	return tx.Bucket(bucketMeta).Put(keyTip, u.Tip[:])
+	return tx.Bucket(bucketMain).Put(heightKey(u.Height), u.Hash[:])
 }
 
 // Disconnect removes the main chain's tip block u.Hash, in one transaction.
 func (s *Store) Disconnect(u chain.Update) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		if err := putAccounts(tx, u.Changes, func(c chain.AccountChange) chain.Account { return c.Old }); err != nil {
+		if err := putAccounts(tx, u.Changes, oldAccount); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketUndo).Delete(u.Hash[:]); err != nil {
@@ -316,6 +339,10 @@ func (s *Store) Peers() ([]string, error) {
 	})
 	return addrs, err
 }
+
+// newAccount and oldAccount pick a side of a change for putAccounts.
+func newAccount(c chain.AccountChange) chain.Account { return c.New }
+func oldAccount(c chain.AccountChange) chain.Account { return c.Old }
 
 // putAccounts writes the side of each change that pick selects; an untouched
 // (zero) account is deleted rather than stored.
