@@ -22,8 +22,8 @@ const (
 	// windowBytes bounds the window by the blocks' average size: a chain of
 	// full blocks gets a window of a few dozen, one of empty blocks the most.
 	windowBytes = 32 << 20
-	runBlocks   = 500     // most blocks one store transaction connects
-	runBytes    = 1 << 20 // most bytes of blocks it connects
+	runBlocks   = 2000    // most blocks one store transaction connects
+	runBytes    = 4 << 20 // most bytes of blocks it connects
 	// runWait is how long received blocks wait for more to make a longer
 	// run: a store transaction per block would cost a disk sync per block.
 	runWait = 100 * time.Millisecond
@@ -155,24 +155,31 @@ func (d *download) pending() bool {
 	return d.headers != nil && d.next < d.headers.End()
 }
 
-// deliver takes a block p sent; false: the download did not ask for it.
-func (d *download) deliver(p *peer, b *chain.Block) bool {
+// deliver takes a block p sent. It reports whether the download asked for
+// it, and whether a peer has room for another chunk now.
+func (d *download) deliver(p *peer, b *chain.Block) (taken, room bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	sl := d.slots[b.Hash()]
 	if sl == nil {
-		return false
+		return false, false
 	}
 	now := time.Now()
 	d.fetcher(p).since = now
 	if sl.block != nil {
-		return true // asked again of a second peer, and both sent it
+		return true, false // asked again of a second peer, and both sent it
 	}
 	sl.block, sl.from, sl.size = b, p, b.Size()
 	d.avgSize += (float64(sl.size) - d.avgSize) / 16
+	if sl.peer != nil {
+		// Asked again as each chunk's worth comes in, so that the peer
+		// always has blocks to send.
+		free := min(peerInFlight, d.window()) - d.peers[sl.peer].inFlight + 1
+		room = free > 0 && free%chunkBlocks == 0
+	}
 	d.release(sl)
 	if sl.height != d.ready {
-		return true
+		return true, room
 	}
 	for sl != nil && sl.block != nil {
 		d.ready++
@@ -191,7 +198,7 @@ func (d *download) deliver(p *peer, b *chain.Block) bool {
 		default:
 		}
 	}
-	return true
+	return true, room
 }
 
 // release takes a slot from the peer it is asked of.

@@ -116,7 +116,10 @@ func (s *Server) noteTip(p *peer, h chain.Hash) {
 // run; any other (a relayed tip, an answer to an announcement) goes
 // through the chain at once.
 func (s *Server) onBlock(ctx context.Context, p *peer, b *chain.Block) {
-	if s.dl.deliver(p, b) {
+	if taken, room := s.dl.deliver(p, b); taken {
+		if room {
+			s.fill()
+		}
 		return
 	}
 	h := b.Hash()
