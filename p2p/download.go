@@ -22,7 +22,7 @@ const (
 	// windowBytes bounds the window by the blocks' average size: a chain of
 	// full blocks gets a window of a few dozen, one of empty blocks the most.
 	windowBytes = 32 << 20
-	runBlocks   = 2000    // most blocks one store transaction connects
+	runBlocks   = 4000    // most blocks one store transaction connects
 	runBytes    = 4 << 20 // most bytes of blocks it connects
 	// runWait is how long received blocks wait for more to make a longer
 	// run: a store transaction per block would cost a disk sync per block.
@@ -212,6 +212,7 @@ func (d *download) release(sl *slot) {
 // giveUp releases the blocks asked of p and not received, to be asked of
 // another peer; only, when only is not nil.
 func (d *download) giveUp(p *peer, only map[chain.Hash]bool) {
+	d.fetcher(p).stalled = time.Now()
 	for _, sl := range d.slots {
 		if sl.peer == p && sl.block == nil && (only == nil || only[sl.hash]) {
 			d.release(sl)
@@ -364,7 +365,6 @@ func (s *Server) checkStalls() {
 		if f.inFlight > 0 && (gone || p == blocking || now.Sub(f.since) > d.stall) {
 			s.log.Info("peer stalled the block download", "addr", p.addr, "blocks", f.inFlight, "gone", gone)
 			d.giveUp(p, nil)
-			f.stalled = now
 		}
 		if gone {
 			delete(d.peers, p)
@@ -403,7 +403,9 @@ func (s *Server) fill() {
 		asks[p] = append(asks[p], wire.InvItem{Type: wire.InvBlock, Hash: sl.hash})
 	}
 	// pick is a peer with room that has the header at height: one that did
-	// not fail us lately if there is one.
+	// not fail us lately if there is one. The peer that failed to send the
+	// block is asked again only once the stall time has passed, so a peer
+	// that keeps answering notfound is not asked in a loop.
 	pick := func(height uint64, avoid *peer) *peer {
 		var fallback *peer
 		for _, p := range peers {
@@ -414,7 +416,9 @@ func (s *Server) fill() {
 			if p != avoid && now.Sub(f.stalled) > 10*d.stall {
 				return p
 			}
-			fallback = p
+			if p != avoid || now.Sub(f.stalled) > d.stall {
+				fallback = p
+			}
 		}
 		return fallback
 	}

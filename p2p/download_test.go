@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/chain/chaintest"
 	"github.com/hashforge/hashforge/p2p/wire"
+	"github.com/hashforge/hashforge/store"
 )
 
 // setStall changes how long a peer may hold blocks back.
@@ -17,15 +19,22 @@ func (d *download) setStall(v time.Duration) {
 	d.mu.Unlock()
 }
 
-// syncedFrom starts an empty node joined to every address, waits until it
-// has src's tip, and returns it.
-func syncedFrom(t *testing.T, src *node, stall time.Duration, addrs ...string) *node {
+// startSyncing starts an empty node joined to addrs, with the stall time
+// given, and returns it with its store.
+func startSyncing(t *testing.T, stall time.Duration, addrs ...string) (*node, *store.Store) {
 	t.Helper()
 	cfg := testConfig()
 	cfg.Connect = addrs
 	ch, st := openChain(t, chain.Regtest, t.TempDir())
 	n := startNode(t, ch, nil, cfg)
 	n.dl.setStall(stall)
+	return n, st
+}
+
+// waitSynced waits until n, whose store is st, has src's tip, and checks
+// that the store verifies.
+func waitSynced(t *testing.T, n *node, st *store.Store, src *node) {
+	t.Helper()
 	start := time.Now()
 	waitTip(t, 60*time.Second, n, src)
 	took := time.Since(start)
@@ -33,7 +42,6 @@ func syncedFrom(t *testing.T, src *node, stall time.Duration, addrs ...string) *
 	if _, err := chain.Verify(t.Context(), chain.Regtest, st, nil); err != nil {
 		t.Errorf("the synced store does not verify: %v", err)
 	}
-	return n
 }
 
 // A node syncing from three peers with the same chain asks each of them
@@ -42,7 +50,7 @@ func TestSyncFromSeveralPeers(t *testing.T) {
 	t.Parallel()
 	const blocks = 3*chain.MaxHeaders + 500
 	a := newChain(t)
-	mineRuns(t, a, blocks)
+	chaintest.Extend(t, a, blocks, chain.Address{})
 	var srcs []*node
 	var pxs []*proxy
 	var addrs []string
@@ -55,7 +63,8 @@ func TestSyncFromSeveralPeers(t *testing.T) {
 		pxs = append(pxs, startProxy(t, srcs[i].addr))
 		addrs = append(addrs, pxs[i].addr)
 	}
-	syncedFrom(t, srcs[0], blockStall, addrs...)
+	n, st := startSyncing(t, blockStall, addrs...)
+	waitSynced(t, n, st, srcs[0])
 	total := 0
 	for i, px := range pxs {
 		n := px.countBack("block")
@@ -71,8 +80,8 @@ func TestSyncFromSeveralPeers(t *testing.T) {
 }
 
 // A peer that withholds the blocks asked of it, silently or with a
-// notfound, stalls no sync: another peer is asked for them, after the
-// stall time or at the notfound.
+// notfound, stalls no sync: once another peer joins, it is asked for them,
+// after the stall time or at the notfound.
 func TestSyncAroundWithholdingPeer(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -100,13 +109,15 @@ func TestSyncAroundWithholdingPeer(t *testing.T) {
 			t.Parallel()
 			const blocks = chain.MaxHeaders + 500
 			a := startNode(t, newChain(t), nil, testConfig())
-			mineRuns(t, a.ch, blocks)
+			chaintest.Extend(t, a.ch, blocks, chain.Address{})
 			b := startNode(t, copyChain(t, a.ch), nil, testConfig())
 			withholding := startFilterProxy(t, b.addr, tt.filter)
-			syncedFrom(t, a, tt.stall, a.addr, withholding.addr)
-			if withholding.count("getdata") == 0 {
-				t.Errorf("the withholding peer was never asked for blocks")
+			n, st := startSyncing(t, tt.stall, withholding.addr)
+			waitFor(t, 10*time.Second, "blocks asked of the withholding peer", func() bool { return withholding.count("getdata") > 0 })
+			if err := n.Connect(a.addr); err != nil {
+				t.Fatal(err)
 			}
+			waitSynced(t, n, st, a)
 		})
 	}
 }
@@ -129,7 +140,7 @@ func cpuTime(t testing.TB) time.Duration {
 // work on the machine disturbs less than the rate.
 func BenchmarkSync(b *testing.B) {
 	src := newChain(b)
-	mineRuns(b, src, *benchBlocks)
+	chaintest.Extend(b, src, *benchBlocks, chain.Address{})
 	a := startNode(b, src, nil, testConfig())
 	want := src.Tip()
 	var took, cpu time.Duration

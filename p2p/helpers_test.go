@@ -127,25 +127,6 @@ func mineTo(t testing.TB, ch *chain.Chain, n int, miner chain.Address) {
 	}
 }
 
-// mineRuns builds n valid blocks on ch's tip paying the zero address and
-// connects them as a sync does, in runs of one store transaction each:
-// chains of tens of thousands of blocks build in seconds.
-func mineRuns(t testing.TB, ch *chain.Chain, n int) {
-	t.Helper()
-	parent, err := ch.Block(ch.Tip().Hash)
-	if err != nil {
-		t.Fatal(err)
-	}
-	run := make([]*chain.Block, 0, runBlocks)
-	for i := range n {
-		parent = chaintest.Mine(t, parent, chain.Address{})
-		if run = append(run, parent); len(run) == runBlocks || i == n-1 {
-			connectAll(t, ch, run)
-			run = run[:0]
-		}
-	}
-}
-
 // copyChain is a new chain holding from's main chain.
 func copyChain(t testing.TB, from *chain.Chain) *chain.Chain {
 	t.Helper()
@@ -163,15 +144,7 @@ func copyChain(t testing.TB, from *chain.Chain) *chain.Chain {
 			}
 			run[i] = b
 		}
-		connectAll(t, ch, run)
-	}
-}
-
-// connectAll hands blocks that must all be valid to ProcessBlocks.
-func connectAll(t testing.TB, ch *chain.Chain, blocks []*chain.Block) {
-	t.Helper()
-	if n, err := ch.ProcessBlocks(context.Background(), blocks); n != len(blocks) || err != nil {
-		t.Fatalf("ProcessBlocks took %d of %d blocks: %v", n, len(blocks), err)
+		chaintest.Connect(t, ch, run)
 	}
 }
 
