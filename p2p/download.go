@@ -100,8 +100,10 @@ func (s *Server) addHeaders(p *peer, hs []chain.Header) error {
 	if d.headers == nil {
 		d.headers = s.chain.NewHeaderChain()
 	}
+	// The branch starts where the download is, at next, unless it was
+	// replaced or started anew.
 	replaced, err := d.headers.Add(hs)
-	if replaced || d.next < d.headers.Base() {
+	if replaced || d.headers.Base() != d.next {
 		d.restart()
 	}
 	for i := len(hs) - 1; i >= 0; i-- {
@@ -135,6 +137,7 @@ func (d *download) reset() {
 	for _, f := range d.peers {
 		f.inFlight, f.sent = 0, 0
 	}
+	d.next, d.asked, d.ready, d.readyBytes = 0, 0, 0, 0
 }
 
 // lastHeader is the branch's last header, which a getheaders asks past.
@@ -240,7 +243,7 @@ func (s *Server) onNotFound(p *peer, m *wire.MsgNotFound) {
 func (d *download) take(now time.Time) (run []*slot, wait time.Duration) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.ready == d.next {
+	if d.headers == nil || d.ready == d.next {
 		return nil, 0
 	}
 	waited := now.Sub(d.readySince)

@@ -172,3 +172,61 @@ func BenchmarkSync(b *testing.B) {
 	b.ReportMetric(blocks/took.Seconds(), "blocks/s")
 	b.ReportMetric(float64(cpu.Microseconds())/blocks, "cpu-µs/block")
 }
+
+// A node that synced one branch moves to a heavier one that forks below
+// its tip, from genesis or from a block both share, whether it learns the
+// heavier branch after the first or both at once: the download starts over
+// at the fork, and the chain reorganises.
+func TestSyncMovesToHeavierBranch(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		shared   int  // blocks the branches share
+		together bool // both peers joined at once
+	}{
+		{"from genesis, one after the other", 0, false},
+		{"from genesis, both at once", 0, true},
+		{"from a shared block, one after the other", 2, false},
+		{"from a shared block, both at once", 2, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			light := startNode(t, newChain(t), nil, testConfig())
+			chaintest.Extend(t, light.ch, 5, chain.Address{1})
+			heavyCh := newChain(t)
+			if tt.shared > 0 {
+				chaintest.Connect(t, heavyCh, blocksOf(t, light.ch, 1, tt.shared))
+			}
+			chaintest.Extend(t, heavyCh, 35-tt.shared, chain.Address{2})
+			heavy := startNode(t, heavyCh, nil, testConfig())
+
+			addrs := []string{light.addr}
+			if tt.together {
+				addrs = append(addrs, heavy.addr)
+			}
+			n, st := startSyncing(t, blockStall, addrs...)
+			if !tt.together {
+				waitTip(t, 10*time.Second, n, light)
+				if err := n.Connect(heavy.addr); err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitSynced(t, n, st, heavy)
+		})
+	}
+}
+
+// blocksOf returns ch's main-chain blocks at heights from to to.
+func blocksOf(t *testing.T, ch *chain.Chain, from, to int) []*chain.Block {
+	t.Helper()
+	var out []*chain.Block
+	for _, h := range ch.HeadersAfter(nil, chain.Hash{}, to)[from-1:] {
+		b, err := ch.Block(h.Hash())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	return out
+}
