@@ -94,11 +94,20 @@ func (d *download) fetcher(p *peer) *fetcher {
 // addHeaders checks headers p sent and adds them to the branch to download.
 // A branch that changed below what was asked for starts the download over.
 func (s *Server) addHeaders(p *peer, hs []chain.Header) error {
+	s.mu.Lock()
+	syncPeer := s.syncPeer
+	s.mu.Unlock()
 	d := s.dl
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.headers == nil {
 		d.headers = s.chain.NewHeaderChain()
+	}
+	// While blocks of the branch remain to fetch, only the sync peer may
+	// start it over: another peer's headers may begin a lighter branch,
+	// and two peers on two branches would take turns restarting it.
+	if end := d.headers.End(); p != syncPeer && d.next < end && len(hs) > 0 && hs[0].PrevBlock != d.hash(end-1) {
+		return nil
 	}
 	// The branch starts where the download is, at next, unless it was
 	// replaced or started anew.
@@ -177,8 +186,9 @@ func (d *download) deliver(p *peer, b *chain.Block) (taken, room bool) {
 	if sl.peer != nil {
 		// Asked again as each chunk's worth comes in, so that the peer
 		// always has blocks to send.
-		free := min(peerInFlight, d.window()) - d.peers[sl.peer].inFlight + 1
-		room = free > 0 && free%chunkBlocks == 0
+		perPeer, chunk := d.perPeer()
+		free := perPeer - d.peers[sl.peer].inFlight + 1
+		room = free > 0 && free%chunk == 0
 	}
 	d.release(sl)
 	if sl.height != d.ready {
@@ -394,7 +404,7 @@ func (s *Server) fill() {
 			has[p] = max(has[p], h+1)
 		}
 	}
-	perPeer := min(peerInFlight, d.window())
+	perPeer, chunk := d.perPeer()
 	asks := make(map[*peer][]wire.InvItem)
 	ask := func(p *peer, sl *slot) {
 		f := d.peers[p]
@@ -444,7 +454,7 @@ func (s *Server) fill() {
 		if p == nil {
 			break
 		}
-		for range min(chunkBlocks, perPeer-d.peers[p].inFlight, int(min(end, has[p])-d.asked)) {
+		for range min(chunk, perPeer-d.peers[p].inFlight, int(min(end, has[p])-d.asked)) {
 			sl := &slot{height: d.asked, hash: d.hash(d.asked)}
 			d.slots[sl.hash] = sl
 			ask(p, sl)
@@ -460,7 +470,15 @@ func (s *Server) fill() {
 
 // window is how many blocks may be asked for beyond the last connected.
 func (d *download) window() int {
-	return int(min(maxWindow, max(chunkBlocks, windowBytes/d.avgSize)))
+	return int(min(maxWindow, max(1, windowBytes/d.avgSize)))
+}
+
+// perPeer is how many blocks one peer may have outstanding, and how many
+// one getdata asks for: a peer gets at most a quarter of the window, so a
+// slow one holds up little of it.
+func (d *download) perPeer() (blocks, chunk int) {
+	blocks = min(peerInFlight, max(1, d.window()/4))
+	return blocks, min(chunkBlocks, blocks)
 }
 
 // fetchPeers lists the peers past their handshake, in a random order: the

@@ -230,3 +230,38 @@ func blocksOf(t *testing.T, ch *chain.Chain, from, to int) []*chain.Block {
 	}
 	return out
 }
+
+// Headers from a peer other than the sync peer that would start the branch
+// over while its blocks download are passed over: they might begin a
+// lighter branch, and two peers on two branches would take turns
+// restarting the download.
+func TestDownloadKeepsBranchAgainstOtherPeers(t *testing.T) {
+	t.Parallel()
+	a := startNode(t, newChain(t), nil, testConfig())
+	chaintest.Extend(t, a.ch, 300, chain.Address{1})
+	// A sends its headers but none of its blocks: the download stays under way.
+	noBlocks := startFilterProxy(t, a.addr, func(m wire.Message) wire.Message {
+		if _, ok := m.(*wire.MsgBlock); ok {
+			return nil
+		}
+		return m
+	})
+	n, _ := startSyncing(t, time.Hour, noBlocks.addr)
+	waitFor(t, 10*time.Second, "blocks asked of A", func() bool { return noBlocks.count("getdata") > 0 })
+
+	fork := newChain(t)
+	chaintest.Extend(t, fork, 400, chain.Address{2})
+	r := dialReady(t, n.addr, hostileHost)
+	r.send(&wire.MsgHeaders{Headers: fork.HeadersAfter(nil, chain.Hash{}, 400)})
+	r.roundTrip()
+
+	n.dl.mu.Lock()
+	first, _ := n.dl.headers.Hash(1)
+	n.dl.mu.Unlock()
+	if want := a.ch.HeadersAfter(nil, chain.Hash{}, 1)[0].Hash(); first != want {
+		t.Errorf("the branch at height 1 is %s, want A's %s", first, want)
+	}
+	if n.banned(hostileHost) {
+		t.Errorf("a peer was banned for headers of a valid branch")
+	}
+}
