@@ -76,7 +76,7 @@ func newDownload() *download {
 	return &download{
 		stall:   blockStall,
 		wake:    make(chan struct{}, 1),
-		avgSize: chain.MaxBlockSize, // until blocks show their size: the smallest window
+		avgSize: 256 << 10, // until blocks show their size: a window of 128
 		slots:   make(map[chain.Hash]*slot),
 		peers:   make(map[*peer]*fetcher),
 	}
