@@ -175,20 +175,13 @@ func TestNodeResumesInterruptedGenesis(t *testing.T) {
 	verifiedHeight(t, "regtest", verify(t, "regtest", dir))
 }
 
-var crashSeed = flag.Uint64("crash.seed", 0, "seed of TestCrashSafety's kill schedule; 0 picks one from the clock")
+var crashSeed = flag.Uint64("crash.seed", 0, "seed of the kill schedule of TestCrashSafety and TestCrashSafetyDuringSync; 0 picks one from the clock")
 
 // TestCrashSafety SIGKILLs a mining node at random moments: every block is
 // one bbolt transaction, so after any kill the datadir must verify, and no
 // verified block may ever be lost.
 func TestCrashSafety(t *testing.T) {
-	seed := *crashSeed
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	// The seed fixes when each run is killed and how it mines; where the
-	// kills land in the node's work still varies with the machine's timing.
-	t.Logf("kill schedule seed %d; replay it with: go test -run TestCrashSafety ./e2e -args -crash.seed=%d", seed, seed)
-	rng := rand.New(rand.NewPCG(seed, 0))
+	rng := killSchedule(t)
 
 	// At least minKills, then more while the budget lasts: a loaded machine
 	// still gets its 20 kills, an idle one does twice as many.
@@ -218,6 +211,19 @@ func TestCrashSafety(t *testing.T) {
 	if first == 0 || height <= first {
 		t.Errorf("height %d after the first run, %d at the end: want a chain that grows across kills", first, height)
 	}
+}
+
+// killSchedule is the random source of a test's kills, seeded by
+// -crash.seed or the clock. The seed fixes when each run is killed and how
+// it works; where the kills land in the node's work still varies with the
+// machine's timing.
+func killSchedule(t *testing.T) *rand.Rand {
+	seed := *crashSeed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	t.Logf("kill schedule seed %d; replay it with: go test -run '^%s$' ./e2e -args -crash.seed=%d", seed, t.Name(), seed)
+	return rand.New(rand.NewPCG(seed, 0))
 }
 
 // killVerified SIGKILLs n, a node on dir, and runs verify on dir: it must
@@ -255,12 +261,7 @@ const syncCrashBlocks = 150_000
 // verify, no verified block may be lost, and the node must go on to sync
 // the whole chain.
 func TestCrashSafetyDuringSync(t *testing.T) {
-	seed := *crashSeed
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	t.Logf("kill schedule seed %d; replay it with: go test -run TestCrashSafetyDuringSync ./e2e -args -crash.seed=%d", seed, seed)
-	rng := rand.New(rand.NewPCG(seed, 0))
+	rng := killSchedule(t)
 
 	// Mining the chain through a node would take minutes: it is built in
 	// process, as a sync connects blocks, and served by a node that does
