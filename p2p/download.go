@@ -126,27 +126,28 @@ func (s *Server) addHeaders(p *peer, hs []chain.Header) error {
 }
 
 // restart forgets every block asked for and starts at the branch's base.
-func (d *download) restart() {
-	clear(d.slots)
-	d.retry = nil
-	for _, f := range d.peers {
-		f.inFlight = 0
-	}
-	d.next = d.headers.Base()
-	d.asked, d.ready, d.readyBytes = d.next, d.next, 0
-}
+func (d *download) restart() { d.rewind(d.headers.Base()) }
 
 // reset drops the branch: its blocks broke a rule.
 func (d *download) reset() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.headers = nil
+	for _, f := range d.peers {
+		f.sent = 0
+	}
+	d.rewind(0)
+}
+
+// rewind forgets every block asked for: the download goes on from height.
+func (d *download) rewind(height uint64) {
 	clear(d.slots)
 	d.retry = nil
 	for _, f := range d.peers {
-		f.inFlight, f.sent = 0, 0
+		f.inFlight = 0
 	}
-	d.next, d.asked, d.ready, d.readyBytes = 0, 0, 0, 0
+	d.next, d.asked, d.ready = height, height, height
+	d.readyBytes, d.readySince = 0, time.Time{}
 }
 
 // lastHeader is the branch's last header, which a getheaders asks past.
