@@ -14,8 +14,8 @@ import (
 )
 
 // Store persists blocks, the block index, the main chain and account state.
-// Connect and Disconnect are each one atomic transaction, so a crash leaves
-// the store at a block boundary.
+// Connect, ConnectBlocks and Disconnect are each one atomic transaction, so
+// a crash leaves the store at a block boundary.
 type Store interface {
 	AccountReader
 	LoadIndex(fn func(IndexEntry) error) error

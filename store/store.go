@@ -1,7 +1,7 @@
 // Package store keeps a node's chain on disk in a bbolt database: blocks, the
 // block index, main-chain heights, account state and undo data. Each change of
-// the main chain is one bbolt transaction, so a crash at any moment leaves the
-// store at a block boundary.
+// the main chain, a block or a sync's run of blocks, is one bbolt transaction,
+// so a crash at any moment leaves the store at a block boundary.
 package store
 
 import (
