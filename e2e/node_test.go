@@ -251,8 +251,9 @@ func killVerified(t *testing.T, n *proc, dir string, before uint64, what string)
 }
 
 // syncCrashBlocks is the chain TestCrashSafetyDuringSync syncs: long
-// enough for 20 kills, each after a run of blocks and up to 60 ms more, on
-// a machine that syncs tens of thousands of blocks a second.
+// enough for 20 kills, each after up to three runs of blocks (up to 4000
+// blocks each) and up to 60 ms more, on a machine that syncs tens of
+// thousands of blocks a second.
 const syncCrashBlocks = 150_000
 
 // TestCrashSafetyDuringSync SIGKILLs a node while it syncs a long chain
@@ -278,20 +279,23 @@ func TestCrashSafetyDuringSync(t *testing.T) {
 	for i := range kills {
 		n := startMiner(t, "-p", "0", "--network", "regtest", "--datadir", dir, "-i", "0", "-k", a.addr())
 		// Killed at a random moment of the sync, not of start-up: after
-		// its first run of blocks is connected, looked for more often than
-		// waitFor looks, as the sync goes fast.
+		// one to three runs of blocks are connected (the first are short,
+		// while the download finds the blocks' size), looked for more
+		// often than waitFor looks, as the sync goes fast.
+		runs := 1 + rng.IntN(3)
 		deadline := time.Now().Add(30 * time.Second)
-		for !strings.Contains(n.output.String(), `msg="blocks connected"`) {
+		for strings.Count(n.output.String(), `msg="blocks connected"`) < runs {
 			if time.Now().After(deadline) {
-				t.Fatalf("run %d connected no blocks in 30 s\noutput:\n%s", i, logTail(n.output.String()))
+				t.Fatalf("run %d connected fewer than %d runs of blocks in 30 s\noutput:\n%s", i, runs, logTail(n.output.String()))
 			}
 			time.Sleep(2 * time.Millisecond)
 		}
 		after := time.Duration(rng.Int64N(int64(60 * time.Millisecond)))
 		time.Sleep(after)
 		before := height
-		height = killVerified(t, n, dir, height, fmt.Sprintf("kill %d, %s into the sync", i, after))
-		t.Logf("kill %d, %s after the first run: verified height %d", i, after.Round(time.Millisecond), height)
+		what := fmt.Sprintf("kill %d, %s after run %d", i, after.Round(time.Millisecond), runs)
+		height = killVerified(t, n, dir, height, what)
+		t.Logf("%s: verified height %d", what, height)
 		if height <= before || height >= want.Height {
 			t.Fatalf("kill %d: verified height %d, from %d before, of %d: want a kill in the middle of the sync", i, height, before, want.Height)
 		}
