@@ -52,13 +52,15 @@ asm:
 # Hash throughput: every backend present (each CPU path beside the standard
 # library's SHA-256 with the midstate kept, OpenCL, CUDA), mempool admission
 # and templates, the hashrate kept while /metrics is scraped every second,
-# `miner bench` on each CPU path and on two threads, then a mining node that
-# serves a peer and its API against `miner bench`. bench/compare-cpu sets
+# a sync of 20,000 blocks between two servers on loopback, `miner bench` on
+# each CPU path and on two threads, then a mining node that serves a peer
+# and its API against `miner bench`. bench/compare-cpu sets
 # the reference miners beside the CPU paths (built by hand; see RESULTS.md).
 bench: deps build
 	$(GO) test -run '^$$' -bench . -benchtime 3s ./hasher/...
 	$(GO) test -run '^$$' -bench . -benchtime 3s -cpu 1 ./mempool/
 	$(GO) test -run '^$$' -bench Scrape -benchtime 10s -count 3 ./api/
+	$(GO) test -run '^$$' -bench BenchmarkSync -benchtime 1x -count 5 ./p2p/
 	./$(BIN) bench --cpu-impl all -t 1 --duration 10s
 	./$(BIN) bench -t 2 --duration 10s
 	scripts/bench-node 2 30

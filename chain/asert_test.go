@@ -24,6 +24,25 @@ func scheduleChain(p *Params, height uint64, drift time.Duration) *blockNode {
 	return n
 }
 
+// Every block keeps its branch's block 1 at hand, the ASERT anchor.
+func TestAnchor(t *testing.T) {
+	for _, height := range []uint64{0, 1, 2, 3, 1000} {
+		n := scheduleChain(Devnet, height, 0)
+		if want := n.ancestor(1); height > 0 && n.anchor != want || height == 0 && n.anchor != nil {
+			t.Errorf("height %d: anchor at height %v, want block 1", height, n.anchor)
+		}
+	}
+}
+
+// BenchmarkNextBitsDeep is the difficulty of a block 100,000 blocks past
+// the anchor: it must not cost a walk back to it.
+func BenchmarkNextBitsDeep(b *testing.B) {
+	n := scheduleChain(Devnet, 100_000, 0)
+	for b.Loop() {
+		Devnet.nextBits(n)
+	}
+}
+
 func TestNextBitsASERT(t *testing.T) {
 	p := Devnet
 	half := p.ASERTHalfLife

@@ -26,6 +26,16 @@ func (b *Block) Bytes() []byte {
 	return out
 }
 
+// Size returns the length of the block's encoding without encoding it.
+func (b *Block) Size() int {
+	var n [9]byte
+	size := HeaderSize + len(appendVarInt(n[:0], uint64(len(b.Txs))))
+	for _, tx := range b.Txs {
+		size += tx.Size()
+	}
+	return size
+}
+
 // DecodeBlock reads an encoded block, consuming all of b.
 func DecodeBlock(b []byte) (*Block, error) {
 	if len(b) > MaxBlockSize {

@@ -14,8 +14,8 @@ import (
 )
 
 // Store persists blocks, the block index, the main chain and account state.
-// Connect and Disconnect are each one atomic transaction, so a crash leaves
-// the store at a block boundary.
+// Connect, ConnectBlocks and Disconnect are each one atomic transaction, so
+// a crash leaves the store at a block boundary.
 type Store interface {
 	AccountReader
 	LoadIndex(fn func(IndexEntry) error) error
@@ -26,7 +26,19 @@ type Store interface {
 	Undo(h Hash) ([]AccountChange, error)
 	TxBlock(txid Hash) (Hash, bool, error) // the main-chain block holding txid
 	Connect(u Update) error
+	// ConnectBlocks stores and connects blocks, each the child of the one
+	// before, in one atomic transaction: PutBlock and Connect of each.
+	ConnectBlocks(bs []BlockUpdate) error
 	Disconnect(u Update) error
+}
+
+// BlockUpdate is a block stored and connected in one step, as a sync
+// connects blocks in runs: its index entry, its encoding and the move of
+// the main chain onto it.
+type BlockUpdate struct {
+	Entry  IndexEntry
+	Raw    []byte
+	Update Update
 }
 
 // Update moves the main chain by one block: Connect adds block Hash at Height,
@@ -375,7 +387,7 @@ func (c *Chain) connect(n *blockNode, b *Block) error {
 	if err != nil {
 		return err
 	}
-	if err := c.store.Connect(Update{Hash: n.hash, Height: n.height, Tip: n.hash, Changes: changes, Txs: b.TxHashes()}); err != nil {
+	if err := c.store.Connect(n.update(b, changes)); err != nil {
 		return fmt.Errorf("connect block %s: %w", n.hash, err)
 	}
 	c.main = append(c.main, n)

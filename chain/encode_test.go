@@ -239,3 +239,27 @@ func TestParseHash(t *testing.T) {
 		}
 	}
 }
+
+// Block.Size is the length of the encoding, the transaction count's varint
+// included, without encoding the block.
+func TestBlockSize(t *testing.T) {
+	many := make([]*chain.Tx, 300) // a three-byte count
+	for i := range many {
+		many[i] = sampleTransfer()
+	}
+	tests := []struct {
+		name string
+		txs  []*chain.Tx
+	}{
+		{"no transactions", nil},
+		{"coinbase only", []*chain.Tx{chain.NewCoinbase(1, chain.Address{}, 1, 1)}},
+		{"coinbase and transfer", []*chain.Tx{chain.NewCoinbase(1, chain.Address{}, 1, 1), sampleTransfer()}},
+		{"300 transfers", many},
+	}
+	for _, tt := range tests {
+		b := &chain.Block{Txs: tt.txs}
+		if got, want := b.Size(), len(b.Bytes()); got != want {
+			t.Errorf("%s: Size %d, encoding %d bytes", tt.name, got, want)
+		}
+	}
+}

@@ -29,7 +29,8 @@ const (
 	ErrMemoTooLong       ErrorCode = "memo-too-long"
 	ErrBadSignature      ErrorCode = "bad-signature"
 	ErrInsufficientFunds ErrorCode = "insufficient-funds"
-	ErrBadNonce          ErrorCode = "bad-nonce" // sender nonce is not the account's next
+	ErrBadNonce          ErrorCode = "bad-nonce"        // sender nonce is not the account's next
+	ErrUnlinkedHeaders   ErrorCode = "unlinked-headers" // a header in a list that is not the child of the one before
 )
 
 // RuleError is a broken consensus rule: a code to branch on and a message for people.

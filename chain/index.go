@@ -52,6 +52,9 @@ type blockNode struct {
 	height uint64
 	work   *big.Int // cumulative work from genesis through this block
 	status Status
+	// anchor is the branch's block 1, where ASERT counts from: kept at
+	// hand, as walking back to it from every block makes a sync quadratic.
+	anchor *blockNode
 }
 
 func newBlockNode(h Header, parent *blockNode) *blockNode {
@@ -59,12 +62,22 @@ func newBlockNode(h Header, parent *blockNode) *blockNode {
 	if parent != nil {
 		n.height = parent.height + 1
 		n.work.Add(n.work, parent.work)
+		n.anchor = parent.anchor
+		if n.height == 1 {
+			n.anchor = n
+		}
 	}
 	return n
 }
 
 func (n *blockNode) entry() IndexEntry {
 	return IndexEntry{Header: n.header, Height: n.height, Status: n.status}
+}
+
+// update is the move of the main chain onto n, whose block is b and makes
+// changes to the accounts.
+func (n *blockNode) update(b *Block, changes []AccountChange) Update {
+	return Update{Hash: n.hash, Height: n.height, Tip: n.hash, Changes: changes, Txs: b.TxHashes()}
 }
 
 // ancestor returns the node's ancestor at height, or nil above the node.
@@ -99,7 +112,7 @@ func (p *Params) nextBits(parent *blockNode) uint32 {
 	if p.ASERTHalfLife == 0 || parent.height == 0 {
 		return p.Genesis.Header.Bits
 	}
-	anchor := parent.ancestor(1)
+	anchor := parent.anchor
 	spacing := int64(p.TargetSpacing / time.Second)
 	halfLife := int64(p.ASERTHalfLife / time.Second)
 	timeDiff := int64(parent.header.Timestamp) - int64(anchor.header.Timestamp)

@@ -11,12 +11,8 @@ func checkBlockSanity(b *Block, size int, p *Params, now time.Time) error {
 	if size > MaxBlockSize {
 		return ruleErrorf(ErrBlockTooBig, "block of %d bytes exceeds %d", size, MaxBlockSize)
 	}
-	hash := b.Hash()
-	if err := checkProofOfWork(hash, b.Header.Bits, p.PowLimit); err != nil {
+	if err := checkHeaderSanity(&b.Header, b.Hash(), p, now); err != nil {
 		return err
-	}
-	if limit := now.Add(p.MaxFutureTime); b.Header.Time().After(limit) {
-		return ruleErrorf(ErrTimeTooNew, "block time %s is more than %s ahead of local time", b.Header.Time().UTC(), p.MaxFutureTime)
 	}
 	if len(b.Txs) == 0 || !b.Txs[0].IsCoinbase() {
 		return ruleErrorf(ErrNoCoinbase, "first transaction is not a coinbase")
@@ -42,14 +38,35 @@ func checkBlockSanity(b *Block, size int, p *Params, now time.Time) error {
 	return nil
 }
 
-// checkBlockContext applies the rules that need the parent: difficulty,
-// median time past and the coinbase height.
-func checkBlockContext(b *Block, parent *blockNode, p *Params) error {
-	if want := p.nextBits(parent); b.Header.Bits != want {
-		return ruleErrorf(ErrBadBits, "bits %08x, network requires %08x", b.Header.Bits, want)
+// checkHeaderSanity applies the rules of a header alone: proof of work and a
+// time not too far ahead of the clock.
+func checkHeaderSanity(h *Header, hash Hash, p *Params, now time.Time) error {
+	if err := checkProofOfWork(hash, h.Bits, p.PowLimit); err != nil {
+		return err
 	}
-	if mtp := parent.medianTimePast(); b.Header.Timestamp <= mtp {
-		return ruleErrorf(ErrTimeTooOld, "block time %d is not after median time past %d", b.Header.Timestamp, mtp)
+	if limit := now.Add(p.MaxFutureTime); h.Time().After(limit) {
+		return ruleErrorf(ErrTimeTooNew, "block time %s is more than %s ahead of local time", h.Time().UTC(), p.MaxFutureTime)
+	}
+	return nil
+}
+
+// checkHeaderContext applies the rules of a header that need its parent:
+// difficulty and median time past.
+func checkHeaderContext(h *Header, parent *blockNode, p *Params) error {
+	if want := p.nextBits(parent); h.Bits != want {
+		return ruleErrorf(ErrBadBits, "bits %08x, network requires %08x", h.Bits, want)
+	}
+	if mtp := parent.medianTimePast(); h.Timestamp <= mtp {
+		return ruleErrorf(ErrTimeTooOld, "block time %d is not after median time past %d", h.Timestamp, mtp)
+	}
+	return nil
+}
+
+// checkBlockContext applies the rules that need the parent: the header's,
+// and the coinbase height.
+func checkBlockContext(b *Block, parent *blockNode, p *Params) error {
+	if err := checkHeaderContext(&b.Header, parent, p); err != nil {
+		return err
 	}
 	if h := parent.height + 1; b.Txs[0].Height != h {
 		return ruleErrorf(ErrBadCoinbaseHeight, "coinbase height %d in a block at height %d", b.Txs[0].Height, h)

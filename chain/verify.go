@@ -23,6 +23,13 @@ type memAccounts map[Address]Account
 
 func (m memAccounts) Account(a Address) (Account, error) { return m[a], nil }
 
+// apply writes each change's New.
+func (m memAccounts) apply(cs []AccountChange) {
+	for _, ch := range cs {
+		m[ch.Address] = ch.New
+	}
+}
+
 // Verify re-validates a stored main chain from genesis with every rule,
 // replaying account state in memory, and checks that the stored undo data,
 // transaction index, account state and tip agree with the replay. It
@@ -147,9 +154,7 @@ func verifyBlock(p *Params, s VerifyStore, state memAccounts, parent *blockNode,
 	case !slices.Equal(undo, changes):
 		faults = append(faults, fmt.Errorf("stored undo data differs from the replay"))
 	}
-	for _, ch := range changes {
-		state[ch.Address] = ch.New
-	}
+	state.apply(changes)
 	for _, id := range b.TxHashes() {
 		if at, ok, err := s.TxBlock(id); err != nil || at != hash {
 			faults = append(faults, fmt.Errorf("transaction index: %s is under block %s (found %t, %v)", id, at, ok, err))

@@ -9,8 +9,8 @@
 // testdata holds what they replay (a GPU node's recorded /metrics).
 //
 // Test flags: -p2p.syncblocks sets the chain length TestSyncFromEmpty syncs
-// (2000 is the acceptance size); -crash.seed replays TestCrashSafety's kill
-// schedule. For example:
+// (2000 is the acceptance size); -crash.seed replays the kill schedule of
+// TestCrashSafety or TestCrashSafetyDuringSync. For example:
 //
 //	go test -count=1 -run TestSyncFromEmpty ./e2e -args -p2p.syncblocks=2000
 //

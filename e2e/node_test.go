@@ -5,6 +5,7 @@ package e2e
 import (
 	"bufio"
 	"flag"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/chain/chaintest"
 	"github.com/hashforge/hashforge/internal/testenv"
 	"github.com/hashforge/hashforge/store"
 )
@@ -173,20 +175,13 @@ func TestNodeResumesInterruptedGenesis(t *testing.T) {
 	verifiedHeight(t, "regtest", verify(t, "regtest", dir))
 }
 
-var crashSeed = flag.Uint64("crash.seed", 0, "seed of TestCrashSafety's kill schedule; 0 picks one from the clock")
+var crashSeed = flag.Uint64("crash.seed", 0, "seed of the kill schedule of TestCrashSafety and TestCrashSafetyDuringSync; 0 picks one from the clock")
 
 // TestCrashSafety SIGKILLs a mining node at random moments: every block is
 // one bbolt transaction, so after any kill the datadir must verify, and no
 // verified block may ever be lost.
 func TestCrashSafety(t *testing.T) {
-	seed := *crashSeed
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	// The seed fixes when each run is killed and how it mines; where the
-	// kills land in the node's work still varies with the machine's timing.
-	t.Logf("kill schedule seed %d; replay it with: go test -run TestCrashSafety ./e2e -args -crash.seed=%d", seed, seed)
-	rng := rand.New(rand.NewPCG(seed, 0))
+	rng := killSchedule(t)
 
 	// At least minKills, then more while the budget lasts: a loaded machine
 	// still gets its 20 kills, an idle one does twice as many.
@@ -207,31 +202,133 @@ func TestCrashSafety(t *testing.T) {
 		interval := []string{"20ms", "0"}[i%2]
 		n := startMiner(t, "-m", "-p", "0", "--network", "regtest", "--datadir", dir, "-i", "0", "--block-interval", interval)
 		time.Sleep(life)
-		if err := n.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatalf("kill %d: %v", i, err)
-		}
-		// A node that died by itself (it could not open what the last kill
-		// left) would leave the datadir verifying, just never growing.
-		if ws := n.waitExit(t, 5*time.Second).Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-			t.Fatalf("kill %d: node ended by itself (%v) before the kill\noutput:\n%s", i, ws, logTail(n.output.String()))
-		}
-
-		r := verify(t, "regtest", dir)
-		if r.code != 0 {
-			t.Fatalf("kill %d after %s (--block-interval %s): verify exited %d\nstderr: %s\nnode output:\n%s",
-				i, life, interval, r.code, r.stderr, logTail(n.output.String()))
-		}
-		h := verifiedHeight(t, "regtest", r)
-		if h < height {
-			t.Fatalf("kill %d after %s (--block-interval %s): verified height went back from %d to %d", i, life, interval, height, h)
-		}
-		height = h
+		height = killVerified(t, n, dir, height, fmt.Sprintf("kill %d after %s (--block-interval %s)", i, life, interval))
 		if i == 0 {
-			first = h
+			first = height
 		}
 	}
 	t.Logf("%d kills in %s: height %d after the first run, %d at the end", kills, time.Since(t0).Round(time.Millisecond), first, height)
 	if first == 0 || height <= first {
 		t.Errorf("height %d after the first run, %d at the end: want a chain that grows across kills", first, height)
 	}
+}
+
+// killSchedule is the random source of a test's kills, seeded by
+// -crash.seed or the clock. The seed fixes when each run is killed and how
+// it works; where the kills land in the node's work still varies with the
+// machine's timing.
+func killSchedule(t *testing.T) *rand.Rand {
+	seed := *crashSeed
+	if seed == 0 {
+		seed = uint64(time.Now().UnixNano())
+	}
+	t.Logf("kill schedule seed %d; replay it with: go test -run '^%s$' ./e2e -args -crash.seed=%d", seed, t.Name(), seed)
+	return rand.New(rand.NewPCG(seed, 0))
+}
+
+// killVerified SIGKILLs n, a node on dir, and runs verify on dir: it must
+// pass at no lower height than before, the height the last verify gave.
+// It returns the height; what names the kill in failures.
+func killVerified(t *testing.T, n *proc, dir string, before uint64, what string) uint64 {
+	t.Helper()
+	if err := n.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	// A node that died by itself (it could not open what the last kill
+	// left) would leave the datadir verifying, just never growing.
+	if ws := n.waitExit(t, 5*time.Second).Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Fatalf("%s: node ended by itself (%v) before the kill\noutput:\n%s", what, ws, logTail(n.output.String()))
+	}
+	r := verify(t, "regtest", dir)
+	if r.code != 0 {
+		t.Fatalf("%s: verify exited %d\nstderr: %s\nnode output:\n%s", what, r.code, r.stderr, logTail(n.output.String()))
+	}
+	h := verifiedHeight(t, "regtest", r)
+	if h < before {
+		t.Fatalf("%s: verified height went back from %d to %d", what, before, h)
+	}
+	return h
+}
+
+// syncCrashBlocks is the chain TestCrashSafetyDuringSync syncs: long
+// enough for 20 kills, each after up to three runs of blocks (up to 4000
+// blocks each) and up to 60 ms more, on a machine that syncs tens of
+// thousands of blocks a second.
+const syncCrashBlocks = 150_000
+
+// TestCrashSafetyDuringSync SIGKILLs a node while it syncs a long chain
+// from a peer, each time a moment after it began to connect blocks: a run
+// of blocks is one bbolt transaction, so after every kill the datadir must
+// verify, no verified block may be lost, and the node must go on to sync
+// the whole chain.
+func TestCrashSafetyDuringSync(t *testing.T) {
+	rng := killSchedule(t)
+
+	// Mining the chain through a node would take minutes: it is built in
+	// process, as a sync connects blocks, and served by a node that does
+	// not mine.
+	src := t.TempDir()
+	t0 := time.Now()
+	want := writeChain(t, src, syncCrashBlocks)
+	t.Logf("built %d blocks in %s", want.Height, time.Since(t0).Round(time.Millisecond))
+	a := startNode(t, "A", nodeOpts{datadir: src})
+
+	const kills = 20
+	dir := t.TempDir()
+	var height uint64
+	for i := range kills {
+		n := startMiner(t, "-p", "0", "--network", "regtest", "--datadir", dir, "-i", "0", "-k", a.addr())
+		// Killed at a random moment of the sync, not of start-up: after
+		// one to three runs of blocks are connected (the first are short,
+		// while the download finds the blocks' size), looked for more
+		// often than waitFor looks, as the sync goes fast.
+		runs := 1 + rng.IntN(3)
+		deadline := time.Now().Add(30 * time.Second)
+		for strings.Count(n.output.String(), `msg="blocks connected"`) < runs {
+			if time.Now().After(deadline) {
+				t.Fatalf("run %d connected fewer than %d runs of blocks in 30 s\noutput:\n%s", i, runs, logTail(n.output.String()))
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		after := time.Duration(rng.Int64N(int64(60 * time.Millisecond)))
+		time.Sleep(after)
+		before := height
+		what := fmt.Sprintf("kill %d, %s after run %d", i, after.Round(time.Millisecond), runs)
+		height = killVerified(t, n, dir, height, what)
+		t.Logf("%s: verified height %d", what, height)
+		if height <= before || height >= want.Height {
+			t.Fatalf("kill %d: verified height %d, from %d before, of %d: want a kill in the middle of the sync", i, height, before, want.Height)
+		}
+	}
+
+	b := startNode(t, "B", nodeOpts{datadir: dir, peers: []string{a.addr()}})
+	waitFor(t, 60*time.Second, "B on A's tip after the kills", func() (bool, string) {
+		st, err := b.status()
+		if err != nil {
+			return false, err.Error()
+		}
+		return st.Tip == want.Hash, fmt.Sprintf("height %d", st.Height)
+	})
+	b.stop(t, 5*time.Second)
+	if h := verifiedHeight(t, "regtest", verify(t, "regtest", dir)); h != want.Height {
+		t.Errorf("verified height %d after the sync, want %d", h, want.Height)
+	}
+	t.Logf("%d kills during the sync, the last at height %d of %d", kills, height, want.Height)
+}
+
+// writeChain builds a regtest chain of n coinbase-only blocks in a new
+// store in dir and returns its tip.
+func writeChain(t *testing.T, dir string, n int) chain.Tip {
+	t.Helper()
+	st, err := store.Open(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c, err := chain.New(chain.Regtest, st, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	chaintest.Extend(t, c, n, chain.Address{1})
+	return c.Tip()
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/chain/chaintest"
 	"github.com/hashforge/hashforge/mempool"
 	"github.com/hashforge/hashforge/p2p/wire"
 	"github.com/hashforge/hashforge/store"
@@ -123,6 +124,27 @@ func mineTo(t testing.TB, ch *chain.Chain, n int, miner chain.Address) {
 	t.Helper()
 	for range n {
 		mineBlock(t, ch, miner)
+	}
+}
+
+// copyChain is a new chain holding from's main chain.
+func copyChain(t testing.TB, from *chain.Chain) *chain.Chain {
+	t.Helper()
+	ch := newChain(t)
+	for {
+		hs := from.HeadersAfter([]chain.Hash{ch.Tip().Hash}, chain.Hash{}, runBlocks)
+		if len(hs) == 0 {
+			return ch
+		}
+		run := make([]*chain.Block, len(hs))
+		for i, h := range hs {
+			b, err := from.Block(h.Hash())
+			if err != nil {
+				t.Fatal(err)
+			}
+			run[i] = b
+		}
+		chaintest.Connect(t, ch, run)
 	}
 }
 
@@ -451,7 +473,12 @@ type proxy struct {
 	back map[string]int // from the node
 }
 
-func startProxy(t testing.TB, to string) *proxy {
+func startProxy(t testing.TB, to string) *proxy { return startFilterProxy(t, to, nil) }
+
+// startFilterProxy is startProxy passing what the node sends back through
+// filter (when not nil), which returns the message to pass on in its
+// place, or nil to drop it: a peer that withholds what it is asked for.
+func startFilterProxy(t testing.TB, to string, filter func(wire.Message) wire.Message) *proxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -471,16 +498,17 @@ func startProxy(t testing.TB, to string) *proxy {
 				continue
 			}
 			t.Cleanup(func() { c.Close(); up.Close() })
-			go px.pipe(c, up, px.sent)
-			go px.pipe(up, c, px.back)
+			go px.pipe(c, up, px.sent, nil)
+			go px.pipe(up, c, px.back, filter)
 		}
 	}()
 	return px
 }
 
-// pipe passes messages from one end to the other, counting them in counts,
-// until either end closes; then it closes the other.
-func (px *proxy) pipe(from, to net.Conn, counts map[string]int) {
+// pipe passes messages from one end to the other through filter, if any,
+// counting them in counts as they arrive, until either end closes; then it
+// closes the other.
+func (px *proxy) pipe(from, to net.Conn, counts map[string]int, filter func(wire.Message) wire.Message) {
 	defer to.Close()
 	for {
 		m, err := wire.ReadMessage(from, chain.Regtest.Magic)
@@ -490,6 +518,11 @@ func (px *proxy) pipe(from, to net.Conn, counts map[string]int) {
 		px.mu.Lock()
 		counts[m.Command()]++
 		px.mu.Unlock()
+		if filter != nil {
+			if m = filter(m); m == nil {
+				continue
+			}
+		}
 		if wire.WriteMessage(to, chain.Regtest.Magic, m) != nil {
 			return
 		}

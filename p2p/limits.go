@@ -27,7 +27,8 @@ type budget struct{ perSec, burst float64 }
 
 // budgets are ten times or more what our nodes send with the shortest
 // timers the tests use (a ping every 200 ms, a consensus round every
-// 500 ms). Answers (pong, addr, headers, tx, notfound) get small budgets of
+// 500 ms); a sync's requests, twice what a sync at 30,000 blocks/s sends
+// (TestSyncWithinBudget). Answers (pong, addr, headers, tx, notfound) get small budgets of
 // their own, since our nodes send them only when asked, and each request
 // we send grants one more answer (expect): a peer answering us never floods.
 // Blocks are not limited: each needs proof of work, and an invalid one
@@ -38,9 +39,9 @@ var budgets = map[string]budget{
 	"getaddr":    {1, 10},
 	"addr":       {1, 100}, // an announcement per node joining the network; each costs up to 1000 addresses learnt
 	"inv":        {100, 1000},
-	"getdata":    {100, 1000},
+	"getdata":    {500, 2000}, // a sync at 30,000 blocks/s sends 30,000/chunkBlocks, about 234 a second
 	"notfound":   {1, 10},
-	"getheaders": {10, 100}, // an orphan block asks for headers: one per block a lagging peer is sent
+	"getheaders": {50, 100}, // a sync asks for the next chain.MaxHeaders at once, 15 a second at 30,000 blocks/s; an orphan block asks too
 	"headers":    {1, 10},
 	"tx":         {10, 100},
 	"mempool":    {1, 10},

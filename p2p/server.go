@@ -28,6 +28,8 @@ type Chain interface {
 	Tip() chain.Tip
 	Params() *chain.Params
 	ProcessBlock(ctx context.Context, b *chain.Block) error
+	ProcessBlocks(ctx context.Context, blocks []*chain.Block) (int, error)
+	NewHeaderChain() *chain.HeaderChain
 	Subscribe() (<-chan chain.Tip, func())
 	Have(h chain.Hash) bool
 	Block(h chain.Hash) (*chain.Block, error)
@@ -89,6 +91,7 @@ type Server struct {
 	syncPeer   *peer
 	syncSince  time.Time
 	syncAsked  bool // a getheaders to syncPeer awaits its headers
+	dl         *download
 	progress   progress
 	txs        txState
 	wg         sync.WaitGroup
@@ -114,6 +117,7 @@ func New(cfg Config, ch Chain, pool Mempool, book Book, log *slog.Logger) *Serve
 		addrs:   make(map[string]*addrState),
 		bans:    newBanBook(),
 		txs:     newTxState(),
+		dl:      newDownload(),
 		traffic: newTrafficStats(),
 		subs:    make(map[chan PeerEvent]struct{}),
 	}
@@ -155,6 +159,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) {
 		context.AfterFunc(ctx, func() { ln.Close() })
 	}
 	s.wg.Go(func() { s.relay(ctx) })
+	s.wg.Go(func() { s.connectLoop(ctx) })
 	s.loop(ctx)
 
 	s.mu.Lock()
@@ -226,8 +231,9 @@ func (s *Server) handle(ctx context.Context, p *peer, m wire.Message) error {
 	case *wire.MsgGetData:
 		s.onGetData(p, m)
 	case *wire.MsgNotFound:
-		// Nothing to undo: the next announcement of an item asks for it
-		// again, a transaction's once txRequestTimeout has passed.
+		// A transaction is asked for again at its next announcement, once
+		// txRequestTimeout has passed; a block of the download at once.
+		s.onNotFound(p, m)
 	case *wire.MsgGetHeaders:
 		p.answer(&wire.MsgHeaders{Headers: s.chain.HeadersAfter(m.Locator, m.Stop, chain.MaxHeaders)})
 	case *wire.MsgHeaders:

@@ -8,7 +8,9 @@ import (
 	"github.com/hashforge/hashforge/p2p/wire"
 )
 
-// Sync: headers first, then blocks, from one peer with more work at a time.
+// Sync: headers first, from one peer with more work at a time, each batch
+// checked as it comes; the blocks of the checked headers from every peer
+// that has them (download.go).
 
 // syncStall is how long a sync peer may stay silent before another peer
 // with more work may take its place.
@@ -25,21 +27,25 @@ func (s *Server) maybeSync(p *peer) {
 	if !s.peerAhead(p) {
 		return
 	}
+	downloading := s.dl.pending()
 	s.mu.Lock()
 	// Every ping and pong of a peer with more work comes here. While the
-	// sync peer still sends what we asked for, asking again would fetch the
-	// same headers again, and each full answer asks for the next batch. A
-	// getheaders lost to a full queue shows as a ping interval of silence.
+	// sync peer still sends what we asked for, headers or blocks, asking
+	// again would fetch the same headers again, and each full answer asks
+	// for the next batch. A getheaders lost to a full queue shows as a
+	// ping interval of silence.
 	if s.syncPeer != nil {
 		quiet := time.Since(s.syncSince)
-		if s.syncPeer != p && quiet < syncStall || s.syncPeer == p && s.syncAsked && quiet < s.cfg.PingInterval {
+		if s.syncPeer != p && quiet < syncStall || s.syncPeer == p && (s.syncAsked || downloading) && quiet < s.cfg.PingInterval {
 			s.mu.Unlock()
 			return
 		}
 	}
 	s.syncPeer, s.syncSince, s.syncAsked = p, time.Now(), true
 	s.mu.Unlock()
-	p.send(&wire.MsgGetHeaders{Locator: s.locator(nil)})
+	// Past the headers checked so far: a new sync peer on the same branch
+	// goes on where the last one stopped.
+	p.send(&wire.MsgGetHeaders{Locator: s.locator(s.dl.lastHeader())})
 }
 
 // locator is our main chain's locator, led by extra (the last header a sync
@@ -55,29 +61,33 @@ func (s *Server) locator(extra *chain.Hash) []chain.Hash {
 	return loc
 }
 
-// onHeaders asks for the blocks we lack, in chain order; a full batch means
-// the peer has more, so the next headers are asked for after the last.
+// onHeaders checks the headers and asks for their blocks; a full batch
+// means the peer has more, so the next headers are asked for after the last
+// at once, while the blocks download.
 func (s *Server) onHeaders(p *peer, m *wire.MsgHeaders) {
-	var want []wire.InvItem
-	for i := range m.Headers {
-		if h := m.Headers[i].Hash(); !s.chain.Have(h) {
-			want = append(want, wire.InvItem{Type: wire.InvBlock, Hash: h})
-		}
+	err := s.addHeaders(p, m.Headers)
+	switch chain.Code(err) {
+	case "", chain.ErrTimeTooNew:
+		// Clocks differ: the headers before the one too new are taken.
+	case chain.ErrOrphan:
+		// Headers we did not ask for, on a chain we lack the start of.
+		return
+	default:
+		s.misbehave(p, banThreshold, err)
+		return
 	}
-	full := len(m.Headers) == chain.MaxHeaders
+	full := err == nil && len(m.Headers) == chain.MaxHeaders
 	s.mu.Lock()
 	if s.syncPeer == p {
 		s.syncSince = time.Now()
 		s.syncAsked = full // a full batch asks for the next below
 	}
 	s.mu.Unlock()
-	if len(want) > 0 {
-		p.send(wire.NewMsgGetData(want))
-	}
+	s.fill()
 	if full {
 		last := m.Headers[len(m.Headers)-1].Hash()
 		p.send(&wire.MsgGetHeaders{Locator: s.locator(&last)})
-	} else if len(want) == 0 {
+	} else if !s.dl.pending() {
 		s.mu.Lock()
 		if s.syncPeer == p {
 			s.syncPeer = nil
@@ -102,7 +112,16 @@ func (s *Server) noteTip(p *peer, h chain.Hash) {
 	p.mu.Unlock()
 }
 
+// onBlock takes a block a peer sent: one the download asked for joins its
+// run; any other (a relayed tip, an answer to an announcement) goes
+// through the chain at once.
 func (s *Server) onBlock(ctx context.Context, p *peer, b *chain.Block) {
+	if taken, room := s.dl.deliver(p, b); taken {
+		if room {
+			s.fill()
+		}
+		return
+	}
 	h := b.Hash()
 	err := s.chain.ProcessBlock(ctx, b)
 	s.noteTip(p, h)
@@ -119,7 +138,18 @@ func (s *Server) onBlock(ctx context.Context, p *peer, b *chain.Block) {
 	default:
 		s.misbehave(p, banThreshold, err)
 	}
-	// A sync ends when we have caught up with its peer's work.
+	s.syncProgress()
+}
+
+// syncProgress notes that blocks came in: the sync peer is not stalling,
+// and the sync ends once we have caught up with its work.
+func (s *Server) syncProgress() {
+	s.mu.Lock()
+	p := s.syncPeer
+	s.mu.Unlock()
+	if p == nil {
+		return
+	}
 	caughtUp := !s.peerAhead(p)
 	s.mu.Lock()
 	if s.syncPeer == p {

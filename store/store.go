@@ -1,10 +1,11 @@
 // Package store keeps a node's chain on disk in a bbolt database: blocks, the
 // block index, main-chain heights, account state and undo data. Each change of
-// the main chain is one bbolt transaction, so a crash at any moment leaves the
-// store at a block boundary. Every value is a checksummed record (record.go),
-// a damaged file is refused when it is opened (open.go, check.go) and every
-// read turns damage into a *DamageError rather than a crash (damage.go);
-// Reindex rebuilds a damaged store from the blocks that survive it.
+// the main chain, a block or a sync's run of blocks, is one bbolt
+// transaction, so a crash at any moment leaves the store at a block
+// boundary. Every value is a checksummed record (record.go), a damaged file
+// is refused when it is opened (open.go, check.go) and every read turns
+// damage into a *DamageError rather than a crash (damage.go); Reindex
+// rebuilds a damaged store from the blocks that survive it.
 package store
 
 import (
@@ -138,13 +139,15 @@ func (s *Store) Tip() (chain.Hash, error) {
 
 // PutBlock stores a block and its index entry.
 func (s *Store) PutBlock(e chain.IndexEntry, raw []byte) error {
+	return s.update(func(tx *bolt.Tx) error { return putBlock(tx, e, raw) })
+}
+
+func putBlock(tx *bolt.Tx, e chain.IndexEntry, raw []byte) error {
 	hash := e.Header.Hash()
-	return s.update(func(tx *bolt.Tx) error {
-		if err := put(tx.Bucket(bucketBlocks), hash[:], raw); err != nil {
-			return err
-		}
-		return put(tx.Bucket(bucketIndex), hash[:], e.Bytes())
-	})
+	if err := put(tx.Bucket(bucketBlocks), hash[:], raw); err != nil {
+		return err
+	}
+	return put(tx.Bucket(bucketIndex), hash[:], e.Bytes())
 }
 
 // SetStatus records a block's validation status.
@@ -242,29 +245,71 @@ func (s *Store) ForEachAccount(fn func(chain.Address, chain.Account) error) erro
 // Connect makes u.Hash the main chain's block at u.Height, in one transaction.
 func (s *Store) Connect(u chain.Update) error {
 	return s.update(func(tx *bolt.Tx) error {
-		if err := putAccounts(tx, u.Changes, func(c chain.AccountChange) chain.Account { return c.New }); err != nil {
+		if err := putAccounts(tx, u.Changes, newAccount); err != nil {
 			return err
 		}
-		if err := put(tx.Bucket(bucketUndo), u.Hash[:], chain.EncodeChanges(u.Changes)); err != nil {
-			return err
-		}
-		txs := tx.Bucket(bucketTxs)
-		for _, id := range u.Txs {
-			if err := put(txs, id[:], u.Hash[:]); err != nil {
-				return err
-			}
-		}
-		if err := put(tx.Bucket(bucketMain), heightKey(u.Height), u.Hash[:]); err != nil {
+		if err := connect(tx, u); err != nil {
 			return err
 		}
 		return put(tx.Bucket(bucketMeta), keyTip, u.Tip[:])
 	})
 }
 
+// ConnectBlocks stores and connects a run of blocks, each on the one before
+// it, in one transaction: a sync pays for one commit and one fsync per run,
+// and a crash keeps the whole run or none of it. Accounts and the tip are
+// written as the run leaves them: a miner every block of the run pays is
+// written once, not once a block.
+func (s *Store) ConnectBlocks(bs []chain.BlockUpdate) error {
+	if len(bs) == 0 {
+		return nil
+	}
+	return s.update(func(tx *bolt.Tx) error {
+		var accounts []chain.AccountChange
+		at := make(map[chain.Address]int)
+		for _, b := range bs {
+			if err := putBlock(tx, b.Entry, b.Raw); err != nil {
+				return err
+			}
+			if err := connect(tx, b.Update); err != nil {
+				return err
+			}
+			for _, c := range b.Update.Changes {
+				if i, ok := at[c.Address]; ok {
+					accounts[i].New = c.New
+				} else {
+					at[c.Address] = len(accounts)
+					accounts = append(accounts, c)
+				}
+			}
+		}
+		if err := putAccounts(tx, accounts, newAccount); err != nil {
+			return err
+		}
+		tip := bs[len(bs)-1].Update.Tip
+		return put(tx.Bucket(bucketMeta), keyTip, tip[:])
+	})
+}
+
+// connect writes what a block adds to the main chain beside accounts and
+// the tip: its undo data, its transactions and its height.
+func connect(tx *bolt.Tx, u chain.Update) error {
+	if err := put(tx.Bucket(bucketUndo), u.Hash[:], chain.EncodeChanges(u.Changes)); err != nil {
+		return err
+	}
+	txs := tx.Bucket(bucketTxs)
+	for _, id := range u.Txs {
+		if err := put(txs, id[:], u.Hash[:]); err != nil {
+			return err
+		}
+	}
+	return put(tx.Bucket(bucketMain), heightKey(u.Height), u.Hash[:])
+}
+
 // Disconnect removes the main chain's tip block u.Hash, in one transaction.
 func (s *Store) Disconnect(u chain.Update) error {
 	return s.update(func(tx *bolt.Tx) error {
-		if err := putAccounts(tx, u.Changes, func(c chain.AccountChange) chain.Account { return c.Old }); err != nil {
+		if err := putAccounts(tx, u.Changes, oldAccount); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketUndo).Delete(u.Hash[:]); err != nil {
@@ -323,6 +368,10 @@ func (s *Store) Peers() ([]string, error) {
 	})
 	return addrs, err
 }
+
+// newAccount and oldAccount pick a side of a change for putAccounts.
+func newAccount(c chain.AccountChange) chain.Account { return c.New }
+func oldAccount(c chain.AccountChange) chain.Account { return c.Old }
 
 // putAccounts writes the side of each change that pick selects; an untouched
 // (zero) account is deleted rather than stored.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/chain/chaintest"
 	"github.com/hashforge/hashforge/store"
 )
 
@@ -92,6 +93,56 @@ func TestConnectDisconnect(t *testing.T) {
 	// The block itself stays stored: disconnected blocks may come back.
 	if blk, err := s.Block(gh); err != nil || blk.Hash() != gh {
 		t.Fatalf("block after disconnect: %v", err)
+	}
+}
+
+// ConnectBlocks stores and connects a run as PutBlock and Connect of each
+// block would: blocks, index entries, main chain, undo data, transaction
+// index, accounts as the last block left them, and the run's tip.
+func TestConnectBlocks(t *testing.T) {
+	s := open(t, t.TempDir(), false)
+	miner := chain.Address{7}
+	var run []chain.BlockUpdate
+	parent := chain.Regtest.Genesis
+	for h := uint64(1); h <= 3; h++ {
+		b := chaintest.Mine(t, parent, miner)
+		old := chain.Account{Balance: (h - 1) * 100}
+		run = append(run, chain.BlockUpdate{
+			Entry: chain.IndexEntry{Header: b.Header, Height: h},
+			Raw:   b.Bytes(),
+			Update: chain.Update{Hash: b.Hash(), Height: h, Tip: b.Hash(), Txs: b.TxHashes(),
+				Changes: []chain.AccountChange{{Address: miner, Old: old, New: chain.Account{Balance: h * 100}}}},
+		})
+		parent = b
+	}
+	if err := s.ConnectBlocks(run); err != nil {
+		t.Fatal(err)
+	}
+	for _, bu := range run {
+		u := bu.Update
+		if blk, err := s.Block(u.Hash); err != nil || blk.Hash() != u.Hash {
+			t.Errorf("block at height %d: %v", u.Height, err)
+		}
+		if h, ok, _ := s.MainHash(u.Height); !ok || h != u.Hash {
+			t.Errorf("main[%d] = %s %v, want %s", u.Height, h, ok, u.Hash)
+		}
+		if undo, err := s.Undo(u.Hash); err != nil || !slices.Equal(undo, u.Changes) {
+			t.Errorf("undo at height %d = %+v, %v", u.Height, undo, err)
+		}
+		if at, ok, _ := s.TxBlock(u.Txs[0]); !ok || at != u.Hash {
+			t.Errorf("coinbase at height %d indexed under %s %v", u.Height, at, ok)
+		}
+	}
+	n := 0
+	s.LoadIndex(func(chain.IndexEntry) error { n++; return nil })
+	if n != len(run) {
+		t.Errorf("index holds %d entries, want %d", n, len(run))
+	}
+	if tip, _ := s.Tip(); tip != parent.Hash() {
+		t.Errorf("tip %s, want %s", tip, parent.Hash())
+	}
+	if acc, _ := s.Account(miner); acc.Balance != 300 {
+		t.Errorf("miner account %+v, want the last block's", acc)
 	}
 }
 

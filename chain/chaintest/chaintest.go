@@ -5,6 +5,7 @@
 package chaintest
 
 import (
+	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"log/slog"
@@ -119,4 +120,32 @@ func searchNonce(t testing.TB, b *chain.Block, ok func(cmp int) bool) *chain.Blo
 func Mine(t testing.TB, parent *chain.Block, miner chain.Address, txs ...*chain.Tx) *chain.Block {
 	t.Helper()
 	return Solve(t, NewBlock(parent, miner, txs...))
+}
+
+// Extend mines n coinbase-only blocks on c's tip paying miner and connects
+// them as a sync does, in runs of one store transaction each: a chain of
+// tens of thousands of blocks builds in seconds.
+func Extend(t testing.TB, c *chain.Chain, n int, miner chain.Address) {
+	t.Helper()
+	parent, err := c.Block(c.Tip().Hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const runBlocks = 4000
+	run := make([]*chain.Block, 0, runBlocks)
+	for i := range n {
+		parent = Mine(t, parent, miner)
+		if run = append(run, parent); len(run) == runBlocks || i == n-1 {
+			Connect(t, c, run)
+			run = run[:0]
+		}
+	}
+}
+
+// Connect hands blocks that must all be valid to ProcessBlocks.
+func Connect(t testing.TB, c *chain.Chain, blocks []*chain.Block) {
+	t.Helper()
+	if n, err := c.ProcessBlocks(context.Background(), blocks); n != len(blocks) || err != nil {
+		t.Fatalf("ProcessBlocks took %d of %d blocks: %v", n, len(blocks), err)
+	}
 }
