@@ -54,7 +54,7 @@ func TestMempoolRestart(t *testing.T) {
 			a := startNode(t, "A", nodeOpts{extra: extra})
 			var sent []chain.Hash
 			for range 3 {
-				sent = append(sent, walletSend(t, "--key", faucetKey, "--to", to, "--amount", "1.5", "--fee", "0.0001", "--node", a.url()))
+				sent = append(sent, walletSend(t, append([]string{"--key", faucetKey, "--to", to, "--amount", "1.5", "--fee", "0.0001"}, a.walletFlags()...)...))
 			}
 			if tt.sig == syscall.SIGKILL {
 				time.Sleep(3 * 300 * time.Millisecond) // a periodic save after the last send
