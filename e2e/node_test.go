@@ -320,15 +320,8 @@ func TestCrashSafetyDuringSync(t *testing.T) {
 // store in dir and returns its tip.
 func writeChain(t *testing.T, dir string, n int) chain.Tip {
 	t.Helper()
-	st, err := store.Open(dir, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, st := chaintest.OpenChain(t, dir)
 	defer st.Close()
-	c, err := chain.New(chain.Regtest, st, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
 	chaintest.Extend(t, c, n, chain.Address{1})
 	return c.Tip()
 }

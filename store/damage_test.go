@@ -46,15 +46,8 @@ func mine(t *testing.T, n int) *mined {
 // add opens the store, passes blocks to its chain and closes it cleanly.
 func (m *mined) add(t *testing.T, blocks ...*chain.Block) {
 	t.Helper()
-	st, err := store.Open(m.dir, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, st := chaintest.OpenChain(t, m.dir)
 	defer st.Close()
-	c, err := chain.New(chain.Regtest, st, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, b := range blocks {
 		if err := c.ProcessBlock(context.Background(), b); err != nil {
 			t.Fatal(err)

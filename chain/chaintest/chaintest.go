@@ -23,6 +23,17 @@ func NewChain(t testing.TB) (*chain.Chain, *store.Store) {
 	return newChainOn(t, st), st
 }
 
+// OpenChain opens the store in dir and a regtest chain on it, for tests
+// that close and reopen a datadir; the caller closes the store.
+func OpenChain(t testing.TB, dir string) (*chain.Chain, *store.Store) {
+	t.Helper()
+	st, err := store.Open(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newChainOn(t, st), st
+}
+
 func openStore(t testing.TB) *store.Store {
 	t.Helper()
 	st, err := store.Open(t.TempDir(), false)
