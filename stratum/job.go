@@ -30,7 +30,9 @@ type Job struct {
 	Coinb1, Coinb2 []byte
 	// Branch is the merkle branch from the coinbase to the root: the sibling
 	// hash at each level, as computed (not display order).
-	Branch  []chain.Hash
+	Branch []chain.Hash
+	// Version, Bits and Time are numbers: the wire writes each as 8 hex
+	// digits big-endian, the header holds them little-endian.
 	Version uint32
 	Bits    uint32
 	Time    uint32

@@ -18,7 +18,7 @@ func badParam(name, format string, args ...any) error {
 	return fmt.Errorf("%w: %s: %s", ErrBadParams, name, fmt.Sprintf(format, args...))
 }
 
-// checkCount refuses params of another length than want: Stratum messages are
+// checkCount refuses a count of params outside [lo, hi]: Stratum messages are
 // positional, so a missing or extra param means the peer speaks another dialect.
 func checkCount(method string, params []json.RawMessage, lo, hi int) error {
 	if n := len(params); n < lo || n > hi {

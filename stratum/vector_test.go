@@ -145,16 +145,22 @@ func TestVectorClient(t *testing.T) {
 		t.Fatalf("search found nonces %x, want only %x", found, want)
 	}
 	share.Nonce = found[0]
-	got, err := json.Marshal(share.Params())
+	sameJSON(t, "submit params", share.Params(), v.SubmitFromMinerd)
+}
+
+// sameJSON checks that got and want marshal to the same JSON.
+func sameJSON(t *testing.T, what string, got, want any) {
+	t.Helper()
+	g, err := json.Marshal(got)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantParams, err := json.Marshal(v.SubmitFromMinerd)
+	w, err := json.Marshal(want)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(got) != string(wantParams) {
-		t.Errorf("submit params %s, want minerd's %s", got, wantParams)
+	if string(g) != string(w) {
+		t.Errorf("%s\n%s, want\n%s", what, g, w)
 	}
 }
 
@@ -162,17 +168,7 @@ func TestVectorClient(t *testing.T) {
 // the pool sent, byte for byte, and the word-swapped prevhash examples.
 func TestVectorNotifyRoundTrip(t *testing.T) {
 	v := loadVector(t)
-	got, err := json.Marshal(v.job.NotifyParams())
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := json.Marshal(v.NotifyParams)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("notify params\n%s, want\n%s", got, want)
-	}
+	sameJSON(t, "notify params", v.job.NotifyParams(), v.NotifyParams)
 	for display, wire := range v.PrevHashExamples {
 		prev, err := chain.ParseHash(display)
 		if err != nil {
