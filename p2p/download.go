@@ -375,7 +375,7 @@ func (s *Server) checkStalls() {
 		blocking = sl.peer
 	}
 	for p, f := range d.peers {
-		gone := p.closed()
+		gone := p.closing()
 		if f.inFlight > 0 && (gone || p == blocking || now.Sub(f.since) > d.stall) {
 			s.log.Info("peer stalled the block download", "addr", p.addr, "blocks", f.inFlight, "gone", gone)
 			d.giveUp(p, nil)
@@ -489,19 +489,9 @@ func (s *Server) fetchPeers() []*peer {
 	defer s.mu.Unlock()
 	var out []*peer
 	for p := range s.peers {
-		if p.ready() && !p.closed() {
+		if p.ready() && !p.closing() {
 			out = append(out, p)
 		}
 	}
 	return slices.Clip(out)
-}
-
-// closed reports whether p's connection has ended.
-func (p *peer) closed() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
 }
