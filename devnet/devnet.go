@@ -18,6 +18,7 @@ import (
 
 	"github.com/hashforge/hashforge/apiclient"
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/internal/atomicfile"
 )
 
 // Errors of requests to a running network; the manager answers each with
@@ -338,9 +339,5 @@ func (c *Config) WriteTargets(count int) error {
 	if err != nil {
 		return err
 	}
-	tmp := c.targetsPath() + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, c.targetsPath())
+	return atomicfile.Write(c.targetsPath(), append(b, '\n'), 0o644)
 }

@@ -8,10 +8,10 @@ import (
 	"hash/crc32"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/internal/atomicfile"
 )
 
 // FileName is the pool's file inside a datadir: its transactions saved for
@@ -100,40 +100,10 @@ func (p *Pool) Save(path string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("save mempool: %w", err)
 	}
-	if err := writeFile(path, encodeFile(p.magic, entries)); err != nil {
+	if err := atomicfile.Write(path, encodeFile(p.magic, entries), 0o600); err != nil {
 		return 0, fmt.Errorf("save mempool: %w", err)
 	}
 	return len(entries), nil
-}
-
-// writeFile replaces path with b. The temporary file has one name, so a
-// save a crash cut short leaves one stale file, which the next overwrites.
-func writeFile(path string, b []byte) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp) // a half-written file only takes room on a full disk
-		return err
-	}
-	// The rename is durable once the folder is synced.
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }
 
 // Load admits the transactions Save wrote to path, each through the checks

@@ -16,6 +16,7 @@ import (
 
 	"github.com/hashforge/hashforge/api"
 	"github.com/hashforge/hashforge/apiclient"
+	"github.com/hashforge/hashforge/internal/atomicfile"
 	"github.com/hashforge/hashforge/internal/httpguard"
 )
 
@@ -88,23 +89,11 @@ func serveHTTP(ctx context.Context, wg *sync.WaitGroup, cfg Config, parts api.Co
 	return nil
 }
 
-// writeCookie writes token to path, readable by the owner alone, through a
-// temporary file renamed over the old one: a tool never reads half a token,
-// and a cookie left by a node that crashed is replaced.
+// writeCookie writes token to path, readable by the owner alone, replacing
+// it whole: a tool never reads half a token, and a cookie left by a node
+// that crashed is replaced.
 func writeCookie(path, token string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("API cookie: %w", err)
-	}
-	_, err = tmp.WriteString(token)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
+	if err := atomicfile.Write(path, []byte(token), 0o600); err != nil {
 		return fmt.Errorf("API cookie: %w", err)
 	}
 	return nil
