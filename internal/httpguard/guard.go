@@ -68,7 +68,7 @@ func NewHosts(listenAddr string, names ...string) *Hosts {
 	switch {
 	case bound == "" || ip != nil && ip.IsUnspecified():
 		h.anyIP = true
-	case ip != nil && ip.IsLoopback() || bound == "localhost":
+	case Loopback(bound):
 		h.anyLoopback = true
 	default:
 		h.names = append(h.names, bound)
