@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hashforge/hashforge/apiclient"
+	"github.com/hashforge/hashforge/hasher"
 	"github.com/hashforge/hashforge/p2p"
 )
 
@@ -41,7 +42,9 @@ type health struct {
 }
 
 // problems returns every reason the node is not healthy now; none is [].
-func (h *health) problems() []apiclient.HealthProblem {
+// devs are the miner's devices, which the caller has read: each read asks
+// every GPU's NVML, and a scrape reads them for its own series too.
+func (h *health) problems(devs []hasher.DeviceStats) []apiclient.HealthProblem {
 	out := []apiclient.HealthProblem{}
 	add := func(reason, format string, args ...any) {
 		out = append(out, apiclient.HealthProblem{Reason: reason, Message: fmt.Sprintf(format, args...)})
@@ -62,7 +65,7 @@ func (h *health) problems() []apiclient.HealthProblem {
 	switch {
 	case m.Enabled() && !m.Mining():
 		add(reasonMiningStopped, "mining was asked for and the miner does not run")
-	case m.Mining() && allStopped(m):
+	case m.Mining() && allStopped(devs):
 		add(reasonDevicesFailed, "mining, and every hashing device has failed")
 	}
 	if err := m.MiningError(); err != nil {
@@ -71,9 +74,8 @@ func (h *health) problems() []apiclient.HealthProblem {
 	return out
 }
 
-// allStopped reports whether the miner has devices and all have failed.
-func allStopped(m Miner) bool {
-	devs := m.Devices()
+// allStopped reports whether there are devices and all have failed.
+func allStopped(devs []hasher.DeviceStats) bool {
 	for _, d := range devs {
 		if !d.Stopped {
 			return false
@@ -85,7 +87,11 @@ func allStopped(m Miner) bool {
 // getHealth answers GET /api/health: 200 when healthy, 503 with the
 // problems otherwise.
 func (s *Server) getHealth(w http.ResponseWriter, r *http.Request) {
-	ps := s.health.problems()
+	var devs []hasher.DeviceStats
+	if m := s.cfg.Miner; m != nil {
+		devs = m.Devices()
+	}
+	ps := s.health.problems(devs)
 	status := http.StatusOK
 	if len(ps) > 0 {
 		status = http.StatusServiceUnavailable

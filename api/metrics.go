@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/hasher"
 )
 
 // metrics reads counters from the node's parts at scrape time, so the hot
@@ -119,7 +120,9 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	counter(descReorgs, st.Reorgs)
 	ch <- prometheus.MustNewConstHistogram(descValidation, st.Validation.Count, st.Validation.Sum, st.Validation.Cumulative())
 
+	var devs []hasher.DeviceStats
 	if mi := m.cfg.Miner; mi != nil {
+		devs = mi.Devices()
 		mining := 0.0
 		if mi.Mining() {
 			mining = 1
@@ -127,7 +130,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		gauge(descMining, mining)
 		counter(descBlocksMined, mi.BlocksFound())
 		counter(descWriteErrors, mi.WriteErrors())
-		for _, d := range mi.Devices() {
+		for _, d := range devs {
 			b, id := d.Info.Backend, d.Info.ID()
 			counter(descHashes, d.Hashes, b, id)
 			counter(descDeviceErrors, d.Errors, b, id)
@@ -178,7 +181,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	// Every reason has a series, 0 while it does not hold, so an alert
 	// sees each from the first scrape.
 	problems := map[string]float64{}
-	for _, p := range m.health.problems() {
+	for _, p := range m.health.problems(devs) {
 		problems[p.Reason] = 1
 	}
 	healthy := 1.0
