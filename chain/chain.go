@@ -285,7 +285,13 @@ func (c *Chain) ProcessBlock(ctx context.Context, b *Block) error {
 // Offering n again retries the move, so whoever holds it (the miner that
 // found it, a peer) gets it connected rather than refused as a duplicate.
 func (c *Chain) unconnected(n *blockNode) bool {
-	return c.best.ancestor(n.height) == n && (n.height >= uint64(len(c.main)) || c.main[n.height] != n)
+	// Peers offer known blocks all the time: answer from the main chain
+	// first, and walk back from c.best only in the rare state where it is
+	// ahead of the tip.
+	if c.best == c.tip() || n.height < uint64(len(c.main)) && c.main[n.height] == n {
+		return false
+	}
+	return c.best.ancestor(n.height) == n
 }
 
 func (c *Chain) acceptBlock(b *Block, hash Hash, raw []byte) (*blockNode, error) {
