@@ -17,8 +17,8 @@ func Search(ctx context.Context, devices []Device, w Work, start, count uint64, 
 		defer mu.Unlock()
 		onHit(h)
 	})
-	for _, s := range sched.Stats() {
-		hashes += s.Hashes
+	for _, h := range sched.Hashes() {
+		hashes += h
 	}
 	return hashes, err
 }

@@ -83,10 +83,8 @@ const (
 // Count is the number of nonces the job's launch searches.
 func (j *Job) Count() uint32 { return j[jobCount] }
 
-// NoncesPerThread is how many of them each thread searches.
-func (j *Job) NoncesPerThread() uint32 { return j[jobNonces] }
-
-// SetNoncesPerThread sets it, within 1 and MaxNoncesPerThread.
+// SetNoncesPerThread sets how many of them each thread searches, within 1
+// and MaxNoncesPerThread.
 func (j *Job) SetNoncesPerThread(n uint32) { j[jobNonces] = min(max(n, 1), MaxNoncesPerThread) }
 
 // NewJob precomputes what no nonce changes: the SHA-256 state after the
