@@ -24,8 +24,31 @@ type Monitored interface {
 	Health() (Health, error)
 }
 
-// health reads a device's Health, nil when it has none.
-func health(d Device) *Health {
+// healthTTL is how long a device's Health reading serves: the lanes ask
+// before every range when a temperature limit is set, and the API on every
+// request, and each reading is several NVML calls.
+const healthTTL = time.Second
+
+// reading is a device's Health and when it was read.
+type reading struct {
+	health *Health
+	at     time.Time
+}
+
+// health returns the device's Health, nil when it has none, read again
+// once the last reading is healthTTL old. Two lanes that find it stale at
+// once both read; either reading serves.
+func (d *deviceState) health(now time.Time) *Health {
+	if r := d.reading.Load(); r != nil && now.Sub(r.at) < healthTTL {
+		return r.health
+	}
+	h := readHealth(d.dev)
+	d.reading.Store(&reading{health: h, at: now})
+	return h
+}
+
+// readHealth reads a device's Health, nil when it has none.
+func readHealth(d Device) *Health {
 	m, ok := d.(Monitored)
 	if !ok {
 		return nil
@@ -114,7 +137,7 @@ func (s *Scheduler) tooHot(ctx context.Context, d *deviceState) bool {
 	if limit == nil || *limit <= 0 {
 		return false
 	}
-	h := health(d.dev)
+	h := d.health(time.Now())
 	if h == nil || h.TemperatureC == nil {
 		return false
 	}

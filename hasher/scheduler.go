@@ -108,6 +108,8 @@ type deviceState struct {
 	active atomic.Int64
 	// lanes holds each lane's Search in progress, for the watchdog.
 	lanes []atomic.Pointer[running]
+	// reading is the device's last Health reading (health.go).
+	reading atomic.Pointer[reading]
 }
 
 // Scheduler runs the current Job on every lane of every device.
@@ -225,7 +227,7 @@ func (s *Scheduler) Stats() []DeviceStats {
 	out := make([]DeviceStats, len(s.devices))
 	for i, d := range s.devices {
 		out[i] = DeviceStats{Info: d.dev.Info(), Hashes: d.hashes.Load(), Errors: d.errors.Load(),
-			Stopped: d.stopped.Load(), Paused: d.paused.Load(), Health: health(d.dev)}
+			Stopped: d.stopped.Load(), Paused: d.paused.Load(), Health: d.health(time.Now())}
 	}
 	return out
 }
