@@ -76,17 +76,22 @@ func MerkleRoot(ids []Hash) Hash {
 		return Hash{}
 	}
 	level := append([]Hash(nil), ids...)
-	var pair [2 * HashSize]byte
 	for len(level) > 1 {
 		if len(level)%2 == 1 {
 			level = append(level, level[len(level)-1])
 		}
 		for i := 0; i < len(level); i += 2 {
-			copy(pair[:HashSize], level[i][:])
-			copy(pair[HashSize:], level[i+1][:])
-			level[i/2] = DoubleSHA256(pair[:])
+			level[i/2] = HashPair(level[i], level[i+1])
 		}
 		level = level[:len(level)/2]
 	}
 	return level[0]
+}
+
+// HashPair is one step up a merkle tree: SHA-256d of left then right.
+func HashPair(left, right Hash) Hash {
+	var pair [2 * HashSize]byte
+	copy(pair[:HashSize], left[:])
+	copy(pair[HashSize:], right[:])
+	return DoubleSHA256(pair[:])
 }

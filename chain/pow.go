@@ -96,13 +96,21 @@ func checkProofOfWork(hash Hash, bits uint32, powLimit *big.Int) error {
 	return nil
 }
 
-// diff1Target is the target of difficulty 1, Bitcoin's first target.
+// diff1Target is the target of difficulty 1, Bitcoin's first target:
+// 0xFFFF << 208.
 var diff1Target = CompactToBig(0x1d00ffff)
+
+// Diff1Target returns the target of difficulty 1, which pools' share
+// difficulty divides too (a copy: the caller may change it).
+func Diff1Target() *big.Int { return new(big.Int).Set(diff1Target) }
 
 // Difficulty returns how many times harder bits are to meet than difficulty 1,
 // Bitcoin's convention; easy test networks have difficulties far below 1.
-func Difficulty(bits uint32) float64 {
-	target := CompactToBig(bits)
+func Difficulty(bits uint32) float64 { return TargetDifficulty(CompactToBig(bits)) }
+
+// TargetDifficulty returns how many times harder target is to meet than
+// difficulty 1's; a target of 0 or less has none and gives 0.
+func TargetDifficulty(target *big.Int) float64 {
 	if target.Sign() <= 0 {
 		return 0
 	}

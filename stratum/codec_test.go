@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/stratum"
 )
 
@@ -210,7 +211,7 @@ func TestDifficultyTarget(t *testing.T) {
 					if target.Cmp(c.want) != 0 {
 						t.Errorf("difficulty %s: target %x, want %x", c.raw, target, c.want)
 					}
-					if back := stratum.TargetDifficulty(target); back != d {
+					if back := chain.TargetDifficulty(target); back != d {
 						t.Errorf("difficulty %s: target's difficulty %v", c.raw, back)
 					}
 					return

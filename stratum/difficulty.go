@@ -4,13 +4,9 @@ import (
 	"encoding/json"
 	"math"
 	"math/big"
-)
 
-// diff1Target is the target of share difficulty 1 as pools define it:
-// 0xFFFF << 208, the target of Bitcoin's compact bits 0x1d00ffff. It is
-// not 2^224: a pool and its miners must divide the same number, or shares
-// near the target are accepted by one and refused by the other.
-var diff1Target = new(big.Int).Lsh(big.NewInt(0xffff), 208)
+	"github.com/hashforge/hashforge/chain"
+)
 
 // maxTarget is the largest 256-bit number, the target every hash meets.
 var maxTarget = new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 256), big.NewInt(1))
@@ -37,17 +33,21 @@ func ParseDifficulty(raw json.RawMessage) (float64, error) {
 	return d, nil
 }
 
-// DifficultyTarget returns the share target of difficulty d: diff1Target / d
-// rounded down, computed exactly (d as a float64 is an exact rational), so
-// that every share a miner finds under its own rounding of the same division
-// is under this target too. minerd's coarser division gives a target at most
-// this one: its shares are never refused for rounding. A difficulty whose
-// target is 0 (no hash meets it) or above 2^256-1 is refused.
+// DifficultyTarget returns the share target of difficulty d: difficulty 1's
+// target over d, rounded down. Difficulty 1 is chain.Diff1Target, 0xFFFF <<
+// 208, the target of Bitcoin's compact bits 0x1d00ffff, not 2^224: a pool
+// and its miners must divide the same number, or shares near the target are
+// accepted by one and refused by the other. The division is exact (d as a
+// float64 is an exact rational), so that every share a miner finds under
+// its own rounding of the same division is under this target too: minerd's
+// coarser division gives a target at most this one, and its shares are
+// never refused for rounding. A difficulty whose target is 0 (no hash
+// meets it) or above 2^256-1 is refused.
 func DifficultyTarget(d float64) (*big.Int, error) {
 	if !(d > 0) || math.IsInf(d, 0) {
 		return nil, badParam("difficulty", "%v: want a finite number above 0", d)
 	}
-	q := new(big.Rat).SetFrac(diff1Target, big.NewInt(1))
+	q := new(big.Rat).SetInt(chain.Diff1Target())
 	q.Quo(q, new(big.Rat).SetFloat64(d))
 	t := new(big.Int).Quo(q.Num(), q.Denom())
 	if t.Sign() == 0 {
@@ -57,15 +57,4 @@ func DifficultyTarget(d float64) (*big.Int, error) {
 		return nil, badParam("difficulty", "%v: so low that its target is above 2^256-1", d)
 	}
 	return t, nil
-}
-
-// TargetDifficulty returns the difficulty of a share target, diff1Target /
-// target, as pools show it: the inverse of DifficultyTarget up to rounding.
-// A target of 0 or less has no difficulty and gives +Inf.
-func TargetDifficulty(target *big.Int) float64 {
-	if target.Sign() <= 0 {
-		return math.Inf(1)
-	}
-	d, _ := new(big.Rat).SetFrac(diff1Target, target).Float64()
-	return d
 }

@@ -169,11 +169,8 @@ func (j *Job) Coinbase(extranonce1, extranonce2 []byte) []byte {
 // on the left because the coinbase is the first transaction.
 func (j *Job) MerkleRoot(extranonce1, extranonce2 []byte) chain.Hash {
 	root := chain.DoubleSHA256(j.Coinbase(extranonce1, extranonce2))
-	var pair [2 * chain.HashSize]byte
 	for _, h := range j.Branch {
-		copy(pair[:chain.HashSize], root[:])
-		copy(pair[chain.HashSize:], h[:])
-		root = chain.DoubleSHA256(pair[:])
+		root = chain.HashPair(root, h)
 	}
 	return root
 }
