@@ -199,9 +199,10 @@ func writeMarker(path string) error {
 	return os.WriteFile(markerPath(path), []byte(fingerprint(fi)+"\n"), 0o600)
 }
 
-// takeMarker reports whether the marker vouches for the database as fi
-// shows it, and removes it: from now on the database may change.
-func takeMarker(path string, fi os.FileInfo) (clean bool, err error) {
+// readMarker reports whether the marker vouches for the database as fi
+// shows it. The opener removes it once it holds the database (dropMarker):
+// an open that fails on another process's lock leaves it for the next.
+func readMarker(path string, fi os.FileInfo) (clean bool, err error) {
 	b, err := os.ReadFile(markerPath(path))
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
@@ -209,8 +210,13 @@ func takeMarker(path string, fi os.FileInfo) (clean bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	if err := os.Remove(markerPath(path)); err != nil {
-		return false, err
-	}
 	return strings.TrimSpace(string(b)) == fingerprint(fi), nil
+}
+
+// dropMarker removes the marker: from now on the database may change.
+func dropMarker(path string) error {
+	if err := os.Remove(markerPath(path)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
 }

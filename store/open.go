@@ -56,7 +56,7 @@ func open(path string, o options) (*Store, error) {
 	full := o.readOnly // verify checks everything, every time
 	if exists {
 		if !o.readOnly {
-			clean, err := takeMarker(path, fi)
+			clean, err := readMarker(path, fi)
 			if err != nil {
 				return nil, fmt.Errorf("clean-shutdown marker: %w", err)
 			}
@@ -81,6 +81,12 @@ func open(path string, o options) (*Store, error) {
 		return nil, p.err(path)
 	case err != nil:
 		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if !o.readOnly {
+		if err := dropMarker(path); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("clean-shutdown marker: %w", err)
+		}
 	}
 	s := &Store{db: db, path: path, readOnly: o.readOnly}
 	if err := s.prepare(full, &p); err != nil {
