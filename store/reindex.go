@@ -100,8 +100,15 @@ func rebuild(ctx context.Context, p *chain.Params, path string, old *os.File, fo
 	}
 	order := descendants(found, p.GenesisHash())
 	_, genesis := found[p.GenesisHash()]
-	if len(found) > 0 && len(order) == 0 && !genesis {
-		return ReindexReport{}, fmt.Errorf("none of the %d blocks found descends from the %s genesis block: wrong --network?", len(found), p.Name)
+	// Another network's file is told by its genesis block, not by blocks
+	// that fail to connect: damage can take our genesis and block 1 with
+	// one page, and the genesis block is known without the file.
+	if len(order) == 0 && !genesis {
+		for h, b := range found {
+			if b.header.PrevBlock == (chain.Hash{}) {
+				return ReindexReport{}, fmt.Errorf("the blocks found descend from genesis block %s, not the %s genesis block: wrong --network?", h, p.Name)
+			}
+		}
 	}
 	r := ReindexReport{Found: len(found), Skipped: len(found) - len(order)}
 	if genesis {

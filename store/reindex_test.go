@@ -97,6 +97,23 @@ func TestReindexRefuses(t *testing.T) {
 	verified(t, m.dir, 2)
 }
 
+// Damage that takes the genesis block and block 1 leaves nothing that
+// connects: reindex still knows genesis, rebuilds the chain to it and
+// leaves the rest out, where a wrong network would be refused.
+func TestReindexGenesisLost(t *testing.T) {
+	m := mine(t, 5)
+	for _, b := range m.blocks[:2] {
+		if n := m.flipRecord(t, "blocks", b.Hash()); n == 0 {
+			t.Fatalf("block %s's record not found in the file", b.Hash())
+		}
+	}
+	r, err := reindex(t, chain.Regtest, m.dir)
+	if err != nil || r.Tip.Height != 0 || r.Found != 4 || r.Skipped != 4 {
+		t.Fatalf("report %+v, %v: want genesis alone, 4 blocks found and left out", r, err)
+	}
+	verified(t, m.dir, 0)
+}
+
 // A datadir whose chain.db is gone gets a store holding genesis, which
 // peers fill in.
 func TestReindexMissingFile(t *testing.T) {
