@@ -52,7 +52,11 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	poolExpiry := fs.Duration("mempool-expiry", poolDefaults.Expiry, "a transaction unconfirmed this long leaves the mempool")
 	poolSave := fs.Duration("mempool-save-interval", time.Minute, "how often pending transactions are saved to mempool.dat in the datadir (and at shutdown), for the next start")
 	logs := addLogFlags(fs)
+	config := addConfigFlags(fs)
 	if err := parseArgs(fs, args, 1); err != nil {
+		return err
+	}
+	if err := config.load(); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -127,6 +131,21 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return usagef("--http-addr: %v (set --api-token)", err)
 		}
 	}
+	if *address != "" {
+		a, err := chain.ParseAddress(*address)
+		if err != nil {
+			return usagef("--address: %v", err)
+		}
+		cfg.Address = &a
+	}
+	if config.print {
+		// The flags are checked; port, http and block-interval hold what
+		// the network gives them, and datadir is filled in the same way.
+		if !fs.Changed("datadir") {
+			network.dataDir = dataDir
+		}
+		return config.printTo(stdout)
+	}
 	// The CPU device opens with a lane per core at least, so POST
 	// /api/mining can raise the threads up to that without a restart.
 	cfg.Threads = hash.Threads
@@ -139,13 +158,6 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// build takes seconds, flags take none. A node that does not mine opens
 	// them too, idle, so mining can start through the API.
 	cfg.OpenDevices = func() ([]hasher.Device, error) { return hash.open(*gpu) }
-	if *address != "" {
-		a, err := chain.ParseAddress(*address)
-		if err != nil {
-			return usagef("--address: %v", err)
-		}
-		cfg.Address = &a
-	}
 	cfg.P2P = p2p.DefaultConfig()
 	if *port != 0 {
 		cfg.P2P.Listen = net.JoinHostPort(*p2pAddr, strconv.Itoa(int(*port)))

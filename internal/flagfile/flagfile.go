@@ -24,6 +24,7 @@ package flagfile
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -308,23 +309,48 @@ func scalar(v any) string {
 	return fmt.Sprint(v)
 }
 
-// suggest returns the flag a mistyped key most likely meant, "" if none is
-// close: the long name of a shorthand, or a name a typo or two away.
+// suggest returns the flags a mistyped key most likely meant, "" if none
+// is close: the long name of a shorthand or of a key written with
+// underscores, else names a typo or two away and names the key extends
+// (http-port: http), nearest first, three at most.
 func suggest(fs *flag.FlagSet, key string) string {
-	best, bestDist := "", 3
+	type candidate struct {
+		name  string
+		score float64
+	}
+	var found []candidate
 	fs.VisitAll(func(f *flag.Flag) {
 		if commandLineOnly(f) || f.Hidden {
 			return
 		}
-		if key == f.Shorthand || strings.ReplaceAll(key, "_", "-") == f.Name {
-			best, bestDist = f.Name, -1
-			return
+		score := float64(distance(key, f.Name))
+		switch {
+		case key == f.Shorthand || strings.ReplaceAll(key, "_", "-") == f.Name:
+			score = 0
+		case strings.HasPrefix(key, f.Name+"-") || strings.HasPrefix(f.Name, key+"-"):
+			score = min(score, 1.5)
 		}
-		if d := distance(key, f.Name); d < bestDist {
-			best, bestDist = f.Name, d
+		if score <= 2 {
+			found = append(found, candidate{f.Name, score})
 		}
 	})
-	return best
+	slices.SortStableFunc(found, func(a, b candidate) int { return cmp.Compare(a.score, b.score) })
+	var names []string
+	for _, c := range found {
+		if c.score == 0 {
+			return c.name
+		}
+		if len(names) < 3 {
+			names = append(names, c.name)
+		}
+	}
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 // distance is the Levenshtein distance between a and b.

@@ -129,6 +129,7 @@ func TestLoad(t *testing.T) {
 		{name: "unknown key", file: "mine = true\n\nmax-peer = 3\n", errs: []string{"node.toml:3: max-peer: unknown key", "did you mean max-peers?"}},
 		{name: "shorthand key", file: "m = true\n", errs: []string{"node.toml:1: m: unknown key (did you mean mine?)"}},
 		{name: "underscore key", file: "max_peers = 3\n", errs: []string{"did you mean max-peers?"}},
+		{name: "extended key", file: "port-number = 1\n", errs: []string{"port-number: unknown key (did you mean port?)"}},
 		{name: "far key", file: "stratum-password = \"x\"\n", errs: []string{"stratum-password: unknown key"}},
 		{name: "table", file: "[stratum]\nport = 3333\n", errs: []string{"node.toml:1: stratum: unknown key"}},
 		{name: "flag as table", file: "[peer]\nx = 1\n", errs: []string{"node.toml:1: peer: is a table, want an array"}},
