@@ -149,13 +149,14 @@ func NewServer(cfg ServerConfig, c Chain, t Templates, log *slog.Logger) *Server
 // Serve accepts miners on ln until ctx ends, then closes ln and every
 // connection and returns nil; it returns an error only when ln fails.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	tips, unsubscribe := s.chain.Subscribe()
 	defer unsubscribe()
-
+	// On the way out, in this order: close every connection, end the
+	// broadcaster and every session's requests, wait for them all.
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	defer s.closeAll()
 	wg.Go(func() { s.run(ctx, tips) })
 	stop := context.AfterFunc(ctx, func() { ln.Close() })

@@ -385,3 +385,88 @@ func TestServerNewTipCleanJob(t *testing.T) {
 		t.Errorf("a clean job took %v", worst)
 	}
 }
+
+// The answers of the methods beside submit, as miners read them.
+func TestServerAnswers(t *testing.T) {
+	ts := startServer(t, stratum.ServerConfig{MinDifficulty: 0.001, MaxDifficulty: 0.5}, true)
+	c := dial(t, ts.addr)
+	for _, a := range []struct {
+		method string
+		params []any
+		want   string
+	}{
+		{"mining.configure", []any{[]string{"version-rolling", "minimum-difficulty"},
+			map[string]any{"version-rolling.mask": "ffffffff", "version-rolling.min-bit-count": 2}},
+			`{"minimum-difficulty":false,"version-rolling":true,"version-rolling.mask":"1fffe000"}`},
+		{"mining.configure", []any{[]string{"version-rolling"}, map[string]any{"version-rolling.mask": "00ff0000"}},
+			`{"version-rolling":true,"version-rolling.mask":"00ff0000"}`},
+		{"mining.configure", []any{[]string{"version-rolling"}, map[string]any{"version-rolling.mask": "00000001"}},
+			`{"version-rolling":false}`},
+		{"mining.extranonce.subscribe", nil, `true`},
+		{"mining.suggest_difficulty", []any{"5000"}, `true`},
+	} {
+		m := c.call(a.method, a.params...)
+		if string(m.Result) != a.want {
+			t.Errorf("%s %v: %s (error %s), want %s", a.method, a.params, m.Result, m.Error, a.want)
+		}
+	}
+	c.start(alice.String(), "x")
+	if c.diff != 0.5 {
+		t.Errorf("suggested 5000 within [0.001, 0.5]: difficulty %g", c.diff)
+	}
+	if m := c.call("mining.suggest_difficulty", 0.01); string(m.Result) != "true" {
+		t.Fatal(m.Error)
+	}
+	if j := c.job(1); j.Clean || c.diff != 0.01 {
+		t.Errorf("after a suggestion: job clean %t at difficulty %g, want a job at 0.01, not clean", j.Clean, c.diff)
+	}
+
+	// A miner that reconnects with its session id gets its extranonce1 back.
+	sub := c.call("mining.subscribe")
+	var result []json.RawMessage
+	var id string
+	if err := json.Unmarshal(sub.Result, &result); err != nil {
+		t.Fatal(err)
+	}
+	var subs [][]string
+	if err := json.Unmarshal(result[0], &subs); err != nil || len(subs) != 2 || subs[0][0] != "mining.set_difficulty" || subs[1][0] != "mining.notify" {
+		t.Fatalf("subscriptions %s", result[0])
+	}
+	id = subs[1][1]
+	c.conn.Close()
+	for range 100 { // the server forgets the connection once it reads its end
+		if ts.srv.Stats().Connections == 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	again := dial(t, ts.addr)
+	m := again.call("mining.subscribe", "cgminer/4.12.1", id)
+	en1, _, err := stratum.DecodeSubscribeResult(m.Result)
+	if err != nil || string(en1) != string(c.extranonce1) {
+		t.Errorf("resumed session %s: extranonce1 %x (%v), want %x", id, en1, err, c.extranonce1)
+	}
+	fresh := dial(t, ts.addr)
+	if en1, _, _ := stratum.DecodeSubscribeResult(fresh.call("mining.subscribe", "x", id).Result); string(en1) == string(c.extranonce1) {
+		t.Error("a session id resumed twice: two miners share an extranonce1")
+	}
+}
+
+// Every RefreshInterval a miner gets a job with the newest transactions on
+// the same tip, not clean: its work so far stays good.
+func TestServerRefresh(t *testing.T) {
+	ts := startServer(t, stratum.ServerConfig{RefreshInterval: 50 * time.Millisecond}, true)
+	c := dial(t, ts.addr)
+	first := c.start(alice.String(), "x")
+	j := c.job(1)
+	if j.Clean || j.ID == first.ID || j.PrevHash != first.PrevHash {
+		t.Errorf("refresh: job %q clean %t on %s, after job %q on %s; want a new job, not clean, same tip",
+			j.ID, j.Clean, j.PrevHash, first.ID, first.PrevHash)
+	}
+	// A share of the first job still counts.
+	if m := c.submit(c.share(first, alice.String(), false)); m.Error != nil {
+		if code, _ := refusal(t, m); code != 23 {
+			t.Errorf("share of the job before a refresh: code %d, want only a low difficulty refusal", code)
+		}
+	}
+}
