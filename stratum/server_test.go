@@ -470,3 +470,28 @@ func TestServerRefresh(t *testing.T) {
 		}
 	}
 }
+
+// A share of a job sent before a difficulty rise counts at that job's
+// difficulty, as the miner may not have switched yet; a share of a job
+// sent after it must meet the new one.
+func TestServerShareAtOldDifficulty(t *testing.T) {
+	ts := startServer(t, stratum.ServerConfig{StartDifficulty: 0.00002}, true)
+	c := dial(t, ts.addr)
+	user := alice.String()
+	old := c.start(user, "x")
+	early := c.share(old, user, true)
+	if m := c.call("mining.suggest_difficulty", 0.5); string(m.Result) != "true" {
+		t.Fatal(m.Error)
+	}
+	raised := c.job(1)
+	if c.diff != 0.5 {
+		t.Fatalf("difficulty %g after suggesting 0.5", c.diff)
+	}
+	if m := c.submit(early); string(m.Result) != "true" {
+		t.Errorf("share of the job before the rise: %s, want accepted at its difficulty", m.Error)
+	}
+	c.diff = 0.00002 // search at the old difficulty, on the new job
+	if code, _ := refusal(t, c.submit(c.share(raised, user, true))); code != 23 {
+		t.Errorf("old-difficulty share of the new job: code %d, want 23", code)
+	}
+}
