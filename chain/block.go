@@ -95,3 +95,23 @@ func HashPair(left, right Hash) Hash {
 	copy(pair[HashSize:], right[:])
 	return DoubleSHA256(pair[:])
 }
+
+// MerkleBranch returns the sibling hashes on the way from the first
+// transaction of ids to the merkle root, lowest level first: what a Stratum
+// job sends so that a miner, who changes only the coinbase, can rebuild the
+// root by hashing the coinbase's txid with each in turn, always on the left.
+func MerkleBranch(ids []Hash) []Hash {
+	var branch []Hash
+	level := append([]Hash(nil), ids...)
+	for len(level) > 1 {
+		if len(level)%2 == 1 {
+			level = append(level, level[len(level)-1])
+		}
+		branch = append(branch, level[1])
+		for i := 0; i < len(level); i += 2 {
+			level[i/2] = HashPair(level[i], level[i+1])
+		}
+		level = level[:len(level)/2]
+	}
+	return branch
+}

@@ -76,6 +76,8 @@ type Miner struct {
 	toggled chan struct{} // a SetMining the loop has not seen yet
 	found   atomic.Uint64
 
+	txCache txCache // the last transaction selection, shared by templates on one parent
+
 	failMu      sync.Mutex
 	failure     error // why mining stopped: the chain cannot store a mined block
 	writeErrors atomic.Uint64
@@ -222,13 +224,14 @@ func (m *Miner) loop(ctx context.Context) {
 			}
 			continue
 		}
-		block, work, err := m.template(next, extraNonce)
+		block, err := m.template(next, m.cfg.Address, extraNonce)
 		if errors.Is(err, ErrStaleParent) {
 			continue // a block arrived since NextBlock: build on it
 		}
 		if err != nil {
 			m.log.Error("block template", "err", err)
 		}
+		work := hasher.Work{Header: block.Header.Bytes(), Target: chain.BigToHash(chain.CompactToBig(next.Bits))}
 		hits := make(chan hasher.Hit, 1)
 		job, err := m.sched.Submit(work, 0, hasher.NonceSpace, func(h hasher.Hit) {
 			select {
@@ -311,34 +314,3 @@ func (m *Miner) submit(ctx context.Context, b *chain.Block, tips <-chan chain.Ti
 // storeFailed reports an error of ProcessBlock that is the store's, not a
 // rule the block broke.
 func storeFailed(err error) bool { return err != nil && chain.Code(err) == "" }
-
-// template builds a block on the tip with the pool's best transactions and a
-// coinbase paying the subsidy and their fees to the miner, and the work that
-// solves it. When the pool fails the block goes out empty, still worth its
-// subsidy, with the error.
-func (m *Miner) template(next chain.NextBlock, extraNonce uint64) (*chain.Block, hasher.Work, error) {
-	cb := chain.NewCoinbase(next.Height, m.cfg.Address, next.Subsidy, extraNonce)
-	var txs []*chain.Tx
-	var err error
-	if m.txs != nil {
-		// Room for the header, the transaction count and the coinbase.
-		room := chain.MaxBlockSize - chain.HeaderSize - 9 - cb.Size()
-		var fees uint64
-		if txs, fees, err = m.txs.Template(next.Parent, room); err == nil {
-			cb.Amount += fees
-		} else if errors.Is(err, ErrStaleParent) {
-			return nil, hasher.Work{}, err
-		}
-	}
-	b := &chain.Block{
-		Header: chain.Header{
-			Version:   1,
-			PrevBlock: next.Parent,
-			Timestamp: max(uint32(time.Now().Unix()), next.MinTime),
-			Bits:      next.Bits,
-		},
-		Txs: append([]*chain.Tx{cb}, txs...),
-	}
-	b.Header.MerkleRoot = chain.MerkleRoot(b.TxHashes())
-	return b, hasher.Work{Header: b.Header.Bytes(), Target: chain.BigToHash(chain.CompactToBig(next.Bits))}, err
-}

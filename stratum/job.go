@@ -1,7 +1,14 @@
 // Package stratum speaks Stratum v1, the protocol between a pool and its
-// miners. This file and its siblings hold the pure part that both ends need:
-// the job of mining.notify, the coinbase, merkle root and header a share
-// stands for, the params of mining.submit, and difficulty as pools mean it.
+// miners. job.go, submit.go, params.go and difficulty.go hold the pure part
+// that both ends need: the job of mining.notify, the coinbase, merkle root
+// and header a share stands for, the params of mining.submit, and
+// difficulty as pools mean it.
+//
+// Server is the pool's end, so that standard sha256d miners mine for the
+// node: server.go accepts connections within limits and broadcasts jobs,
+// session.go runs one connection, methods.go and share.go answer its
+// requests, rpc.go frames them, jobs.go turns block templates into jobs,
+// vardiff.go steers share difficulty and stats.go counts.
 //
 // Byte orders follow what standard miners (cpuminer/minerd 2.5.1, cgminer)
 // do, not what would be tidy: a header built here from a job and a share

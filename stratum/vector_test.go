@@ -180,3 +180,38 @@ func TestVectorNotifyRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestVectorServerShareCheck puts minerd's share of block 100000 through
+// the server's share check: at difficulty 1000 it is a block (it meets the
+// block's own target), with the block's real hash; another nonce is a low
+// difficulty share, and rolled version bits outside the mask are refused.
+func TestVectorServerShareCheck(t *testing.T) {
+	v := loadVector(t)
+	s, err := stratum.DecodeSubmit(v.SubmitFromMinerd, v.extranonce2Size)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := stratum.ParseDifficulty(v.SetDifficulty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := stratum.DifficultyTarget(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, block, _, err := stratum.CheckShare(&v.job, v.extranonce1, &s, 0, target)
+	if err != nil || !block || h.Hash().String() != v.BlockHash {
+		t.Fatalf("minerd's share: block %t, hash %s, %v; want block %s", block, h.Hash(), err, v.BlockHash)
+	}
+
+	other := s
+	other.Nonce++
+	if _, block, code, err := stratum.CheckShare(&v.job, v.extranonce1, &other, 0, target); block || code != 23 {
+		t.Errorf("nonce+1: block %t, code %d (%v); want a low difficulty share, code 23", block, code, err)
+	}
+	rolled := s
+	rolled.HasVersionBits, rolled.VersionBits = true, 0x20000000
+	if _, _, code, err := stratum.CheckShare(&v.job, v.extranonce1, &rolled, 0x1fffe000, target); code != 20 {
+		t.Errorf("version bits outside the mask: code %d (%v), want 20", code, err)
+	}
+}
