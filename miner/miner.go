@@ -65,7 +65,6 @@ type Config struct {
 // Miner mines blocks on the chain's tip with the scheduler's devices.
 type Miner struct {
 	chain Chain
-	txs   TxSource // nil mines empty blocks
 	sched *hasher.Scheduler
 	cfg   Config
 	log   *slog.Logger
@@ -76,7 +75,7 @@ type Miner struct {
 	toggled chan struct{} // a SetMining the loop has not seen yet
 	found   atomic.Uint64
 
-	txCache txCache // the last transaction selection, shared by templates on one parent
+	templates *Templates
 
 	failMu      sync.Mutex
 	failure     error // why mining stopped: the chain cannot store a mined block
@@ -86,11 +85,15 @@ type Miner struct {
 // New returns a miner taking transactions from txs, which may be nil; Run
 // starts it.
 func New(c Chain, txs TxSource, sched *hasher.Scheduler, cfg Config, log *slog.Logger) *Miner {
-	m := &Miner{chain: c, txs: txs, sched: sched, cfg: cfg, log: log,
+	m := &Miner{chain: c, templates: NewTemplates(c, txs, log), sched: sched, cfg: cfg, log: log,
 		meter: newMeter(windows[len(windows)-1]), toggled: make(chan struct{}, 1)}
 	m.enabled.Store(!cfg.Idle)
 	return m
 }
+
+// Templates returns the templates the miner builds its blocks with, for a
+// Stratum server on the same node to share its transaction selection.
+func (m *Miner) Templates() *Templates { return m.templates }
 
 // Mining reports whether the miner is hashing for blocks.
 func (m *Miner) Mining() bool {
@@ -224,7 +227,7 @@ func (m *Miner) loop(ctx context.Context) {
 			}
 			continue
 		}
-		block, err := m.template(next, m.cfg.Address, extraNonce)
+		block, err := m.templates.build(next, m.cfg.Address, extraNonce)
 		if errors.Is(err, ErrStaleParent) {
 			continue // a block arrived since NextBlock: build on it
 		}

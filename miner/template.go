@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -21,6 +22,23 @@ const txCacheTTL = 2 * time.Second
 // arriving between reading the tip and selecting transactions.
 const staleRetries = 3
 
+// Templates builds blocks on the chain's tip for the miner's own work and
+// for a Stratum server's workers, which may run without a miner: a node
+// with no hashing device still serves miners. One selection of the pool's
+// transactions serves every template on one parent for a while.
+type Templates struct {
+	chain interface{ NextBlock() chain.NextBlock }
+	txs   TxSource // nil builds empty blocks
+	log   *slog.Logger
+	cache txCache
+}
+
+// NewTemplates returns templates on c's tip with transactions from txs,
+// which may be nil.
+func NewTemplates(c interface{ NextBlock() chain.NextBlock }, txs TxSource, log *slog.Logger) *Templates {
+	return &Templates{chain: c, txs: txs, log: log}
+}
+
 // txCache holds the last selection of the pool's transactions.
 type txCache struct {
 	mu     sync.Mutex
@@ -34,14 +52,14 @@ type txCache struct {
 // room bytes, and their fees: the cached ones while they are fresh and for
 // the same parent. Every coinbase has the same size, so room is the same for
 // every payout address and one selection fits them all.
-func (m *Miner) selection(parent chain.Hash, room int) ([]*chain.Tx, uint64, error) {
-	c := &m.txCache
+func (t *Templates) selection(parent chain.Hash, room int) ([]*chain.Tx, uint64, error) {
+	c := &t.cache
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.parent == parent && time.Since(c.at) < txCacheTTL {
 		return c.txs, c.fees, nil
 	}
-	txs, fees, err := m.txs.Template(parent, room)
+	txs, fees, err := t.txs.Template(parent, room)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -53,15 +71,15 @@ func (m *Miner) selection(parent chain.Hash, room int) ([]*chain.Tx, uint64, err
 // coinbase paying the subsidy and their fees to payTo. When the pool fails
 // the block goes out empty, still worth its subsidy, with the error; a stale
 // parent returns no block, as a block on it would be stale too.
-func (m *Miner) template(next chain.NextBlock, payTo chain.Address, extraNonce uint64) (*chain.Block, error) {
+func (t *Templates) build(next chain.NextBlock, payTo chain.Address, extraNonce uint64) (*chain.Block, error) {
 	cb := chain.NewCoinbase(next.Height, payTo, next.Subsidy, extraNonce)
 	var txs []*chain.Tx
 	var err error
-	if m.txs != nil {
+	if t.txs != nil {
 		// Room for the header, the transaction count and the coinbase.
 		room := chain.MaxBlockSize - chain.HeaderSize - 9 - cb.Size()
 		var fees uint64
-		if txs, fees, err = m.selection(next.Parent, room); err == nil {
+		if txs, fees, err = t.selection(next.Parent, room); err == nil {
 			cb.Amount += fees
 		} else if errors.Is(err, ErrStaleParent) {
 			return nil, err
@@ -85,19 +103,19 @@ func (m *Miner) template(next chain.NextBlock, payTo chain.Address, extraNonce u
 // extranonce 0: the work a Stratum server hands to a worker mining for
 // payTo. A pool that fails leaves the block empty (logged), as the miner's
 // own work does; only a tip that keeps moving under it is an error.
-func (m *Miner) BlockTemplate(ctx context.Context, payTo chain.Address) (*chain.Block, error) {
+func (t *Templates) BlockTemplate(ctx context.Context, payTo chain.Address) (*chain.Block, error) {
 	var err error
 	for range staleRetries {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		var b *chain.Block
-		b, err = m.template(m.chain.NextBlock(), payTo, 0)
+		b, err = t.build(t.chain.NextBlock(), payTo, 0)
 		if errors.Is(err, ErrStaleParent) {
 			continue // a block arrived since NextBlock: build on it
 		}
 		if err != nil {
-			m.log.Warn("block template without transactions", "err", err)
+			t.log.Warn("block template without transactions", "err", err)
 		}
 		return b, nil
 	}

@@ -35,7 +35,7 @@ func TestBlockTemplate(t *testing.T) {
 		t.Fatal(err)
 	}
 	src := &countingSource{TxSource: pool}
-	m := newMiner(ch, src, miner.Config{Address: chain.Address{1}})
+	m := miner.NewTemplates(ch, src, slog.New(slog.DiscardHandler))
 	ctx := context.Background()
 
 	var blocks []*chain.Block

@@ -45,7 +45,7 @@ func startServer(t testing.TB, cfg stratum.ServerConfig, hard bool) *testServer 
 	t.Helper()
 	ch, _ := chaintest.NewChain(t)
 	log := slog.New(slog.DiscardHandler)
-	var tmpl stratum.Templates = miner.New(ch, nil, nil, miner.Config{}, log)
+	var tmpl stratum.Templates = miner.NewTemplates(ch, nil, log)
 	if hard {
 		tmpl = hardBits{tmpl}
 	}
