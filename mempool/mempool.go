@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/internal/fanout"
 )
 
 // Chain is what the pool reads of the chain.
@@ -63,8 +64,7 @@ type Pool struct {
 	fees    uint64
 	seq     uint64 // counts admissions, to order equal fee rates by arrival
 
-	subMu sync.Mutex
-	subs  map[chan *chain.Tx]struct{}
+	admitted fanout.Fanout[*chain.Tx] // every transaction the pool admits, for relay
 }
 
 // entry is one pending transaction.
@@ -107,7 +107,6 @@ func New(c Chain, cfg Config, log *slog.Logger) *Pool {
 		now:     time.Now,
 		byID:    make(map[chain.Hash]*entry),
 		senders: make(map[chain.Address]*sender),
-		subs:    make(map[chan *chain.Tx]struct{}),
 	}
 	c.View(func(v *chain.View) error {
 		p.tip = v.Tip().Hash
@@ -395,25 +394,11 @@ func (p *Pool) expire() {
 // admits, for relay. A subscriber more than a few thousand behind misses
 // some; cancel ends the subscription.
 func (p *Pool) Subscribe() (txs <-chan *chain.Tx, cancel func()) {
-	ch := make(chan *chain.Tx, subscriberBuffer)
-	p.subMu.Lock()
-	p.subs[ch] = struct{}{}
-	p.subMu.Unlock()
-	return ch, func() {
-		p.subMu.Lock()
-		delete(p.subs, ch)
-		p.subMu.Unlock()
-	}
+	return p.admitted.Subscribe(subscriberBuffer)
 }
 
 func (p *Pool) publish(tx *chain.Tx) {
-	p.subMu.Lock()
-	defer p.subMu.Unlock()
-	for ch := range p.subs {
-		select {
-		case ch <- tx:
-		default:
-			p.log.Warn("mempool subscriber is behind; a transaction goes unannounced", "txid", tx.Hash())
-		}
+	if p.admitted.Publish(tx) > 0 {
+		p.log.Warn("mempool subscriber is behind; a transaction goes unannounced", "txid", tx.Hash())
 	}
 }

@@ -16,26 +16,10 @@ const peerEventBuffer = 32
 // falls peerEventBuffer events behind misses the events that follow until
 // it catches up. cancel ends the subscription; calling it again does nothing.
 func (s *Server) SubscribePeers() (events <-chan PeerEvent, cancel func()) {
-	ch := make(chan PeerEvent, peerEventBuffer)
-	s.subMu.Lock()
-	s.subs[ch] = struct{}{}
-	s.subMu.Unlock()
-	return ch, func() {
-		s.subMu.Lock()
-		delete(s.subs, ch)
-		s.subMu.Unlock()
-	}
+	return s.peerEvents.Subscribe(peerEventBuffer)
 }
 
 // notifyPeer sends an event about p to every subscriber with room for it.
 func (s *Server) notifyPeer(kind string, p *peer) {
-	ev := PeerEvent{Kind: kind, Peer: p.info()}
-	s.subMu.Lock()
-	defer s.subMu.Unlock()
-	for ch := range s.subs {
-		select {
-		case ch <- ev:
-		default:
-		}
-	}
+	s.peerEvents.Publish(PeerEvent{Kind: kind, Peer: p.info()})
 }

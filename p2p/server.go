@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/internal/fanout"
 	"github.com/hashforge/hashforge/p2p/wire"
 )
 
@@ -99,8 +100,7 @@ type Server struct {
 	traffic  trafficStats
 	banCount atomic.Uint64 // peers discouraged since start
 
-	subMu sync.Mutex
-	subs  map[chan PeerEvent]struct{}
+	peerEvents fanout.Fanout[PeerEvent]
 }
 
 // New returns a peer layer for ch that relays the transactions of pool;
@@ -119,7 +119,6 @@ func New(cfg Config, ch Chain, pool Mempool, book Book, log *slog.Logger) *Serve
 		txs:     newTxState(),
 		dl:      newDownload(),
 		traffic: newTrafficStats(),
-		subs:    make(map[chan PeerEvent]struct{}),
 	}
 }
 
