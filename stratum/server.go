@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/internal/fanout"
 )
 
 // Chain is what the server needs of the node's chain: the door every block
@@ -60,10 +61,6 @@ type ServerConfig struct {
 	// the network's chain.Params.MaxFutureTime (2 h), past which its block
 	// would be refused.
 	MaxFutureTime time.Duration
-	// OnBlock, when set, hears of every block a share completed and the
-	// chain accepted. It runs on the connection's goroutine: it must not
-	// block.
-	OnBlock func(BlockFound)
 }
 
 // withDefaults returns cfg with every zero value replaced by its default.
@@ -121,6 +118,19 @@ type Server struct {
 	resume   map[string]resumable // closed sessions' ids to their extranonce1
 	shares   map[string]uint64    // every share by result
 	blocks   uint64
+
+	found fanout.Fanout[BlockFound]
+}
+
+// blockEventBuffer is how many found blocks wait for a subscriber before
+// newer ones are dropped: far more than workers find between two reads.
+const blockEventBuffer = 16
+
+// SubscribeBlocks returns a channel that receives every block a worker's
+// share completed and the chain accepted, for the node's live events. The
+// server never waits for a subscriber; cancel ends the subscription.
+func (s *Server) SubscribeBlocks() (blocks <-chan BlockFound, cancel func()) {
+	return s.found.Subscribe(blockEventBuffer)
 }
 
 // resumable is the extranonce1 of a closed session, until it expires.

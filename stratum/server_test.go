@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -255,16 +254,12 @@ var (
 
 // A miner subscribes, authorises with its address, gets a difficulty and a
 // job, and its share (a block on regtest) is a block on the chain paying
-// that address; the stats and OnBlock tell of it, and every miner gets a
+// that address; the stats and SubscribeBlocks tell of it, and every miner gets a
 // clean job on the new tip.
 func TestServerMinesBlock(t *testing.T) {
-	var mu sync.Mutex
-	var found []stratum.BlockFound
-	ts := startServer(t, stratum.ServerConfig{OnBlock: func(b stratum.BlockFound) {
-		mu.Lock()
-		defer mu.Unlock()
-		found = append(found, b)
-	}}, false)
+	ts := startServer(t, stratum.ServerConfig{}, false)
+	blocks, cancel := ts.srv.SubscribeBlocks()
+	defer cancel()
 	user := alice.String() + ".rig1"
 	c := dial(t, ts.addr)
 	job := c.start(user, "d=0.0001")
@@ -312,10 +307,8 @@ func TestServerMinesBlock(t *testing.T) {
 			t.Errorf("alice's stats %+v", w)
 		}
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(found) != 1 || found[0].Hash != tip.Hash || found[0].Height != 1 || found[0].Address != alice || found[0].Worker != "rig1" {
-		t.Errorf("OnBlock heard %+v, want block %s at height 1 by alice's rig1", found, tip.Hash)
+	if found := <-blocks; found.Hash != tip.Hash || found.Height != 1 || found.Address != alice || found.Worker != "rig1" || len(blocks) != 0 {
+		t.Errorf("the subscription heard %+v (and %d more), want block %s at height 1 by alice's rig1", found, len(blocks), tip.Hash)
 	}
 }
 

@@ -148,8 +148,6 @@ func (c *session) block(ctx context.Context, sh *share) *rpcError {
 	c.blocks++
 	c.mu.Unlock()
 	c.srv.log.Info("stratum block found", "hash", found.Hash, "height", found.Height, "address", found.Address, "worker", found.Worker)
-	if c.srv.cfg.OnBlock != nil {
-		c.srv.cfg.OnBlock(found)
-	}
+	c.srv.found.Publish(found)
 	return nil
 }

@@ -42,8 +42,8 @@ var rules = []rule{
 		why: "the miner sees the pool through TxSource, declared in miner with its own errors"},
 	{pkgs: "api", deny: []string{"wallet"},
 		why: "the API signs through its Signer: the node's key stays with the node"},
-	{pkgs: "stratum", allow: []string{"chain"},
-		why: "the Stratum codec sees headers and coinbases only; the server and client will reach the miner through interfaces declared in stratum"},
+	{pkgs: "stratum", allow: []string{"chain", "internal/fanout"},
+		why: "Stratum sees headers, coinbases and blocks only: the server reaches the chain and the miner's templates, and the miner reaches the client, through interfaces declared where they are used"},
 	{pkgs: "p2p", deny: []string{"mempool"},
 		why: "p2p sees the pool through an interface declared in p2p with its own errors"},
 }
