@@ -81,6 +81,8 @@ type Config struct {
 	Miner Miner // nil when the node has no hashing device
 	Peers Peers
 	Pool  Pool
+	// Stratum is the node's Stratum server; nil when it serves none.
+	Stratum Stratum
 	// Signer signs for the node's own address; the node keeps the key.
 	Signer Signer
 	// Version is the build's version, shown in status and miner_info.
@@ -139,6 +141,7 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("POST /api/tx", s.write(s.postTx))
 	s.mux.HandleFunc("GET /api/tx/{txid}", s.getTx)
 	s.mux.HandleFunc("GET /api/mempool", s.mempool)
+	s.mux.HandleFunc("GET /api/stratum", s.getStratum)
 	s.mux.HandleFunc("GET /api/accounts/{addr}", s.account)
 	s.mux.HandleFunc("POST /api/words", s.write(s.words))
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

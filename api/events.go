@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashforge/hashforge/apiclient"
 	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/stratum"
 )
 
 // Intervals of an event stream: hashrate ticks for charts, and a comment
@@ -20,7 +21,8 @@ const (
 
 // streamEvents answers GET /api/events with Server-Sent Events: "hello" with
 // the node's status, then "tip" (a BlockSummary) on every new tip, "peer" when
-// a peer joins or leaves and "hashrate" every few seconds.
+// a peer joins or leaves, "hashrate" every few seconds and, on a node
+// serving Stratum, "stratum-block" (a StratumBlock) when a worker finds one.
 func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 	select {
 	case s.events <- struct{}{}:
@@ -39,6 +41,12 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 		t := time.NewTicker(hashrateTick)
 		defer t.Stop()
 		ticks = t.C
+	}
+	var found <-chan stratum.BlockFound
+	if s.cfg.Stratum != nil {
+		var cancelFound func()
+		found, cancelFound = s.cfg.Stratum.SubscribeBlocks()
+		defer cancelFound()
 	}
 	keepalive := time.NewTicker(keepaliveTick)
 	defer keepalive.Stop()
@@ -93,6 +101,8 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) {
 				Hashrate: ratesOf(s.cfg.Miner.Windows(), s.cfg.Miner.Hashrate),
 				Devices:  s.devices(),
 			})
+		case b := <-found:
+			alive = send("stratum-block", apiclient.StratumBlock(b))
 		case <-keepalive.C:
 			alive = write(": keepalive\n\n")
 		}

@@ -70,6 +70,14 @@ var (
 		"Transactions waiting in the mempool.")
 	descPoolBytes = newDesc("miner_mempool_bytes",
 		"Encoded size of the transactions waiting in the mempool.")
+	descStratumConns = newDesc("miner_stratum_connections",
+		"Open connections to the Stratum server, authorised or not.")
+	descStratumShares = newDesc("miner_stratum_shares_total",
+		"Shares Stratum miners submitted, by result: accepted or the reason of the refusal.", "result")
+	descStratumBlocks = newDesc("miner_stratum_blocks_total",
+		"Blocks Stratum miners found that the chain accepted.")
+	descStratumHashrate = newDesc("miner_stratum_hashrate_hashes_per_second",
+		"Stratum miners' hashrate, estimated from their shares over the last 5 minutes.")
 	descHealthy = newDesc("miner_healthy",
 		"1 when GET /api/health answers 200, 0 when it answers 503.")
 	descHealthProblem = newDesc("miner_health_problem",
@@ -94,6 +102,7 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 		descDeviceTemp, descDevicePower, descDeviceFan, descDeviceClock, descBlocksMined, descWriteErrors,
 		descHeight, descWork, descDifficulty, descTipTime, descReorgs, descValidation,
 		descPeers, descMessages, descBytes, descBans, descPoolTxs, descPoolBytes,
+		descStratumConns, descStratumShares, descStratumBlocks, descStratumHashrate,
 		descHealthy, descHealthProblem,
 	} {
 		ch <- d
@@ -173,6 +182,21 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		counter(descBytes, t.Bytes, t.Command, t.Direction)
 	}
 	counter(descBans, p.Bans())
+
+	if srv := m.cfg.Stratum; srv != nil {
+		st := srv.Stats()
+		gauge(descStratumConns, float64(st.Connections))
+		// accepted has a series from the first scrape; refusals from
+		// their first share.
+		counter(descStratumShares, st.Shares["accepted"], "accepted")
+		for result, n := range st.Shares {
+			if result != "accepted" {
+				counter(descStratumShares, n, result)
+			}
+		}
+		counter(descStratumBlocks, st.BlocksFound)
+		gauge(descStratumHashrate, st.Hashrate)
+	}
 
 	pool := m.cfg.Pool.Stats()
 	gauge(descPoolTxs, float64(pool.Count))

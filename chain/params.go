@@ -13,8 +13,9 @@ type Params struct {
 	Magic [4]byte // first bytes of every P2P frame; also signed into transfers
 
 	// Default ports for a node on this network.
-	P2PPort  uint16
-	HTTPPort uint16
+	P2PPort     uint16
+	HTTPPort    uint16
+	StratumPort uint16
 
 	PowLimit     *big.Int // easiest target allowed
 	PowLimitBits uint32
@@ -72,6 +73,7 @@ var Regtest = &Params{
 	Magic:           [4]byte{0xfa, 0xbf, 0xb5, 0xda},
 	P2PPort:         18999,
 	HTTPPort:        18001,
+	StratumPort:     13333,
 	PowLimit:        CompactToBig(0x207fffff),
 	PowLimitBits:    0x207fffff,
 	TargetSpacing:   time.Second,
@@ -88,6 +90,7 @@ var Devnet = &Params{
 	Magic:           [4]byte{0xd1, 0xe5, 0x0c, 0x8a},
 	P2PPort:         8999,
 	HTTPPort:        8001,
+	StratumPort:     3333,
 	PowLimit:        CompactToBig(0x1f00ffff),
 	PowLimitBits:    0x1f00ffff,
 	TargetSpacing:   10 * time.Second,

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -23,6 +24,7 @@ import (
 	"github.com/hashforge/hashforge/miner"
 	"github.com/hashforge/hashforge/p2p"
 	"github.com/hashforge/hashforge/store"
+	"github.com/hashforge/hashforge/stratum"
 	"github.com/hashforge/hashforge/wallet"
 )
 
@@ -59,6 +61,14 @@ type Config struct {
 	// HTTPMaxConns bounds the HTTP connections open at once; more wait to
 	// be accepted. 0 is DefaultHTTPMaxConns.
 	HTTPMaxConns int
+
+	// StratumAddr is host:port of the Stratum server, for standard miners
+	// to mine for this node; empty for none. Stratum sets it up.
+	StratumAddr string
+	Stratum     stratum.ServerConfig
+	// StratumPaysNode has Stratum blocks pay Address (or the node's key)
+	// instead of the address each worker authorised with.
+	StratumPaysNode bool
 
 	P2P     p2p.Config
 	Mempool mempool.Config
@@ -126,11 +136,23 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	wg.Go(func() { pool.Persist(ctx, poolFile, cmp.Or(cfg.MempoolSaveInterval, time.Minute)) })
 
 	var m *miner.Miner
+	templates := miner.NewTemplates(ch, poolSource{pool}, log)
 	if len(devices) > 0 {
 		if m, err = newMiner(cfg, devices, ch, pool, signer.Address(), log); err != nil {
 			return err
 		}
+		templates = m.Templates() // one transaction selection for both
 		wg.Go(func() { m.Run(ctx) })
+	}
+	var stratumSrv *stratum.Server
+	if cfg.StratumAddr != "" {
+		if cfg.StratumPaysNode {
+			self := signer.Address()
+			cfg.Stratum.PayTo = cmp.Or(cfg.Address, &self)
+		}
+		if stratumSrv, err = serveStratum(ctx, &wg, cfg, ch, templates, log); err != nil {
+			return err
+		}
 	}
 
 	peers := p2p.New(cfg.P2P, ch, pool, st, log)
@@ -141,12 +163,16 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	wg.Go(func() { peers.Run(ctx, ln) })
 
 	if cfg.HTTPAddr != "" {
-		var apiMiner api.Miner
+		parts := api.Config{Chain: ch, Peers: peers, Pool: pool, Signer: signer,
+			Version: cfg.Version, Storage: &dirProbe{dir: cfg.DataDir}}
+		// Interfaces holding a nil pointer would not be nil.
 		if m != nil {
-			apiMiner = m
+			parts.Miner = m
 		}
-		err := serveHTTP(ctx, &wg, cfg, api.Config{Chain: ch, Miner: apiMiner, Peers: peers, Pool: pool, Signer: signer,
-			Version: cfg.Version, Storage: &dirProbe{dir: cfg.DataDir}}, log)
+		if stratumSrv != nil {
+			parts.Stratum = stratumSrv
+		}
+		err := serveHTTP(ctx, &wg, cfg, parts, log)
 		if err != nil {
 			return err
 		}
@@ -163,6 +189,29 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		log.Info("mempool saved", "file", poolFile, "transactions", n)
 	}
 	return nil
+}
+
+// serveStratum serves Stratum miners on cfg.StratumAddr until ctx ends,
+// with jobs from templates and their blocks into ch.
+func serveStratum(ctx context.Context, wg *sync.WaitGroup, cfg Config, ch *chain.Chain, templates *miner.Templates, log *slog.Logger) (*stratum.Server, error) {
+	ln, err := net.Listen("tcp", cfg.StratumAddr)
+	if err != nil {
+		return nil, fmt.Errorf("stratum: %w", err)
+	}
+	sc := cfg.Stratum
+	sc.MaxFutureTime = cfg.Params.MaxFutureTime
+	srv := stratum.NewServer(sc, ch, templates, log)
+	payout := "the worker's address"
+	if sc.PayTo != nil {
+		payout = sc.PayTo.String()
+	}
+	log.Info("stratum listening", "addr", "stratum+tcp://"+ln.Addr().String(), "payout", payout)
+	wg.Go(func() {
+		if err := srv.Serve(ctx, ln); err != nil {
+			log.Error("stratum server stopped", "err", err)
+		}
+	})
+	return srv, nil
 }
 
 // openStore opens the datadir's store. A node key there shows that a node

@@ -39,7 +39,7 @@ type ServerConfig struct {
 	PayTo *chain.Address
 	// ShareInterval is the time between shares vardiff aims for (10 s).
 	ShareInterval time.Duration
-	// StartDifficulty is a new connection's share difficulty (1);
+	// StartDifficulty is a new connection's share difficulty (2^-8);
 	// MinDifficulty and MaxDifficulty bound vardiff and what miners ask
 	// for (2^-16 and 2^40). A job's share difficulty never exceeds its
 	// block's difficulty: a miner must not hold back a share that is a block.
@@ -63,37 +63,50 @@ type ServerConfig struct {
 	MaxFutureTime time.Duration
 }
 
+// DefaultServerConfig returns the defaults of every field but PayTo: what
+// a zero field stands for.
+func DefaultServerConfig() ServerConfig {
+	return ServerConfig{
+		ShareInterval: 10 * time.Second,
+		// 2^-8 is a share every 10 s from a core hashing 1.7 MH/s. A
+		// start too low costs a few quick shares before vardiff's first
+		// step (it retargets after 16); one too high costs a silent
+		// retarget interval per step down.
+		StartDifficulty: 1.0 / (1 << 8),
+		MinDifficulty:   1.0 / (1 << 16),
+		MaxDifficulty:   1 << 40,
+		MaxConns:        4096,
+		MaxPerHost:      512,
+		IdleTimeout:     10 * time.Minute,
+		AuthTimeout:     30 * time.Second,
+		RefreshInterval: 30 * time.Second,
+		VersionMask:     0x1fffe000,
+		MaxFutureTime:   2 * time.Hour,
+	}
+}
+
 // withDefaults returns cfg with every zero value replaced by its default.
 func (cfg ServerConfig) withDefaults() ServerConfig {
-	def := func(v *time.Duration, d time.Duration) {
-		if *v <= 0 {
-			*v = d
-		}
-	}
-	def(&cfg.ShareInterval, 10*time.Second)
-	def(&cfg.IdleTimeout, 10*time.Minute)
-	def(&cfg.AuthTimeout, 30*time.Second)
-	def(&cfg.RefreshInterval, 30*time.Second)
-	def(&cfg.MaxFutureTime, 2*time.Hour)
-	if cfg.MinDifficulty <= 0 {
-		cfg.MinDifficulty = 1.0 / (1 << 16)
-	}
-	if cfg.MaxDifficulty <= 0 {
-		cfg.MaxDifficulty = 1 << 40
-	}
-	if cfg.StartDifficulty <= 0 {
-		cfg.StartDifficulty = 1
-	}
-	if cfg.MaxConns <= 0 {
-		cfg.MaxConns = 4096
-	}
-	if cfg.MaxPerHost <= 0 {
-		cfg.MaxPerHost = 512
-	}
-	if cfg.VersionMask == 0 {
-		cfg.VersionMask = 0x1fffe000
-	}
+	d := DefaultServerConfig()
+	orDefault(&cfg.ShareInterval, d.ShareInterval)
+	orDefault(&cfg.StartDifficulty, d.StartDifficulty)
+	orDefault(&cfg.MinDifficulty, d.MinDifficulty)
+	orDefault(&cfg.MaxDifficulty, d.MaxDifficulty)
+	orDefault(&cfg.MaxConns, d.MaxConns)
+	orDefault(&cfg.MaxPerHost, d.MaxPerHost)
+	orDefault(&cfg.IdleTimeout, d.IdleTimeout)
+	orDefault(&cfg.AuthTimeout, d.AuthTimeout)
+	orDefault(&cfg.RefreshInterval, d.RefreshInterval)
+	orDefault(&cfg.VersionMask, d.VersionMask)
+	orDefault(&cfg.MaxFutureTime, d.MaxFutureTime)
 	return cfg
+}
+
+// orDefault sets *v to d when it is zero or negative.
+func orDefault[T int | uint32 | float64 | time.Duration](v *T, d T) {
+	if *v <= 0 {
+		*v = d
+	}
 }
 
 // resumeFor is how long a closed connection's extranonce1 is kept for a

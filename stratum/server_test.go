@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,7 +51,7 @@ func startServer(t testing.TB, cfg stratum.ServerConfig, hard bool) *testServer 
 		tmpl = hardBits{tmpl}
 	}
 	if cfg.MinDifficulty == 0 {
-		cfg.MinDifficulty = 1e-9
+		cfg.MinDifficulty = 1e-10 // below regtest's blocks: share difficulty stops at theirs
 	}
 	srv := stratum.NewServer(cfg, ch, tmpl, log)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -312,6 +314,26 @@ func TestServerMinesBlock(t *testing.T) {
 	}
 }
 
+// Where blocks are easier than the least share difficulty (regtest under
+// the default floor), the share difficulty is the vardiff's, not the
+// block's: every share is a block, paced like the node's own mining,
+// instead of a miner flooding the server with one block every two hashes.
+func TestServerShareFloor(t *testing.T) {
+	floor := math.Pow(2, -16)
+	ts := startServer(t, stratum.ServerConfig{MinDifficulty: floor, StartDifficulty: floor}, false)
+	c := dial(t, ts.addr)
+	job := c.start(alice.String(), "x")
+	if c.diff != floor {
+		t.Fatalf("share difficulty %g on regtest, want the floor %g", c.diff, floor)
+	}
+	if m := c.submit(c.share(job, alice.String(), true)); string(m.Result) != "true" {
+		t.Fatalf("share refused: %s", m.Error)
+	}
+	if ts.chain.Tip().Height != 1 {
+		t.Errorf("chain height %d after a share at the floor, want 1: every such share is a block", ts.chain.Tip().Height)
+	}
+}
+
 // With PayTo set, every job pays the node's address, whoever mines.
 func TestServerPayTo(t *testing.T) {
 	node := chain.Address{0x0d}
@@ -486,5 +508,30 @@ func TestServerShareAtOldDifficulty(t *testing.T) {
 	c.diff = 0.00002 // search at the old difficulty, on the new job
 	if code, _ := refusal(t, c.submit(c.share(raised, user, true))); code != 23 {
 		t.Errorf("old-difficulty share of the new job: code %d, want 23", code)
+	}
+}
+
+// A miner that sends a burst of requests before it reads a reply (minerd
+// after a new tip submits its backlog) gets every reply, however many more
+// than the send queue holds: its requests wait for its reads.
+func TestServerBurst(t *testing.T) {
+	ts := startServer(t, stratum.ServerConfig{}, true)
+	c := dial(t, ts.addr)
+	c.start(alice.String(), "x")
+	const n = 1000
+	var burst strings.Builder
+	for i := range n {
+		fmt.Fprintf(&burst, `{"id":%d,"method":"mining.extranonce.subscribe","params":[]}`+"\n", 1000+i)
+	}
+	go c.conn.Write([]byte(burst.String())) // the server's replies fill the socket as it writes
+	replies := 0
+	for replies < n {
+		m := c.next()
+		if string(m.Result) == "true" {
+			replies++
+		}
+	}
+	if st := ts.srv.Stats(); st.Connections != 1 {
+		t.Errorf("%d connections after the burst, want the miner's", st.Connections)
 	}
 }

@@ -47,7 +47,8 @@ type session struct {
 
 	outMu  sync.Mutex
 	out    chan []byte
-	closed bool // out is closed: nothing more is sent
+	closed bool          // out is closed: nothing more is sent
+	wrote  chan struct{} // a message left the queue, for pace
 
 	badLines int // the reading goroutine's own
 
@@ -86,6 +87,7 @@ func newSession(s *Server, conn net.Conn, host string) *session {
 	return &session{
 		srv: s, conn: conn, host: host, opened: now,
 		out:      make(chan []byte, sendQueue),
+		wrote:    make(chan struct{}, 1),
 		users:    map[string]bool{},
 		vd:       newVardiff(cfg.ShareInterval, cfg.StartDifficulty, cfg.MinDifficulty, cfg.MaxDifficulty, now),
 		rejected: map[string]uint64{},
@@ -126,7 +128,32 @@ func (c *session) write() {
 			}
 			return
 		}
+		select {
+		case c.wrote <- struct{}{}:
+		default:
+		}
 	}
+}
+
+// pace holds the miner's next request while the answers to its last ones
+// fill half the queue, so that a burst of shares (a fast miner, a backlog
+// after a new tip) waits for the writer instead of overflowing the queue
+// and dropping a miner that reads. The other half keeps room for jobs.
+// A miner whose answers stay unread for writeTimeout is dropped.
+func (c *session) pace() bool {
+	if len(c.out) <= sendQueue/2 {
+		return true
+	}
+	deadline := time.NewTimer(writeTimeout)
+	defer deadline.Stop()
+	for len(c.out) > sendQueue/2 {
+		select {
+		case <-c.wrote:
+		case <-deadline.C:
+			return false
+		}
+	}
+	return true
 }
 
 // send queues one message; a full queue drops the miner.
@@ -213,6 +240,10 @@ func (c *session) read(ctx context.Context) {
 		result, rerr := c.handle(ctx, req)
 		c.reply(req.ID, result, rerr)
 		c.kick(ctx)
+		if !c.pace() {
+			c.srv.log.Info("stratum miner dropped: it does not read what it is sent", "remote", c.conn.RemoteAddr().String())
+			return
+		}
 	}
 }
 
@@ -293,10 +324,17 @@ func (c *session) retargetQuiet(ctx context.Context, now time.Time) {
 // sendWork sends the miner a job on w, after a mining.set_difficulty when
 // its share difficulty changed. The share difficulty is the vardiff's, but
 // never above the block's: a share that is a block must reach the server.
+// A block easier than the least share difficulty (regtest's, 2^-31) is the
+// exception: every share is then a block, and the vardiff paces them as
+// --block-interval paces the node's own miner, where a share difficulty at
+// the block's would have the miner flood the server with blocks.
 func (c *session) sendWork(w *work, clean bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	diff := min(c.vd.diff, w.blockDiff)
+	diff := c.vd.diff
+	if w.blockDiff >= c.srv.cfg.MinDifficulty {
+		diff = min(diff, w.blockDiff)
+	}
 	target, err := DifficultyTarget(diff)
 	if err != nil {
 		diff, target = w.blockDiff, w.blockTarget

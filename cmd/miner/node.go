@@ -51,6 +51,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	poolSize := fs.Int("mempool-size", poolDefaults.MaxBytes>>20, "mempool cap in MiB; beyond it the lowest fee rates are evicted")
 	poolExpiry := fs.Duration("mempool-expiry", poolDefaults.Expiry, "a transaction unconfirmed this long leaves the mempool")
 	poolSave := fs.Duration("mempool-save-interval", time.Minute, "how often pending transactions are saved to mempool.dat in the datadir (and at shutdown), for the next start")
+	stratumServer := addStratumFlags(fs)
 	logs := addLogFlags(fs)
 	config := addConfigFlags(fs)
 	if err := parseArgs(fs, args, 1); err != nil {
@@ -123,6 +124,9 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		MempoolSaveInterval: *poolSave,
 	}
 	if err := hash.validate(*gpu); err != nil {
+		return err
+	}
+	if err := stratumServer.apply(&cfg, params); err != nil {
 		return err
 	}
 	if *httpPort != 0 {
