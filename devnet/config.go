@@ -19,8 +19,9 @@ import (
 )
 
 const (
-	MaxNodes   = 64  // below HTTPOffset: P2P and HTTP ports never overlap
-	HTTPOffset = 100 // node i's HTTP port is its P2P port + 100
+	MaxNodes      = 64  // below HTTPOffset: P2P, HTTP and Stratum ports never overlap
+	HTTPOffset    = 100 // node i's HTTP port is its P2P port + 100
+	StratumOffset = 200 // node i's Stratum port is its P2P port + 200
 
 	// A node slower than pollWait to answer shows as not answering.
 	pollWait = 700 * time.Millisecond
@@ -56,17 +57,17 @@ type Config struct {
 
 // Check refuses a configuration that cannot start, before anything is touched.
 func (c *Config) Check() error {
-	last := c.BasePort + HTTPOffset + MaxNodes - 1
+	last := c.BasePort + StratumOffset + MaxNodes - 1
 	switch {
 	case c.Nodes < 1 || c.Nodes > MaxNodes:
 		return fmt.Errorf("--nodes %d: want 1 to %d", c.Nodes, MaxNodes)
-	case c.BasePort < 1 || c.BasePort > 65535 || c.BasePort+HTTPOffset+c.Nodes-1 > 65535: // the middle test keeps the sum from overflowing
+	case c.BasePort < 1 || c.BasePort > 65535 || c.BasePort+StratumOffset+c.Nodes-1 > 65535: // the middle test keeps the sum from overflowing
 		return fmt.Errorf("--base-port %d: %d nodes need ports %d to %d, beyond 65535 or below 1",
-			c.BasePort, c.Nodes, c.BasePort, c.BasePort+HTTPOffset+c.Nodes-1)
+			c.BasePort, c.Nodes, c.BasePort, c.BasePort+StratumOffset+c.Nodes-1)
 	case c.HTTP < 0 || c.HTTP > 65535:
 		return fmt.Errorf("--http %d: want a port, 1 to 65535", c.HTTP)
 	case c.HTTP >= c.BasePort && c.HTTP <= last && (c.HTTP-c.BasePort)%HTTPOffset < MaxNodes:
-		return fmt.Errorf("--http %d: a node's port (nodes take %d+i and %d+i)", c.HTTP, c.BasePort, c.BasePort+HTTPOffset)
+		return fmt.Errorf("--http %d: a node's port (nodes take %d+i, %d+i and %d+i)", c.HTTP, c.BasePort, c.BasePort+HTTPOffset, c.BasePort+StratumOffset)
 	case c.Dir == "":
 		return errors.New("--dir must not be empty")
 	case c.Threads < 0:
@@ -81,6 +82,10 @@ func (c *Config) Check() error {
 
 func (c *Config) p2pPort(i int) int  { return c.BasePort + i }
 func (c *Config) httpPort(i int) int { return c.BasePort + HTTPOffset + i }
+
+// stratumPort is node i's Stratum port: each node of a devnet serves miners
+// on its own, where the network's default would have them all take one.
+func (c *Config) stratumPort(i int) int { return c.BasePort + StratumOffset + i }
 func (c *Config) p2pAddr(i int) string {
 	return net.JoinHostPort("127.0.0.1", strconv.Itoa(c.p2pPort(i)))
 }
@@ -109,6 +114,7 @@ func (c *Config) nodeArgs(i, peer int) []string {
 		"--datadir", c.nodeDir(i),
 		"--port", strconv.Itoa(c.p2pPort(i)), "--p2p-addr", "127.0.0.1",
 		"--http", strconv.Itoa(c.httpPort(i)), "--http-addr", "127.0.0.1",
+		"--stratum-port", strconv.Itoa(c.stratumPort(i)), "--stratum-addr", "127.0.0.1",
 		"--log-format", c.LogFormat,
 		// Pings carry the tip, so frequent ones keep each node's view of its
 		// peers' tips, and the table's agreement column, current; a consensus

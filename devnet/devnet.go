@@ -84,8 +84,9 @@ func Run(ctx context.Context, cfg Config, stdout, stderr io.Writer) error {
 		go srv.Serve(ln)
 	}
 
-	fmt.Fprintf(stdout, "devnet: %d %s nodes, %s; P2P ports %d-%d, HTTP ports %d-%d on 127.0.0.1\n",
-		cfg.Nodes, cfg.Network.Name, cfg.mining(), cfg.p2pPort(0), cfg.p2pPort(cfg.Nodes-1), cfg.httpPort(0), cfg.httpPort(cfg.Nodes-1))
+	fmt.Fprintf(stdout, "devnet: %d %s nodes, %s; P2P ports %d-%d, HTTP ports %d-%d, Stratum ports %d-%d on 127.0.0.1\n",
+		cfg.Nodes, cfg.Network.Name, cfg.mining(), cfg.p2pPort(0), cfg.p2pPort(cfg.Nodes-1), cfg.httpPort(0), cfg.httpPort(cfg.Nodes-1),
+		cfg.stratumPort(0), cfg.stratumPort(cfg.Nodes-1))
 	fmt.Fprintf(stdout, "devnet: datadirs and logs in %s; Prometheus file_sd targets in %s\n",
 		filepath.Join(cfg.Dir, "node<i>", "node.log"), cfg.targetsPath())
 	if srv != nil {
@@ -156,8 +157,8 @@ func (nw *network) spawn() (*node, error) {
 	switch {
 	case nw.closing:
 		return nil, errStopping
-	case i >= MaxNodes || nw.cfg.httpPort(i) > 65535:
-		return nil, fmt.Errorf("%w: node%d would need port %d", errFull, i, nw.cfg.httpPort(i))
+	case i >= MaxNodes || nw.cfg.stratumPort(i) > 65535:
+		return nil, fmt.Errorf("%w: node%d would need port %d", errFull, i, nw.cfg.stratumPort(i))
 	}
 	if err := nw.cfg.portsFree(i, i+1); err != nil {
 		return nil, fmt.Errorf("start node %d: %w", i, err)

@@ -28,6 +28,7 @@ port = %s
 p2p-addr = "127.0.0.1"
 http = %s
 http-addr = "127.0.0.1"
+stratum-port = 0
 mine = true
 threads = 1
 block-interval = "50ms"

@@ -272,7 +272,7 @@ func TestDevnetBadInput(t *testing.T) {
 	}{
 		{"no nodes", []string{"-n", "0"}, "--nodes 0"},
 		{"too many nodes", []string{"-n", "65"}, "--nodes 65"},
-		{"ports beyond 65535", []string{"-n", "3", "--base-port", "65434"}, "65536"},
+		{"ports beyond 65535", []string{"-n", "3", "--base-port", "65334"}, "65536"},
 		{"port zero", []string{"--base-port", "0"}, "--base-port 0"},
 		{"port overflowing int", []string{"--base-port", "9223372036854775807"}, "--base-port 9223372036854775807"},
 		{"unknown network", []string{"--network", "foo"}, `"foo"`},

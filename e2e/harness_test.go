@@ -295,8 +295,9 @@ func freePort(t *testing.T) string {
 	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 }
 
-// freePortRange returns a base port P with P..P+n-1 and P+100..P+100+n-1
-// free on 127.0.0.1 a moment ago, as `miner devnet -n n --base-port P` needs.
+// freePortRange returns a base port P with P..P+n-1, P+100..P+100+n-1 and
+// P+200..P+200+n-1 free on 127.0.0.1 a moment ago, as `miner devnet -n n
+// --base-port P` needs.
 // It probes below Linux's ephemeral range, where outgoing connections of
 // other tests do not take ports.
 func freePortRange(t *testing.T, n int) int {
@@ -305,7 +306,7 @@ func freePortRange(t *testing.T, n int) int {
 		base := 20000 + mrand.IntN(12000)
 		free := true
 		for i := 0; i < n && free; i++ {
-			for _, port := range []int{base + i, base + devnet.HTTPOffset + i} {
+			for _, port := range []int{base + i, base + devnet.HTTPOffset + i, base + devnet.StratumOffset + i} {
 				ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 				if err != nil {
 					free = false
@@ -318,7 +319,7 @@ func freePortRange(t *testing.T, n int) int {
 			return base
 		}
 	}
-	t.Fatalf("no %d free port pairs found", n)
+	t.Fatalf("no %d free port triples found", n)
 	return 0
 }
 
@@ -365,6 +366,10 @@ type nodeOpts struct {
 	extra    []string // more flags
 }
 
+// noStratum turns off the Stratum server, which a regtest node otherwise
+// opens on 13333: tests run nodes side by side.
+var noStratum = []string{"--stratum-port", "0"}
+
 // startNode starts a node and waits for its API to answer. Its P2P timers
 // are short (a ping every second, a silent peer dropped after 3 s, a
 // consensus round every 2 s), so what the tests wait for happens within
@@ -383,6 +388,7 @@ func startNode(t *testing.T, name string, o nodeOpts) *node {
 		"-p", n.p2pPort, "--p2p-addr", "127.0.0.1",
 		"-i", n.httpPort, "--http-addr", "127.0.0.1",
 		"--ping-interval", "1s", "--peer-timeout", "3s", "--consensus-interval", "2s",
+		noStratum[0], noStratum[1], // extra may set it again: the last one counts
 	}
 	if o.mine {
 		args = append(args, "-m", "-t", "1")

@@ -58,7 +58,7 @@ func TestNode(t *testing.T) {
 
 	// bbolt's file lock keeps a second node off the datadir: it must
 	// give up within seconds and say why, not wait or share the file.
-	r := runMiner(t, 10*time.Second, "-m", "-p", "0", "--network", "regtest", "--datadir", dir, "-i", "0")
+	r := runMiner(t, 10*time.Second, "-m", "-p", "0", "--network", "regtest", "--datadir", dir, "-i", "0", noStratum[0], noStratum[1])
 	if r.code == 0 || !strings.Contains(r.stderr, "datadir is in use") || r.took > 5*time.Second {
 		t.Errorf("second node on the datadir: exit %d after %s, stderr %q: want non-zero within 5 s, saying the datadir is in use",
 			r.code, r.took.Round(time.Millisecond), r.stderr)
@@ -200,7 +200,7 @@ func TestCrashSafety(t *testing.T) {
 			life = 1500 * time.Millisecond
 		}
 		interval := []string{"20ms", "0"}[i%2]
-		n := startMiner(t, "-m", "-p", "0", "--network", "regtest", "--datadir", dir, "-i", "0", "--block-interval", interval)
+		n := startMiner(t, "-m", "-p", "0", "--network", "regtest", "--datadir", dir, "-i", "0", "--block-interval", interval, noStratum[0], noStratum[1])
 		time.Sleep(life)
 		height = killVerified(t, n, dir, height, fmt.Sprintf("kill %d after %s (--block-interval %s)", i, life, interval))
 		if i == 0 {
@@ -277,7 +277,7 @@ func TestCrashSafetyDuringSync(t *testing.T) {
 	dir := t.TempDir()
 	var height uint64
 	for i := range kills {
-		n := startMiner(t, "-p", "0", "--network", "regtest", "--datadir", dir, "-i", "0", "-k", a.addr())
+		n := startMiner(t, "-p", "0", "--network", "regtest", "--datadir", dir, "-i", "0", "-k", a.addr(), noStratum[0], noStratum[1])
 		// Killed at a random moment of the sync, not of start-up: after
 		// one to three runs of blocks are connected (the first are short,
 		// while the download finds the blocks' size), looked for more

@@ -311,7 +311,7 @@ func TestWalletSendCredential(t *testing.T) {
 		}
 		ln.Close()
 		// The devnet defaults: HTTP on 127.0.0.1:8001, the datadir ./data/devnet.
-		p := startMiner(t, "-p", freePort(t), "--p2p-addr", "127.0.0.1")
+		p := startMiner(t, "-p", freePort(t), "--p2p-addr", "127.0.0.1", noStratum[0], noStratum[1])
 		waitFor(t, 30*time.Second, "the devnet node's API answers", func() (bool, string) {
 			_, err := httpGet("http://" + httpAddr + "/api/status")
 			return err == nil && !p.exited(), fmt.Sprint(err, p.exited())

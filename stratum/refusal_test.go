@@ -41,7 +41,7 @@ func TestServerRefusals(t *testing.T) {
 		closes bool
 	}{
 		{"not json", func(t *testing.T, _ *testServer, c *client) (message, *client) {
-			c.send("GET / HTTP/1.1")
+			c.send("hello")
 			return c.next(), c
 		}, -32700, "parse error", false},
 		{"no method", func(t *testing.T, _ *testServer, c *client) (message, *client) {
@@ -153,5 +153,23 @@ func TestServerRefusals(t *testing.T) {
 				t.Errorf("connection unusable after the refusal: %s", m.Error)
 			}
 		})
+	}
+}
+
+// A web page the node's user opens can send an HTTP request to a loopback
+// Stratum port, with miner's lines in its body: the connection closes at
+// the request line, and nothing of the body is read or answered.
+func TestServerRefusesHTTP(t *testing.T) {
+	ts := startServer(t, stratum.ServerConfig{}, true)
+	for _, method := range []string{"GET", "POST", "OPTIONS"} {
+		c := dial(t, ts.addr)
+		body := `{"id":1,"method":"mining.subscribe","params":[]}` + "\n"
+		c.send(method + " / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: " +
+			fmt.Sprint(len(body)) + "\r\n\r\n" + body)
+		if m, err := c.read(5 * time.Second); err == nil {
+			t.Errorf("%s request answered: %+v", method, m)
+		} else if isTimeout(err) {
+			t.Errorf("%s request: connection still open", method)
+		}
 	}
 }

@@ -229,6 +229,11 @@ func (c *session) read(ctx context.Context) {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
+		if isHTTP(line) {
+			// A web page the node's user opened can reach a loopback
+			// port with an HTTP request: it gets no answer to read.
+			return
+		}
 		req, err := DecodeRequest(line)
 		if err != nil {
 			c.reply(req.ID, nil, badRequest(err))
@@ -245,6 +250,13 @@ func (c *session) read(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// isHTTP reports whether line is an HTTP request line, which no miner sends.
+func isHTTP(line []byte) bool {
+	method, rest, ok := bytes.Cut(line, []byte(" "))
+	return ok && bytes.Contains(rest, []byte(" HTTP/")) && len(method) > 0 && len(method) <= 7 &&
+		bytes.Equal(method, bytes.ToUpper(method))
 }
 
 // badRequest is the answer to a line DecodeRequest refused.
