@@ -69,8 +69,8 @@ const liveRowsJS = `window.__liveRows = [];
 
 // TestWebPage drives the node's web page in headless Chromium against a
 // mining regtest node: the height follows the chain live, new blocks appear
-// in the table, a block opens with its coinbase, the hashrate chart draws,
-// and the page fits a phone. It keeps screenshots as artifacts: in
+// in the table, a block opens with its coinbase, a Stratum miner shows, the
+// hashrate chart draws, and the page fits a phone. It keeps screenshots as artifacts: in
 // $HASHFORGE_ARTIFACTS when set, else in the test's temporary directory; with
 // HASHFORGE_SCREENSHOT=path it also writes the desktop screenshot there (the
 // README's docs/webpage.png; a relative path is relative to e2e/, where the
@@ -87,7 +87,13 @@ func TestWebPage(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	base := startNode(t, "node", nodeOpts{mine: true}).url()
+	stratumPort := freePort(t)
+	n := startNode(t, "node", nodeOpts{mine: true, extra: []string{"--stratum-port", stratumPort}})
+	base := n.url()
+	// A Stratum miner that subscribes and authorises shows in the page's
+	// Stratum card.
+	worker := dialStratum(t, "127.0.0.1:"+stratumPort)
+	worker.start(t, n.mustStatus(t).NodeID.String()+".rig7")
 	resp, err := httpClient.Get(base + "/")
 	if err != nil {
 		t.Fatal(err)
@@ -194,6 +200,9 @@ func TestWebPage(t *testing.T) {
 	shot("webpage-block.png")
 	check("close the block view", chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#bv-close"))))
 	poll("the block view closes", `!document.getElementById('block-view').open && 'closed'`, 5*time.Second)
+
+	poll("the Stratum card lists the miner", `(() => { const r = document.querySelector('#stratum-rows tr');
+		return !document.getElementById('stratum').hidden && r && r.textContent.includes('rig7') && r.textContent; })()`, 10*time.Second)
 
 	// The hashrate chart draws once the node's 10 s window has filled.
 	poll("the hashrate chart draws the total", `document.querySelector('#chart path[data-series="total"]') ? 'drawn' : ''`, 30*time.Second)

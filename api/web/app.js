@@ -11,6 +11,7 @@
   const CHART_WINDOW_MS = 15 * 60 * 1000;
   const STATUS_EVERY_MS = 5000;
   const PEERS_EVERY_MS = 10000;
+  const STRATUM_EVERY_MS = 5000;
   const PALETTE = ['#e8833a', '#1fa187', '#b04fd0', '#d0393e', '#7a8b2e', '#2aa8d8', '#c9a227', '#8a6d5a'];
 
   // ---- state ----
@@ -379,6 +380,52 @@
     peersReload = setTimeout(() => { peersReload = null; loadPeers(); refreshStatus(); }, 250);
   }
 
+  // ---- Stratum miners ----
+  // A node without a Stratum server answers 404 once: the card stays
+  // hidden and the page stops asking.
+  let stratumTimer = null;
+  async function loadStratum() {
+    let st;
+    try {
+      const r = await fetch('/api/stratum', { cache: 'no-store', headers: { Accept: 'application/json' } });
+      if (r.status === 404) {
+        clearInterval(stratumTimer);
+        return;
+      }
+      if (!r.ok) throw new Error(r.status + ' ' + r.statusText);
+      st = await r.json();
+    } catch (e) {
+      console.warn('stratum:', e);
+      return;
+    }
+    $('stratum').hidden = false;
+    const workers = st.workers || [];
+    workers.sort((a, b) => String(a.address + a.worker).localeCompare(String(b.address + b.worker)));
+    const rows = workers.map((w) => {
+      const rejected = Object.values(w.rejected || {}).reduce((a, b) => a + b, 0);
+      const reasons = Object.entries(w.rejected || {}).map(([k, v]) => k + ': ' + v).join(', ');
+      const last = w.last_share ? Date.parse(w.last_share) : NaN;
+      const tr = el('tr');
+      tr.append(
+        td(short(w.address, 8, 6), 'mono', w.address),
+        td(w.worker || '–', '', w.user_agent),
+        td(w.remote, 'mono hide-md'),
+        td(fmtDifficulty(w.difficulty), 'num'),
+        td(fmtInt(w.accepted), 'num'),
+        td(fmtInt(rejected), 'num', reasons),
+        td(fmtHashrate(w.hashrate), 'num'),
+        td(Number.isFinite(last) ? fmtDuration((Date.now() - last) / 1000) + ' ago' : '–', 'num hide-sm', w.last_share),
+        td(fmtInt(w.blocks_found), 'num'),
+      );
+      return tr;
+    });
+    $('stratum-rows').replaceChildren(...rows);
+    $('stratum-empty').hidden = rows.length > 0;
+    $('stratum-rows').closest('.table-wrap').hidden = rows.length === 0;
+    setText('stratum-hint', fmtInt(st.connections) + ' connected · ' + fmtHashrate(st.hashrate) + ' · ' +
+      fmtInt(st.blocks_found) + ' blocks found');
+  }
+
   // ---- hashrate chart ----
   function colorOf(id) {
     if (!deviceColors.has(id)) deviceColors.set(id, PALETTE[deviceColors.size % PALETTE.length]);
@@ -520,6 +567,7 @@
     es.addEventListener('tip', (ev) => { const b = parse(ev); if (b) onTip(b); });
     es.addEventListener('peer', () => schedulePeers());
     es.addEventListener('hashrate', (ev) => { const h = parse(ev); if (h) onHashrate(h); });
+    es.addEventListener('stratum-block', () => loadStratum());
     es.addEventListener('error', () => {
       if (es.readyState === EventSource.CLOSED) {
         // The browser gave up (e.g. the node answered with an error): retry ourselves.
@@ -535,9 +583,11 @@
   refreshStatus();
   loadBlocks();
   loadPeers();
+  loadStratum();
   connect();
   setInterval(refreshStatus, STATUS_EVERY_MS);
   setInterval(loadPeers, PEERS_EVERY_MS);
+  stratumTimer = setInterval(loadStratum, STRATUM_EVERY_MS);
   setInterval(() => {
     renderTipAge();
     for (const c of document.querySelectorAll('#blocks td.age')) c.textContent = rowAge(Number(c.dataset.time));
