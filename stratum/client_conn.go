@@ -152,6 +152,11 @@ func (c *Client) session(ctx context.Context, index int, addr string) (establish
 		stop(nil)
 		wg.Wait()
 		s.end()
+		if s.authorized() {
+			// Without a pool the devices have nothing worth hashing: work
+			// with no roll idles them until the next pool's first job.
+			c.publish(&PoolWork{})
+		}
 	}()
 
 	began := time.Now()
@@ -225,7 +230,7 @@ func (s *clientSession) handshake(ctx context.Context) error {
 	}
 	authorized := make(chan error, 1)
 	if err := s.call(ctx, "mining.authorize", []any{cfg.User, cfg.Pass}, func(r clientReply, _ time.Duration) {
-		authorized <- s.authorized(r)
+		authorized <- s.authorize(r)
 	}); err != nil {
 		return err
 	}
@@ -299,7 +304,13 @@ func (s *clientSession) subscribed(r clientReply, took time.Duration) error {
 	return nil
 }
 
-func (s *clientSession) authorized(r clientReply) error {
+func (s *clientSession) authorized() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.authed
+}
+
+func (s *clientSession) authorize(r clientReply) error {
 	var ok bool
 	if r.err == nil && json.Unmarshal(r.result, &ok) == nil && ok {
 		s.mu.Lock()

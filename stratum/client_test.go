@@ -43,15 +43,21 @@ func startClient(t *testing.T, pools ...string) *stratum.Client {
 	return c
 }
 
-// nextJob waits for the client's next job.
+// nextJob waits for the client's next job, passing over the empty work
+// that tells the miner a connection ended.
 func nextJob(t *testing.T, c *stratum.Client) *stratum.PoolWork {
 	t.Helper()
-	select {
-	case j := <-c.Jobs():
-		return j.(*stratum.PoolWork)
-	case <-time.After(10 * time.Second):
-		t.Fatal("no job from the client")
-		return nil
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case j := <-c.Jobs():
+			if _, _, ok := j.Work(0); ok {
+				return j.(*stratum.PoolWork)
+			}
+		case <-timeout:
+			t.Fatal("no job from the client")
+			return nil
+		}
 	}
 }
 
@@ -265,6 +271,15 @@ func TestClientFailover(t *testing.T) {
 	}
 
 	first.close()
+	// The miner is told to idle until the next pool's job.
+	select {
+	case j := <-c.Jobs():
+		if _, _, ok := j.Work(0); ok {
+			t.Error("work to hash after the pool went down")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the miner not told that the pool went down")
+	}
 	side = second.accept()
 	side.handshake(v, "", easy, "b1")
 	if j := nextJob(t, c); j.Job.ID != "b1" {
@@ -393,7 +408,10 @@ func TestClientMinerShares(t *testing.T) {
 	pool := newScriptedPool(t, "127.0.0.1:0")
 	c := startClient(t, pool.url())
 	side := pool.accept()
-	side.handshake(v, "1fffe000", easy, "m1")
+	// One share in 2^14 hashes: a few hundred a second, which the test
+	// reads as fast as they come.
+	const diff = 64 * easy
+	side.handshake(v, "1fffe000", diff, "m1")
 
 	log := slog.New(slog.DiscardHandler)
 	devs, err := hasher.OpenAll(cpu.New(1))
@@ -406,7 +424,7 @@ func TestClientMinerShares(t *testing.T) {
 	go func() { m.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
 
-	target, _ := stratum.DifficultyTarget(easy)
+	target, _ := stratum.DifficultyTarget(diff)
 	jobs := map[string]stratum.Job{}
 	for _, id := range []string{"m1", "m2"} {
 		j := v.job

@@ -45,8 +45,12 @@ const maxVersionRollBits = 16
 // Roll returns the extranonce2 and version bits of roll n: the low bits of
 // n go into the granted version bits (so that roll 0 is the job's own
 // version), the rest into the extranonce2, written big-endian. False when n
-// is past the last roll.
+// is past the last roll, or the work is the empty one that tells the miner
+// the pool is gone.
 func (w *PoolWork) Roll(n uint64) (extranonce2 []byte, versionBits uint32, ok bool) {
+	if w.sess == nil || w.Extranonce2Size <= 0 {
+		return nil, 0, false
+	}
 	k := min(bitCount(w.VersionMask), maxVersionRollBits)
 	low, high := n&(1<<k-1), n>>k
 	if w.Extranonce2Size < 8 && high>>(8*w.Extranonce2Size) != 0 {
