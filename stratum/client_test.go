@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -475,4 +476,36 @@ func TestClientMinerShares(t *testing.T) {
 	if s.SharesRejected != 0 {
 		t.Errorf("stats: %+v", s)
 	}
+}
+
+// FuzzClientLine feeds a session the lines a pool might send: none may
+// panic, whatever the pool.
+func FuzzClientLine(f *testing.F) {
+	raw, err := os.ReadFile("testdata/stratum-job-block100000.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	var v vector
+	if err := json.Unmarshal(raw, &v); err != nil {
+		f.Fatal(err)
+	}
+	notify, _ := json.Marshal(map[string]any{"id": nil, "method": "mining.notify", "params": v.NotifyParams})
+	for _, seed := range []string{
+		string(notify),
+		`{"id":null,"method":"mining.set_difficulty","params":[0.001]}`,
+		`{"id":null,"method":"mining.set_difficulty","params":["1e-300"]}`,
+		`{"id":null,"method":"mining.set_extranonce","params":["abcd",2]}`,
+		`{"id":null,"method":"mining.set_version_mask","params":["00ffe000"]}`,
+		`{"id":3,"method":"client.get_version","params":[]}`,
+		`{"id":null,"method":"client.reconnect","params":["host",3333,5]}`,
+		`{"id":null,"method":"client.show_message","params":["hi"]}`,
+		`{"id":1,"result":true,"error":null}`,
+		`{"id":2,"result":null,"error":[23,"Low difficulty",null]}`,
+		`{"id":"x","method":"mining.ping"}`,
+		`garbage`,
+	} {
+		f.Add([]byte(seed))
+	}
+	handle := stratum.LineHandler()
+	f.Fuzz(func(t *testing.T, line []byte) { handle(line) })
 }
