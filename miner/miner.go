@@ -1,6 +1,7 @@
 // Package miner turns the chain tip into work for the hasher, submits solved
 // blocks through the chain's ProcessBlock like any other block, and keeps
-// hashrate windows.
+// hashrate windows. In pool mode it hashes a pool's jobs instead and hands
+// the pool its shares.
 package miner
 
 import (
@@ -60,6 +61,9 @@ type Config struct {
 	BlockInterval time.Duration
 	// Idle starts the miner without hashing, until SetMining(true).
 	Idle bool
+	// Pool, when set, has the miner hash a pool's jobs and hand it shares
+	// instead of mining blocks on the chain; the chain may then be nil.
+	Pool Pool
 }
 
 // Miner mines blocks on the chain's tip with the scheduler's devices.
@@ -74,6 +78,7 @@ type Miner struct {
 	running atomic.Bool   // Run is looping
 	toggled chan struct{} // a SetMining the loop has not seen yet
 	found   atomic.Uint64
+	shares  atomic.Uint64
 
 	templates *Templates
 
@@ -165,7 +170,11 @@ func (m *Miner) Run(ctx context.Context) {
 	wg.Go(func() { m.sched.Run(ctx) })
 	wg.Go(func() { m.sample(ctx) })
 	m.running.Store(true)
-	m.loop(ctx)
+	if m.cfg.Pool != nil {
+		m.poolLoop(ctx)
+	} else {
+		m.loop(ctx)
+	}
 	m.running.Store(false)
 	m.sched.Pause()
 	wg.Wait()
