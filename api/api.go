@@ -83,6 +83,9 @@ type Config struct {
 	Pool  Pool
 	// Stratum is the node's Stratum server; nil when it serves none.
 	Stratum Stratum
+	// PoolClient is the pool the devices mine for; nil when they mine
+	// for the chain.
+	PoolClient PoolClient
 	// Signer signs for the node's own address; the node keeps the key.
 	Signer Signer
 	// Version is the build's version, shown in status and miner_info.

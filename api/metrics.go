@@ -78,6 +78,16 @@ var (
 		"Blocks Stratum miners found that the chain accepted.")
 	descStratumHashrate = newDesc("miner_stratum_hashrate_hashes_per_second",
 		"Stratum miners' hashrate, estimated from their shares over the last 5 minutes.")
+	descPoolConnected = newDesc("miner_pool_connected",
+		"1 while the devices mine for the pool named in the label, 0 while it is being tried.", "pool")
+	descPoolShares = newDesc("miner_pool_shares_total",
+		"Shares the devices found for the pool, by result: accepted, stale (not sent) or the reason of the refusal.", "result")
+	descPoolDifficulty = newDesc("miner_pool_difficulty",
+		"The share difficulty the pool set.")
+	descPoolLatency = newDesc("miner_pool_latency_seconds",
+		"Moving average of the round trip of a request to the pool and its answer.")
+	descPoolSwitches = newDesc("miner_pool_switches_total",
+		"Moves from one pool of --pool to another.")
 	descHealthy = newDesc("miner_healthy",
 		"1 when GET /api/health answers 200, 0 when it answers 503.")
 	descHealthProblem = newDesc("miner_health_problem",
@@ -103,6 +113,7 @@ func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 		descHeight, descWork, descDifficulty, descTipTime, descReorgs, descValidation,
 		descPeers, descMessages, descBytes, descBans, descPoolTxs, descPoolBytes,
 		descStratumConns, descStratumShares, descStratumBlocks, descStratumHashrate,
+		descPoolConnected, descPoolShares, descPoolDifficulty, descPoolLatency, descPoolSwitches,
 		descHealthy, descHealthProblem,
 	} {
 		ch <- d
@@ -196,6 +207,27 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		}
 		counter(descStratumBlocks, st.BlocksFound)
 		gauge(descStratumHashrate, st.Hashrate)
+	}
+
+	if c := m.cfg.PoolClient; c != nil {
+		st := c.Stats()
+		connected := 0.0
+		if st.Connected {
+			connected = 1
+		}
+		gauge(descPoolConnected, connected, st.URL)
+		// Stale shares are one series, whether the client held them back
+		// or the pool refused them as stale.
+		counter(descPoolShares, st.SharesAccepted, "accepted")
+		counter(descPoolShares, st.SharesStale+st.RejectedBy["stale"], "stale")
+		for reason, n := range st.RejectedBy {
+			if reason != "stale" {
+				counter(descPoolShares, n, reason)
+			}
+		}
+		gauge(descPoolDifficulty, st.Difficulty)
+		gauge(descPoolLatency, st.LatencyAvgMS/1000)
+		counter(descPoolSwitches, st.Switches)
 	}
 
 	pool := m.cfg.Pool.Stats()

@@ -54,6 +54,7 @@ func (s *Server) snapshot() apiclient.Status {
 	}
 	pool := s.cfg.Pool.Stats()
 	st.Mempool = apiclient.MempoolSummary{Count: pool.Count, Bytes: pool.Bytes}
+	st.Pool = s.poolStatus()
 	return st
 }
 

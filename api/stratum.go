@@ -13,6 +13,20 @@ type Stratum interface {
 	SubscribeBlocks() (<-chan stratum.BlockFound, func())
 }
 
+// PoolClient is what the API reads of the pool the devices mine for.
+type PoolClient interface {
+	Stats() stratum.ClientStats
+}
+
+// poolStatus is the pool client's part of the status; nil without one.
+func (s *Server) poolStatus() *apiclient.PoolStatus {
+	if s.cfg.PoolClient == nil {
+		return nil
+	}
+	st := apiclient.PoolStatus(s.cfg.PoolClient.Stats())
+	return &st
+}
+
 // getStratum answers GET /api/stratum.
 func (s *Server) getStratum(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Stratum == nil {

@@ -58,3 +58,27 @@ func (c *Client) Stratum(ctx context.Context) (*Stratum, error) {
 	}
 	return &s, nil
 }
+
+// PoolStatus is the "pool" of GET /api/status on a node whose devices mine
+// for a Stratum pool.
+type PoolStatus struct {
+	URL            string    `json:"url"` // the pool in use, or being tried
+	Connected      bool      `json:"connected"`
+	ConnectedSince time.Time `json:"connected_since,omitzero"`
+	Difficulty     float64   `json:"difficulty"`   // the share difficulty the pool set
+	VersionMask    uint32    `json:"version_mask"` // version bits the pool lets the devices roll; 0: none
+	SharesAccepted uint64    `json:"shares_accepted"`
+	SharesRejected uint64    `json:"shares_rejected"`
+	// SharesStale counts shares found after the pool replaced their job
+	// with a clean one: not sent.
+	SharesStale uint64 `json:"shares_stale"`
+	// RejectedBy counts rejected shares by reason: "low-difficulty",
+	// "duplicate", "stale", "job-not-found", "other", "no-response" (the
+	// connection ended first), "not-sent" (too many waited to go out).
+	RejectedBy map[string]uint64 `json:"rejected_by_reason"`
+	// LatencyMS is the last round trip to the pool, LatencyAvgMS their
+	// moving average.
+	LatencyMS    float64 `json:"latency_ms"`
+	LatencyAvgMS float64 `json:"latency_avg_ms"`
+	Switches     uint64  `json:"switches"` // moves from one pool to another
+}

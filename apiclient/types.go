@@ -77,6 +77,9 @@ type Status struct {
 	PeersAgreeing int            `json:"peers_agreeing"`
 	Sync          Sync           `json:"sync"`
 	Mempool       MempoolSummary `json:"mempool"`
+	// Pool is the pool the devices mine for (--pool); absent when they
+	// mine for the node's own chain.
+	Pool *PoolStatus `json:"pool,omitempty"`
 }
 
 // Peer is one entry of GET /api/peers. Like Sync, it converts from the peer

@@ -69,6 +69,10 @@ type Config struct {
 	// StratumPaysNode has Stratum blocks pay Address (or the node's key)
 	// instead of the address each worker authorised with.
 	StratumPaysNode bool
+	// Pool, when it names pools, has the devices mine for the first pool
+	// that answers instead of for the chain: the node's blocks are the
+	// pool's to find.
+	Pool stratum.ClientConfig
 
 	P2P     p2p.Config
 	Mempool mempool.Config
@@ -135,10 +139,24 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	wg.Go(func() { pool.Run(ctx) })
 	wg.Go(func() { pool.Persist(ctx, poolFile, cmp.Or(cfg.MempoolSaveInterval, time.Minute)) })
 
+	var poolClient *stratum.Client
+	if len(cfg.Pool.Pools) > 0 {
+		if len(devices) == 0 {
+			return errors.New("mining for a pool needs at least one hashing device")
+		}
+		if cfg.Pool.User == "" {
+			self := signer.Address()
+			cfg.Pool.User = cmp.Or(cfg.Address, &self).String()
+		}
+		if poolClient, err = stratum.NewClient(cfg.Pool, log); err != nil {
+			return err
+		}
+		wg.Go(func() { poolClient.Run(ctx) })
+	}
 	var m *miner.Miner
 	templates := miner.NewTemplates(ch, poolSource{pool}, log)
 	if len(devices) > 0 {
-		if m, err = newMiner(cfg, devices, ch, pool, signer.Address(), log); err != nil {
+		if m, err = newMiner(cfg, devices, ch, pool, poolClient, signer.Address(), log); err != nil {
 			return err
 		}
 		templates = m.Templates() // one transaction selection for both
@@ -171,6 +189,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 		if stratumSrv != nil {
 			parts.Stratum = stratumSrv
+		}
+		if poolClient != nil {
+			parts.PoolClient = poolClient
 		}
 		err := serveHTTP(ctx, &wg, cfg, parts, log)
 		if err != nil {
@@ -228,7 +249,7 @@ func openStore(cfg Config) (*store.Store, error) {
 
 // newMiner builds the miner on the devices; its coinbase pays cfg.Address,
 // or the node's own address self.
-func newMiner(cfg Config, devices []hasher.Device, ch *chain.Chain, pool *mempool.Pool, self chain.Address, log *slog.Logger) (*miner.Miner, error) {
+func newMiner(cfg Config, devices []hasher.Device, ch *chain.Chain, pool *mempool.Pool, client *stratum.Client, self chain.Address, log *slog.Logger) (*miner.Miner, error) {
 	addr := cfg.Address
 	if addr == nil {
 		addr = &self
@@ -249,8 +270,14 @@ func newMiner(cfg Config, devices []hasher.Device, ch *chain.Chain, pool *mempoo
 		}
 	}
 	threads, _ := sched.Threads()
-	log.Info("miner", "mining", cfg.Mine, "address", addr.String(), "block_interval", cfg.BlockInterval, "cpu_threads", threads)
-	return miner.New(ch, poolSource{pool}, sched, miner.Config{Address: *addr, BlockInterval: cfg.BlockInterval, Idle: !cfg.Mine}, log), nil
+	mc := miner.Config{Address: *addr, BlockInterval: cfg.BlockInterval, Idle: !cfg.Mine}
+	if client != nil {
+		mc.Pool = client
+		log.Info("miner", "mining", cfg.Mine, "for", cfg.Pool.Pools, "user", cfg.Pool.User, "cpu_threads", threads)
+	} else {
+		log.Info("miner", "mining", cfg.Mine, "address", addr.String(), "block_interval", cfg.BlockInterval, "cpu_threads", threads)
+	}
+	return miner.New(ch, poolSource{pool}, sched, mc, log), nil
 }
 
 // poolSource is the mempool as the miner's TxSource: the miner knows its own

@@ -35,6 +35,9 @@ type ClientConfig struct {
 	User, Pass string
 	// UserAgent names the miner in mining.subscribe and client.get_version.
 	UserAgent string
+	// Recheck is how often a client mining for a backup pool asks the
+	// pools ahead of it whether they are back (60 s).
+	Recheck time.Duration
 }
 
 // DefaultUserAgent is sent when ClientConfig.UserAgent is empty.
@@ -98,7 +101,7 @@ func parsePoolURL(s string) (poolAddr, error) {
 
 // ClientStats is what the client shows of its pool and its shares.
 type ClientStats struct {
-	Pool           string            `json:"pool"` // the URL of the pool in use or being tried
+	URL            string            `json:"url"` // the pool in use or being tried
 	Connected      bool              `json:"connected"`
 	ConnectedSince time.Time         `json:"connected_since,omitzero"`
 	Difficulty     float64           `json:"difficulty"`
@@ -142,6 +145,9 @@ func NewClient(cfg ClientConfig, log *slog.Logger) (*Client, error) {
 		cfg.UserAgent = DefaultUserAgent
 	}
 	c := &Client{cfg: cfg, log: log, t: defaultClientTimings, jobs: make(chan MinerJob, 1)}
+	if cfg.Recheck > 0 {
+		c.t.recheck = cfg.Recheck
+	}
 	for _, s := range cfg.Pools {
 		p, err := parsePoolURL(s)
 		if err != nil {
@@ -149,7 +155,7 @@ func NewClient(cfg ClientConfig, log *slog.Logger) (*Client, error) {
 		}
 		c.pools = append(c.pools, p)
 	}
-	c.stats.Pool = c.pools[0].url
+	c.stats.URL = c.pools[0].url
 	c.stats.RejectedBy = map[string]uint64{}
 	return c, nil
 }
@@ -282,7 +288,7 @@ func (c *Client) switchTo(index *int, to int, why string) {
 	*index = to
 	c.update(func(s *ClientStats) {
 		s.Switches++
-		s.Pool = c.pools[to].url
+		s.URL = c.pools[to].url
 	})
 }
 

@@ -167,7 +167,7 @@ func (c *Client) session(ctx context.Context, index int, addr string) (establish
 	c.log.Info("pool connected", "pool", s.url, "addr", addr, "took", time.Since(began).Round(time.Millisecond))
 	c.mu.Lock()
 	c.sess = s
-	c.stats.Pool, c.stats.Connected, c.stats.ConnectedSince = s.url, true, time.Now()
+	c.stats.URL, c.stats.Connected, c.stats.ConnectedSince = s.url, true, time.Now()
 	c.mu.Unlock()
 	if index > 0 {
 		wg.Go(func() { c.watchAhead(sctx, index, stop) })

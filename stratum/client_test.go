@@ -142,7 +142,7 @@ func TestClientVector(t *testing.T) {
 	if s.RejectedBy[stratum.ReasonDuplicate] != 1 || s.SharesAccepted != 1 {
 		t.Errorf("after a duplicate: %+v", s)
 	}
-	if !s.Connected || s.Pool != pool.url() || s.Difficulty != 1000 || s.LatencyAvgMS <= 0 || s.ConnectedSince.IsZero() {
+	if !s.Connected || s.URL != pool.url() || s.Difficulty != 1000 || s.LatencyAvgMS <= 0 || s.ConnectedSince.IsZero() {
 		t.Errorf("stats of a connected client: %+v", s)
 	}
 	out, err := json.Marshal(s)
@@ -287,7 +287,7 @@ func TestClientFailover(t *testing.T) {
 		t.Fatalf("job %q on the second pool, want b1", j.Job.ID)
 	}
 	s := waitStats(t, c, "on the second pool", func(s stratum.ClientStats) bool { return s.Connected })
-	if s.Pool != second.url() || s.Switches != 1 {
+	if s.URL != second.url() || s.Switches != 1 {
 		t.Errorf("on the second pool: %+v", s)
 	}
 	// A share of the first pool's job is stale now.
@@ -302,7 +302,7 @@ func TestClientFailover(t *testing.T) {
 		t.Fatalf("job %q back on the first pool, want a2", j.Job.ID)
 	}
 	s = waitStats(t, c, "back on the first pool", func(s stratum.ClientStats) bool { return s.Connected })
-	if s.Pool != first.url() || s.Switches != 2 {
+	if s.URL != first.url() || s.Switches != 2 {
 		t.Errorf("back on the first pool: %+v", s)
 	}
 }

@@ -169,13 +169,13 @@ func (s *clientSession) submit(w *PoolWork, sub *Submit, h chain.Header) {
 // Reasons a share counts as rejected under, in ClientStats.RejectedBy: the
 // pool's error made short, or what the client saw.
 const (
-	ReasonLowDifficulty = "low difficulty"
+	ReasonLowDifficulty = "low-difficulty"
 	ReasonDuplicate     = "duplicate"
 	ReasonStale         = "stale"
-	ReasonJobNotFound   = "job not found"
+	ReasonJobNotFound   = "job-not-found"
 	ReasonOther         = "other"
-	ReasonNoResponse    = "no response" // the connection ended before the answer
-	ReasonNotSent       = "not sent"    // too many lines waited to go out
+	ReasonNoResponse    = "no-response" // the connection ended before the answer
+	ReasonNotSent       = "not-sent"    // too many lines waited to go out
 )
 
 // rejectReason makes a pool's refusal short. Pools word it freely ("Job not

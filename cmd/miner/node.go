@@ -52,6 +52,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	poolExpiry := fs.Duration("mempool-expiry", poolDefaults.Expiry, "a transaction unconfirmed this long leaves the mempool")
 	poolSave := fs.Duration("mempool-save-interval", time.Minute, "how often pending transactions are saved to mempool.dat in the datadir (and at shutdown), for the next start")
 	stratumServer := addStratumFlags(fs)
+	poolClient := addPoolFlags(fs)
 	logs := addLogFlags(fs)
 	config := addConfigFlags(fs)
 	if err := parseArgs(fs, args, 1); err != nil {
@@ -127,6 +128,9 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if err := stratumServer.apply(&cfg, params); err != nil {
+		return err
+	}
+	if err := poolClient.apply(&cfg); err != nil {
 		return err
 	}
 	if *httpPort != 0 {

@@ -66,3 +66,40 @@ func (s *stratumFlags) apply(cfg *node.Config, params *chain.Params) error {
 	}
 	return nil
 }
+
+// poolFlags are the flags of mining for a pool.
+type poolFlags struct {
+	cfg stratum.ClientConfig
+}
+
+func addPoolFlags(fs *flag.FlagSet) *poolFlags {
+	p := &poolFlags{}
+	fs.StringArrayVar(&p.cfg.Pools, "pool", nil, "mine for a Stratum pool, stratum+tcp://HOST:PORT, instead of this node's chain (repeatable: failover in order)")
+	fs.StringVar(&p.cfg.User, "pool-user", "", "worker name the pool credits, often ADDRESS.WORKER (default: the address the coinbase would pay)")
+	fs.StringVar(&p.cfg.Pass, "pool-pass", "x", "password the pool asks for")
+	fs.DurationVar(&p.cfg.Recheck, "pool-recheck", time.Minute, "how often, mining for a backup pool, the pools ahead of it are checked")
+	return p
+}
+
+// apply checks the flags and sets the node's pool from them; gpu is -c,
+// mine -m: mining for a pool needs one of them.
+func (p *poolFlags) apply(cfg *node.Config) error {
+	if len(p.cfg.Pools) == 0 {
+		return nil
+	}
+	if !cfg.Mine {
+		return usagef("--pool: give -m (or -c) to mine for it")
+	}
+	if p.cfg.Recheck <= 0 {
+		return usagef("--pool-recheck %s: must be positive", p.cfg.Recheck)
+	}
+	check := p.cfg
+	if check.User == "" {
+		check.User = "node" // the node's address, known once it runs
+	}
+	if _, err := stratum.NewClient(check, nil); err != nil {
+		return usagef("--pool: %v", err)
+	}
+	cfg.Pool = p.cfg
+	return nil
+}
