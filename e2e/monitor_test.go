@@ -270,7 +270,8 @@ var gpuMetrics = []string{
 	"miner_device_fan_speed_ratio", "miner_device_clock_hertz",
 }
 
-// TestPrometheusDashboard scrapes a mining regtest node, and a GPU node's
+// TestPrometheusDashboard scrapes a regtest node mining through its own
+// Stratum server, and a GPU node's
 // recorded /metrics, with a real Prometheus and runs every query of the
 // Grafana dashboard against them: each must succeed; each must return a
 // series for the live node, or, for the GPU panels, for the recorded card.
@@ -292,7 +293,11 @@ func TestPrometheusDashboard(t *testing.T) {
 	t.Cleanup(gpuSrv.Close)
 	gpuTarget := strings.TrimPrefix(gpuSrv.URL, "http://")
 
-	n := startNode(t, "node", nodeOpts{mine: true})
+	// The node mines through its own Stratum server, so that the Stratum
+	// and the pool panels have series too.
+	stratumPort := freePort(t)
+	n := startNode(t, "node", nodeOpts{mine: true, extra: []string{"--stratum-port", stratumPort,
+		"--stratum-share-interval", "1s", "--pool", "stratum+tcp://127.0.0.1:" + stratumPort}})
 	target := "127.0.0.1:" + n.httpPort
 	metrics, err := httpGet(n.url() + "/metrics")
 	if err != nil {
