@@ -68,9 +68,9 @@ const liveRowsJS = `window.__liveRows = [];
 })();`
 
 // TestWebPage drives the node's web page in headless Chromium against a
-// mining regtest node: the height follows the chain live, new blocks appear
-// in the table, a block opens with its coinbase, a Stratum miner shows, the
-// hashrate chart draws, and the page fits a phone. It keeps screenshots as artifacts: in
+// regtest node mining through its own Stratum server: the height follows the chain live, new blocks appear
+// in the table, a block opens with its coinbase, the Stratum miners and the
+// pool show, the hashrate chart draws, and the page fits a phone. It keeps screenshots as artifacts: in
 // $HASHFORGE_ARTIFACTS when set, else in the test's temporary directory; with
 // HASHFORGE_SCREENSHOT=path it also writes the desktop screenshot there (the
 // README's docs/webpage.png; a relative path is relative to e2e/, where the
@@ -88,7 +88,10 @@ func TestWebPage(t *testing.T) {
 	}
 
 	stratumPort := freePort(t)
-	n := startNode(t, "node", nodeOpts{mine: true, extra: []string{"--stratum-port", stratumPort}})
+	// The node mines through its own Stratum server, a share (and so a
+	// block) a second or so: the page shows both sides of Stratum.
+	n := startNode(t, "node", nodeOpts{mine: true, extra: []string{"--stratum-port", stratumPort,
+		"--stratum-share-interval", "1s", "--pool", "stratum+tcp://127.0.0.1:" + stratumPort}})
 	base := n.url()
 	// A Stratum miner that subscribes and authorises shows in the page's
 	// Stratum card.
@@ -201,8 +204,11 @@ func TestWebPage(t *testing.T) {
 	check("close the block view", chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#bv-close"))))
 	poll("the block view closes", `!document.getElementById('block-view').open && 'closed'`, 5*time.Second)
 
-	poll("the Stratum card lists the miner", `(() => { const r = document.querySelector('#stratum-rows tr');
-		return !document.getElementById('stratum').hidden && r && r.textContent.includes('rig7') && r.textContent; })()`, 10*time.Second)
+	poll("the Stratum card lists the miner", `(() => { const r = [...document.querySelectorAll('#stratum-rows tr')].find((r) => r.textContent.includes('rig7'));
+		return !document.getElementById('stratum').hidden && r && r.textContent; })()`, 10*time.Second)
+	poll("the identity card shows the pool the node mines for", fmt.Sprintf(`(() => { const p = document.getElementById('pool');
+		return !document.getElementById('pool-row').hidden && p.textContent.includes(%q) && p.textContent.includes('connected') && p.textContent; })()`,
+		"stratum+tcp://127.0.0.1:"+stratumPort), 10*time.Second)
 
 	// The hashrate chart draws once the node's 10 s window has filled.
 	poll("the hashrate chart draws the total", `document.querySelector('#chart path[data-series="total"]') ? 'drawn' : ''`, 30*time.Second)

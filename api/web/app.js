@@ -168,6 +168,19 @@
     setText('mempool', fmtInt(mp.count));
     setText('mempool-bytes', mp.bytes != null ? fmtBytes(mp.bytes) : '–');
     renderSync(st.sync);
+    renderPool(st.pool);
+  }
+
+  // The pool the devices mine for (--pool); hidden when they mine for the chain.
+  function renderPool(p) {
+    $('pool-row').hidden = !p;
+    if (!p) return;
+    const state = p.connected ? 'connected' : 'connecting…';
+    const rejected = Object.entries(p.rejected_by_reason || {}).map(([k, v]) => k + ': ' + v).join(', ');
+    setText('pool', p.url + ' · ' + state + ' · difficulty ' + fmtDifficulty(p.difficulty) +
+      ' · shares ' + fmtInt(p.shares_accepted) + ' accepted, ' + fmtInt(p.shares_rejected) + ' rejected, ' +
+      fmtInt(p.shares_stale) + ' stale · ' + (p.latency_avg_ms ? p.latency_avg_ms.toFixed(1) + ' ms' : '– ms'));
+    $('pool').title = rejected ? 'rejected: ' + rejected : '';
   }
 
   function withoutChain(st) {
