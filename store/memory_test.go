@@ -4,7 +4,9 @@ import (
 	"context"
 	"runtime"
 	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/chain/chaintest"
@@ -195,4 +197,48 @@ func mainChainWrites(t *testing.T, n, transfers int) []write {
 		parent = b
 	}
 	return writes
+}
+
+// A Memory serves a chain's readers while it connects blocks, as a node's
+// API and peers read its store.
+func TestMemoryConcurrentUse(t *testing.T) {
+	m := store.NewMemory()
+	writes := mainChainWrites(t, 200, 2)
+	done := make(chan struct{})
+	var readers sync.WaitGroup
+	for range 4 {
+		readers.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				tip, _ := m.Tip()
+				if !tip.IsZero() {
+					if _, err := m.Block(tip); err != nil {
+						t.Errorf("Block(tip): %v", err)
+						return
+					}
+				}
+				m.LoadIndex(func(chain.IndexEntry) error { return nil })
+				m.ForEachAccount(func(chain.Address, chain.Account) error { return nil })
+				m.TxBlock(writes[1].u.Txs[0])
+			}
+		})
+	}
+	for _, w := range writes {
+		if err := m.PutBlock(w.entry, w.raw); err != nil {
+			t.Fatal(err)
+		}
+		if err := m.Connect(w.u); err != nil {
+			t.Fatal(err)
+		}
+		m.PutPeer("127.0.0.1:8999", time.Unix(int64(w.u.Height), 0))
+	}
+	close(done)
+	readers.Wait()
+	if tip, _ := m.Tip(); tip != writes[len(writes)-1].u.Hash {
+		t.Errorf("tip %s, want the last block's", tip)
+	}
 }
