@@ -79,27 +79,28 @@ func TestProcessBlocks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t)
-			run := tt.setup(h)
-			before := h.c.Tip()
-			n, err := h.c.ProcessBlocks(context.Background(), run)
-			if n != tt.taken || chain.Code(err) != tt.code || (err != nil) != (tt.code != "") {
-				t.Fatalf("ProcessBlocks = %d, %v; want %d, %q", n, err, tt.taken, tt.code)
-			}
-			if tt.tip < 0 {
-				if h.c.Tip().Hash != before.Hash {
-					t.Errorf("tip moved to %s", h.c.Tip().Hash)
+			onEachStore(t, func(t *testing.T, h *harness) {
+				run := tt.setup(h)
+				before := h.c.Tip()
+				n, err := h.c.ProcessBlocks(context.Background(), run)
+				if n != tt.taken || chain.Code(err) != tt.code || (err != nil) != (tt.code != "") {
+					t.Fatalf("ProcessBlocks = %d, %v; want %d, %q", n, err, tt.taken, tt.code)
 				}
-			} else {
-				h.wantTip(run[tt.tip])
-			}
-			h.verify()
-			// What a restart loads is what the chain held.
-			tip := h.c.Tip()
-			h.reopen()
-			if got := h.c.Tip(); got.Hash != tip.Hash {
-				t.Errorf("after a restart the tip is %s, was %s", got.Hash, tip.Hash)
-			}
+				if tt.tip < 0 {
+					if h.c.Tip().Hash != before.Hash {
+						t.Errorf("tip moved to %s", h.c.Tip().Hash)
+					}
+				} else {
+					h.wantTip(run[tt.tip])
+				}
+				h.verify()
+				// What a restart loads is what the chain held.
+				tip := h.c.Tip()
+				h.reopen()
+				if got := h.c.Tip(); got.Hash != tip.Hash {
+					t.Errorf("after a restart the tip is %s, was %s", got.Hash, tip.Hash)
+				}
+			})
 		})
 	}
 }

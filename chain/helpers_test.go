@@ -11,15 +11,25 @@ import (
 )
 
 // This file is the one home of the helpers the external tests share: a chain
-// on a real bbolt store and what to check of it. Keys, transfers and blocks
-// come from chaintest, which tests of other packages share.
+// on a store, a real bbolt one or one in memory, and what to check of it.
+// Keys, transfers and blocks come from chaintest, which tests of other
+// packages share.
 
-// harness is a regtest chain on a real store in a temporary directory.
+// testStore is what the tests read of a chain's store: the chain's own
+// interface and what chain.Verify reads.
+type testStore interface {
+	chain.Store
+	chain.VerifyStore
+}
+
+// harness is a regtest chain on a store: a bbolt store in a temporary
+// directory, or a store in memory.
 type harness struct {
-	t   *testing.T
-	dir string
-	st  *store.Store
-	c   *chain.Chain
+	t    *testing.T
+	dir  string       // the bbolt store's datadir; "" for a store in memory
+	disk *store.Store // the bbolt store, closed by the cleanup
+	st   testStore
+	c    *chain.Chain
 }
 
 func newHarness(t *testing.T) *harness {
@@ -27,13 +37,32 @@ func newHarness(t *testing.T) *harness {
 	return harnessIn(t, t.TempDir())
 }
 
+// newMemoryHarness is a chain on a store in memory, as the simulator's
+// nodes run.
+func newMemoryHarness(t *testing.T) *harness {
+	t.Helper()
+	h := &harness{t: t, st: store.NewMemory()}
+	h.c = newChain(t, h.st)
+	return h
+}
+
+// onEachStore runs test as a subtest on a new chain on each kind of store.
+func onEachStore(t *testing.T, test func(t *testing.T, h *harness)) {
+	for _, kind := range []struct {
+		name    string
+		harness func(*testing.T) *harness
+	}{{"bbolt", newHarness}, {"memory", newMemoryHarness}} {
+		t.Run(kind.name, func(t *testing.T) { test(t, kind.harness(t)) })
+	}
+}
+
 // harnessIn loads the chain from the store in dir, which may already hold one.
 func harnessIn(t *testing.T, dir string) *harness {
 	t.Helper()
 	h := &harness{t: t, dir: dir}
 	t.Cleanup(func() {
-		if h.st != nil {
-			h.st.Close()
+		if h.disk != nil {
+			h.disk.Close()
 		}
 	})
 	h.open()
@@ -46,12 +75,12 @@ func (h *harness) open() {
 	if err != nil {
 		h.t.Fatalf("open store: %v", err)
 	}
-	h.st = st // closed by the cleanup even if loading fails
+	h.disk, h.st = st, st // closed by the cleanup even if loading fails
 	h.c = newChain(h.t, st)
 }
 
 // newChain loads a regtest chain from st, writing genesis to an empty store.
-func newChain(t testing.TB, st *store.Store) *chain.Chain {
+func newChain(t testing.TB, st chain.Store) *chain.Chain {
 	t.Helper()
 	c, err := chain.New(chain.Regtest, st, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -60,14 +89,19 @@ func newChain(t testing.TB, st *store.Store) *chain.Chain {
 	return c
 }
 
-// reopen closes the store and loads the chain from disk again, as a restarted
-// node would.
+// reopen loads the chain from its store again, as a restarted node would:
+// a bbolt store is closed and opened first, a store in memory is loaded
+// as it is.
 func (h *harness) reopen() {
 	h.t.Helper()
-	if err := h.st.Close(); err != nil {
+	if h.disk == nil {
+		h.c = newChain(h.t, h.st)
+		return
+	}
+	if err := h.disk.Close(); err != nil {
 		h.t.Fatalf("close store: %v", err)
 	}
-	h.st = nil
+	h.disk, h.st = nil, nil
 	h.open()
 }
 

@@ -14,8 +14,9 @@ import (
 // overtakes B again. After each switch the store must hold exactly the state
 // a replay of the winning branch gives: the balances worked out by hand
 // below, and chain.Verify's own replay.
-func TestReorg(t *testing.T) {
-	h := newHarness(t)
+func TestReorg(t *testing.T) { onEachStore(t, testReorg) }
+
+func testReorg(t *testing.T, h *harness) {
 	alice, aliceAddr := chaintest.NewKey("alice")
 	_, bob := chaintest.NewKey("bob")
 	_, carol := chaintest.NewKey("carol")
@@ -146,8 +147,9 @@ func drain(tips <-chan chain.Tip) {
 // stateful rule at its second block. Only connecting it can find that out;
 // the chain must try, fail, mark the block and its descendants invalid, and
 // return to the valid branch.
-func TestReorgToInvalidBranch(t *testing.T) {
-	h := newHarness(t)
+func TestReorgToInvalidBranch(t *testing.T) { onEachStore(t, testReorgToInvalidBranch) }
+
+func testReorgToInvalidBranch(t *testing.T, h *harness) {
 	alice, aliceAddr := chaintest.NewKey("alice")
 	_, bob := chaintest.NewKey("bob")
 	_, minerA := chaintest.NewKey("miner A")
@@ -237,8 +239,9 @@ func TestFailedReorgKeepsFirstSeen(t *testing.T) {
 
 // TestEqualWorkKeepsFirstSeen: a competing block of equal work is stored but
 // does not move the chain, also after a restart.
-func TestEqualWorkKeepsFirstSeen(t *testing.T) {
-	h := newHarness(t)
+func TestEqualWorkKeepsFirstSeen(t *testing.T) { onEachStore(t, testEqualWorkKeepsFirstSeen) }
+
+func testEqualWorkKeepsFirstSeen(t *testing.T, h *harness) {
 	_, minerA := chaintest.NewKey("miner A")
 	_, minerB := chaintest.NewKey("miner B")
 	a := h.extend(h.genesis(), 3, minerA)

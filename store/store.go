@@ -259,7 +259,8 @@ func (s *Store) Connect(u chain.Update) error {
 // it, in one transaction: a sync pays for one commit and one fsync per run,
 // and a crash keeps the whole run or none of it. Accounts and the tip are
 // written as the run leaves them: a miner every block of the run pays is
-// written once, not once a block.
+// written once, not once a block. A run that checkRun refuses is rolled
+// back whole.
 func (s *Store) ConnectBlocks(bs []chain.BlockUpdate) error {
 	if len(bs) == 0 {
 		return nil
@@ -267,7 +268,14 @@ func (s *Store) ConnectBlocks(bs []chain.BlockUpdate) error {
 	return s.update(func(tx *bolt.Tx) error {
 		var accounts []chain.AccountChange
 		at := make(map[chain.Address]int)
+		var prev *chain.Hash
 		for _, b := range bs {
+			hash := b.Entry.Header.Hash()
+			stored := prev == nil && get(tx, bucketIndex, b.Entry.Header.PrevBlock[:]) != nil
+			if err := checkRun(b.Entry.Header, hash, prev, stored); err != nil {
+				return err
+			}
+			prev = &hash
 			if err := putBlock(tx, b.Entry, b.Raw); err != nil {
 				return err
 			}
@@ -289,6 +297,25 @@ func (s *Store) ConnectBlocks(bs []chain.BlockUpdate) error {
 		tip := bs[len(bs)-1].Update.Tip
 		return put(tx.Bucket(bucketMeta), keyTip, tip[:])
 	})
+}
+
+// ErrBadRun reports a run of blocks for ConnectBlocks in which a block is not
+// the child of the block before it.
+var ErrBadRun = errors.New("a block of the run is not the child of the block before it")
+
+// checkRun is what both stores' ConnectBlocks ask of each block of a run,
+// the block h hashing to hash: its parent is prev, the block before it in
+// the run, or, for the run's first block (prev nil), a stored block
+// (parentStored). A run joins the tree of stored blocks, as the chain's
+// runs, on its tip, always do.
+func checkRun(h chain.Header, hash chain.Hash, prev *chain.Hash, parentStored bool) error {
+	switch {
+	case prev == nil && !parentStored:
+		return fmt.Errorf("connect block %s: parent %s: %w", hash, h.PrevBlock, ErrNotFound)
+	case prev != nil && h.PrevBlock != *prev:
+		return fmt.Errorf("connect block %s on %s, not on %s: %w", hash, h.PrevBlock, *prev, ErrBadRun)
+	}
+	return nil
 }
 
 // connect writes what a block adds to the main chain beside accounts and

@@ -34,6 +34,21 @@ func OpenChain(t testing.TB, dir string) (*chain.Chain, *store.Store) {
 	return newChainOn(t, st), st
 }
 
+// NewMemoryChain returns a regtest chain at genesis on a store in memory,
+// as the simulator runs its nodes' chains.
+func NewMemoryChain(t testing.TB) (*chain.Chain, *store.Memory) {
+	t.Helper()
+	st := store.NewMemory()
+	return newChainOn(t, st), st
+}
+
+// OpenMemoryChain loads a regtest chain from a store in memory that may
+// already hold one, as a node restarting on the same store would.
+func OpenMemoryChain(t testing.TB, st *store.Memory) *chain.Chain {
+	t.Helper()
+	return newChainOn(t, st)
+}
+
 func openStore(t testing.TB) *store.Store {
 	t.Helper()
 	st, err := store.Open(t.TempDir(), false)
