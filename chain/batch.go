@@ -57,7 +57,7 @@ func (c *Chain) connectRun(blocks []*Block) (int, error) {
 	if !extends {
 		return 0, nil
 	}
-	start := time.Now()
+	start, now := time.Now(), c.now()
 	// The checks that need no parent run before the lock, as ProcessBlock's
 	// do, up to the first block that is not its predecessor's child.
 	raws := make([][]byte, 0, len(blocks))
@@ -66,7 +66,7 @@ func (c *Chain) connectRun(blocks []*Block) (int, error) {
 			break
 		}
 		raw := b.Bytes()
-		if checkBlockSanity(b, len(raw), c.params, start) != nil {
+		if checkBlockSanity(b, len(raw), c.params, now) != nil {
 			break
 		}
 		raws = append(raws, raw)
@@ -120,7 +120,7 @@ func (c *Chain) connectRun(blocks []*Block) (int, error) {
 	c.main = append(c.main, nodes...)
 	c.best = parent
 	tip := c.tipLocked()
-	now := time.Now()
+	now = c.now()
 	// One line per run: a sync connects thousands of blocks a second.
 	c.log.Info("blocks connected", "from", nodes[0].height, "to", parent.height, "hash", parent.hash, "txs", txs,
 		"interval", now.Sub(c.connected).Round(time.Millisecond))

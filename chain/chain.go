@@ -73,6 +73,7 @@ type Chain struct {
 	main      []*blockNode // main[h] is the main-chain block at height h
 	best      *blockNode   // most-work block not known invalid: where the main chain heads
 	connected time.Time    // when the tip was last connected, for the log's interval
+	now       func() time.Time
 
 	subMu sync.Mutex
 	subs  map[chan Tip]struct{}
@@ -80,18 +81,30 @@ type Chain struct {
 	stats *stats
 }
 
+// Option changes how New builds a chain.
+type Option func(*Chain)
+
+// WithClock has the chain read the time from now instead of the system
+// clock: how far ahead of it a block's time may be, and the templates'
+// least and most time. A simulator gives its nodes its virtual clock.
+func WithClock(now func() time.Time) Option { return func(c *Chain) { c.now = now } }
+
 // New loads the chain from s, writing the genesis block into an empty store,
 // and finishes any reorganisation a crash interrupted.
-func New(p *Params, s Store, log *slog.Logger) (*Chain, error) {
+func New(p *Params, s Store, log *slog.Logger, opts ...Option) (*Chain, error) {
 	c := &Chain{
-		params:    p,
-		store:     s,
-		log:       log,
-		index:     make(map[Hash]*blockNode),
-		connected: time.Now(),
-		subs:      make(map[chan Tip]struct{}),
-		stats:     newStats(),
+		params: p,
+		store:  s,
+		log:    log,
+		index:  make(map[Hash]*blockNode),
+		subs:   make(map[chan Tip]struct{}),
+		stats:  newStats(),
+		now:    time.Now,
 	}
+	for _, o := range opts {
+		o(c)
+	}
+	c.connected = c.now()
 	var entries []IndexEntry
 	if err := s.LoadIndex(func(e IndexEntry) error {
 		entries = append(entries, e)
@@ -196,6 +209,9 @@ type NextBlock struct {
 	// can be valid until the clock catches up.
 	MaxTime uint32
 	Subsidy uint64
+	// Now is the chain's clock as it answered: the time a block made now
+	// carries, unless MinTime is later.
+	Now time.Time
 }
 
 // NextBlock returns the rules for a block that extends the tip.
@@ -203,12 +219,14 @@ func (c *Chain) NextBlock() NextBlock {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	t := c.tip()
+	now := c.now()
 	return NextBlock{
 		Parent:  t.hash,
 		Height:  t.height + 1,
 		Bits:    c.params.nextBits(t),
 		MinTime: t.medianTimePast() + 1,
-		MaxTime: uint32(time.Now().Add(c.params.MaxFutureTime).Unix()),
+		MaxTime: uint32(now.Add(c.params.MaxFutureTime).Unix()),
+		Now:     now,
 		Subsidy: c.params.SubsidyAt(t.height + 1),
 	}
 }
@@ -258,7 +276,7 @@ func (c *Chain) ProcessBlock(ctx context.Context, b *Block) error {
 	// histogram measures the blocks that were checked.
 	defer func() { c.stats.observeValidation(time.Since(start)) }()
 	raw := b.Bytes()
-	if err := checkBlockSanity(b, len(raw), c.params, time.Now()); err != nil {
+	if err := checkBlockSanity(b, len(raw), c.params, c.now()); err != nil {
 		return err
 	}
 
@@ -397,7 +415,7 @@ func (c *Chain) connect(n *blockNode, b *Block) error {
 		return fmt.Errorf("connect block %s: %w", n.hash, err)
 	}
 	c.main = append(c.main, n)
-	now := time.Now()
+	now := c.now()
 	c.log.Info("block connected", "height", n.height, "hash", n.hash, "txs", len(b.Txs),
 		"interval", now.Sub(c.connected).Round(time.Millisecond))
 	c.connected = now

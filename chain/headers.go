@@ -1,7 +1,5 @@
 package chain
 
-import "time"
-
 // HeaderChain is a branch of headers checked ahead of their blocks, as a
 // headers-first sync fetches them: every header's proof of work, link to its
 // parent, difficulty and timestamp hold before its block is asked for. It
@@ -50,7 +48,7 @@ func (hc *HeaderChain) Add(hs []Header) (replaced bool, err error) {
 		return false, nil
 	}
 	p := hc.c.params
-	now := time.Now()
+	now := hc.c.now()
 	hc.c.mu.RLock()
 	defer hc.c.mu.RUnlock()
 	parent := hc.node(hs[0].PrevBlock)

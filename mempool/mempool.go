@@ -36,6 +36,9 @@ type Config struct {
 	MaxBytes int
 	// Expiry is how long a transaction may wait unconfirmed.
 	Expiry time.Duration
+	// Clock is where the pool reads the time, for expiry; nil is the
+	// system clock. A simulator gives its nodes its virtual clock.
+	Clock func() time.Time
 }
 
 // DefaultConfig is the policy of a node started without mempool flags.
@@ -99,12 +102,15 @@ func (s *sender) nextNonce() uint64 { return s.state.Nonce + uint64(len(s.txs)) 
 
 // New returns an empty pool for the chain's tip; Run keeps it in step.
 func New(c Chain, cfg Config, log *slog.Logger) *Pool {
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
 	p := &Pool{
 		chain:   c,
 		cfg:     cfg,
 		magic:   c.Params().Magic,
 		log:     log,
-		now:     time.Now,
+		now:     cfg.Clock,
 		byID:    make(map[chain.Hash]*entry),
 		senders: make(map[chain.Address]*sender),
 	}

@@ -52,18 +52,18 @@ type txCache struct {
 // room bytes, and their fees: the cached ones while they are fresh and for
 // the same parent. Every coinbase has the same size, so room is the same for
 // every payout address and one selection fits them all.
-func (t *Templates) selection(parent chain.Hash, room int) ([]*chain.Tx, uint64, error) {
+func (t *Templates) selection(parent chain.Hash, room int, now time.Time) ([]*chain.Tx, uint64, error) {
 	c := &t.cache
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.parent == parent && time.Since(c.at) < txCacheTTL {
+	if c.parent == parent && now.Sub(c.at) < txCacheTTL {
 		return c.txs, c.fees, nil
 	}
 	txs, fees, err := t.txs.Template(parent, room)
 	if err != nil {
 		return nil, 0, err
 	}
-	c.parent, c.at, c.txs, c.fees = parent, time.Now(), txs, fees
+	c.parent, c.at, c.txs, c.fees = parent, now, txs, fees
 	return txs, fees, nil
 }
 
@@ -79,7 +79,7 @@ func (t *Templates) build(next chain.NextBlock, payTo chain.Address, extraNonce 
 		// Room for the header, the transaction count and the coinbase.
 		room := chain.MaxBlockSize - chain.HeaderSize - 9 - cb.Size()
 		var fees uint64
-		if txs, fees, err = t.selection(next.Parent, room); err == nil {
+		if txs, fees, err = t.selection(next.Parent, room, next.Now); err == nil {
 			cb.Amount += fees
 		} else if errors.Is(err, ErrStaleParent) {
 			return nil, err
@@ -89,7 +89,7 @@ func (t *Templates) build(next chain.NextBlock, payTo chain.Address, extraNonce 
 		Header: chain.Header{
 			Version:   1,
 			PrevBlock: next.Parent,
-			Timestamp: max(uint32(time.Now().Unix()), next.MinTime),
+			Timestamp: max(uint32(next.Now.Unix()), next.MinTime),
 			Bits:      next.Bits,
 		},
 		Txs: append([]*chain.Tx{cb}, txs...),
