@@ -1,7 +1,10 @@
 package p2p
 
 import (
+	"iter"
+	"maps"
 	"net"
+	"slices"
 	"strconv"
 	"time"
 
@@ -54,6 +57,8 @@ func (s *Server) discouragedAddr(addr string, st *addrState) bool {
 // is one, else one that failed, so a flood of junk addresses cannot crowd
 // out real peers. s.mu is held.
 func (s *Server) evictAddr() bool {
+	// Among the worst, the first address in order: not a map's order,
+	// so that a simulated run repeats exactly.
 	victim, worst := "", -1
 	for addr, st := range s.addrs {
 		if st.pinned || st.self || st.connected {
@@ -66,11 +71,8 @@ func (s *Server) evictAddr() bool {
 		case st.failures > 0:
 			rank = 1
 		}
-		if rank > worst {
+		if rank > worst || rank == worst && addr < victim {
 			victim, worst = addr, rank
-		}
-		if rank == 2 {
-			break
 		}
 	}
 	if victim == "" {
@@ -80,21 +82,33 @@ func (s *Server) evictAddr() bool {
 	return true
 }
 
+// addrsSorted walks the address table in the addresses' order, not a
+// map's, so that a simulated run repeats exactly; s.mu is held.
+func (s *Server) addrsSorted() iter.Seq2[string, *addrState] {
+	return func(yield func(string, *addrState) bool) {
+		for _, addr := range slices.Sorted(maps.Keys(s.addrs)) {
+			if !yield(addr, s.addrs[addr]) {
+				return
+			}
+		}
+	}
+}
+
 // goodAddrs lists addresses worth sharing: those of connected peers first,
 // then known ones that neither failed nor are discouraged.
 func (s *Server) goodAddrs() []wire.NetAddr {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []wire.NetAddr
-	for p := range s.peers {
+	for p := range s.peers.all() {
 		if _, listen, _ := p.identity(); len(out) < wire.MaxAddrs {
-			if na, ok := toNetAddr(listen); ok {
+			if na, ok := toNetAddr(listen, s.now()); ok {
 				out = append(out, na)
 			}
 		}
 	}
-	for addr, st := range s.addrs {
-		if na, ok := toNetAddr(addr); ok && !st.self && st.failures == 0 && !s.discouragedAddr(addr, st) && len(out) < wire.MaxAddrs {
+	for addr, st := range s.addrsSorted() {
+		if na, ok := toNetAddr(addr, s.now()); ok && !st.self && st.failures == 0 && !s.discouragedAddr(addr, st) && len(out) < wire.MaxAddrs {
 			out = append(out, na)
 		}
 	}
@@ -141,7 +155,7 @@ func scope(addr string) int {
 func sameScope(from, addr string) bool { return scope(from) >= 0 && scope(from) == scope(addr) }
 
 // toNetAddr converts host:port; hosts must be IP literals.
-func toNetAddr(addr string) (wire.NetAddr, bool) {
+func toNetAddr(addr string, seen time.Time) (wire.NetAddr, bool) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return wire.NetAddr{}, false
@@ -154,7 +168,7 @@ func toNetAddr(addr string) (wire.NetAddr, bool) {
 	var na wire.NetAddr
 	copy(na.IP[:], ip.To16())
 	na.Port = uint16(n)
-	na.LastSeen = time.Now().Unix()
+	na.LastSeen = seen.Unix()
 	return na, true
 }
 

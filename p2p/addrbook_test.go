@@ -26,9 +26,9 @@ func TestNetAddrConversion(t *testing.T) {
 		{"10.1.2.3:65535", true, "10.1.2.3:65535"},
 	}
 	for _, tt := range tests {
-		na, ok := toNetAddr(tt.addr)
+		na, ok := toNetAddr(tt.addr, time.Now())
 		if ok != tt.ok {
-			t.Errorf("toNetAddr(%q) ok = %v, want %v", tt.addr, ok, tt.ok)
+			t.Errorf("toNetAddr(%q, time.Now()) ok = %v, want %v", tt.addr, ok, tt.ok)
 			continue
 		}
 		if !ok {
@@ -48,8 +48,8 @@ func TestAddrGossipForwardsOnce(t *testing.T) {
 	y := dialReady(t, a.addr, "127.0.0.1")
 	waitFor(t, 2*time.Second, "both ready", func() bool { return a.readyPeers() == 2 })
 
-	n1, _ := toNetAddr("127.1.0.1:1001")
-	n2, _ := toNetAddr("[::ffff:127.1.0.2]:1002")
+	n1, _ := toNetAddr("127.1.0.1:1001", time.Now())
+	n2, _ := toNetAddr("[::ffff:127.1.0.2]:1002", time.Now())
 	x.send(&wire.MsgAddr{Addrs: []wire.NetAddr{n1, n2}})
 	got := await[*wire.MsgAddr](y)
 	if len(got.Addrs) != 2 || netAddrString(got.Addrs[0]) != "127.1.0.1:1001" || netAddrString(got.Addrs[1]) != "127.1.0.2:1002" {
@@ -83,7 +83,7 @@ func TestAddrFloodBounded(t *testing.T) {
 		addrs := make([]wire.NetAddr, wire.MaxAddrs)
 		for i := range addrs {
 			// 127.1/16: dials fail at once, and no test listens there.
-			addrs[i], _ = toNetAddr(fmt.Sprintf("127.1.%d.%d:%d", f, i/256, 1000+i%256))
+			addrs[i], _ = toNetAddr(fmt.Sprintf("127.1.%d.%d:%d", f, i/256, 1000+i%256), time.Now())
 		}
 		x.send(&wire.MsgAddr{Addrs: addrs})
 	}

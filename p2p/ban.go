@@ -102,7 +102,7 @@ func (s *Server) pinned(addr string) bool {
 
 // discourage records addr as discouraged for BanDuration; s.mu is held.
 func (s *Server) discourage(addr, reason string) {
-	now := time.Now()
+	now := s.now()
 	if _, ok := s.bans.discouraged[addr]; !ok && len(s.bans.discouraged) >= maxDiscouraged {
 		first := ""
 		for a, b := range s.bans.discouraged {
@@ -121,12 +121,12 @@ func (s *Server) discourage(addr, reason string) {
 }
 
 // hostBanned reports whether host is banned now; s.mu is held.
-func (s *Server) hostBanned(host string) bool { return time.Now().Before(s.bans.banned[host].Until) }
+func (s *Server) hostBanned(host string) bool { return s.now().Before(s.bans.banned[host].Until) }
 
 // isDiscouraged reports whether addr (host or host:port) is discouraged now,
 // by itself or by its host; s.mu is held.
 func (s *Server) isDiscouraged(addr string) bool {
-	now := time.Now()
+	now := s.now()
 	if host, _, err := net.SplitHostPort(addr); err == nil && now.Before(s.bans.discouraged[host].Until) {
 		return true
 	}
@@ -151,10 +151,10 @@ func (s *Server) Ban(host string, d time.Duration) (BanInfo, error) {
 	if d <= 0 {
 		d = s.cfg.BanDuration
 	}
-	b := BanInfo{Addr: ip.String(), Kind: KindBanned, Reason: "banned by the operator", Until: time.Now().Add(d)}
+	b := BanInfo{Addr: ip.String(), Kind: KindBanned, Reason: "banned by the operator", Until: s.now().Add(d)}
 	s.mu.Lock()
 	s.bans.banned[b.Addr] = b
-	for p := range s.peers {
+	for p := range s.peers.all() {
 		if h, _, _ := net.SplitHostPort(p.addr); h == b.Addr {
 			p.close()
 		}
@@ -189,7 +189,7 @@ func (s *Server) Unban(addr string) error {
 // Banned lists the hosts banned and the addresses discouraged now, by
 // address; it forgets those that have expired.
 func (s *Server) Banned() []BanInfo {
-	now := time.Now()
+	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := []BanInfo{}

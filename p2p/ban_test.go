@@ -185,7 +185,7 @@ func TestEvictAddrPrefersDiscouraged(t *testing.T) {
 		{"never pinned", map[string]*addrState{"10.0.0.3:1": {pinned: true}, "10.0.0.2:1": {}}, "10.0.0.2:1"},
 	}
 	for _, tt := range tests {
-		s := &Server{cfg: testConfig(), addrs: tt.addrs, bans: newBanBook()}
+		s := &Server{cfg: testConfig(), now: time.Now, addrs: tt.addrs, bans: newBanBook()}
 		s.discourage("10.0.0.3:1", "test")
 		if !s.evictAddr() {
 			t.Fatalf("%s: nothing forgotten", tt.name)

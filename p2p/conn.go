@@ -85,7 +85,7 @@ func acceptRetry(prev time.Duration) time.Duration {
 func (s *Server) dialMissing(ctx context.Context) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := time.Now()
+	now := s.now()
 	// An address is marked connected from its dial to the end of its
 	// connection: counting those counts dials still connecting too.
 	free := s.cfg.MaxOutbound
@@ -96,13 +96,13 @@ func (s *Server) dialMissing(ctx context.Context) {
 	}
 	// Peers that dialled us are connected already, under their listen address.
 	linked := make(map[string]bool)
-	for p := range s.peers {
+	for p := range s.peers.all() {
 		if _, listen, ok := p.identity(); ok {
 			linked[listen] = true
 		}
 	}
 	var later []string
-	for addr, st := range s.addrs {
+	for addr, st := range s.addrsSorted() {
 		if st.self || st.connected || linked[addr] || now.Before(st.nextTry) {
 			continue
 		}
@@ -169,7 +169,7 @@ func (s *Server) dialDone(addr string, ok bool) (wait time.Duration, grew bool) 
 		st.failures++
 	}
 	wait = backoff(st.failures)
-	st.nextTry = time.Now().Add(wait)
+	st.nextTry = s.now().Add(wait)
 	return wait, !ok && (st.failures == 1 || wait > before)
 }
 
@@ -222,7 +222,7 @@ func (s *Server) Connect(addr string) error {
 // start runs a connection (dialed is "" for an inbound one): a reader, a
 // writer, and our version first.
 func (s *Server) start(ctx context.Context, conn net.Conn, dialed string) {
-	p := newPeer(conn, dialed)
+	p := newPeer(conn, conn.RemoteAddr().String(), dialed, s.now())
 	s.mu.Lock()
 	if ctx.Err() != nil {
 		// Run has closed its peers, or is about to under s.mu: a peer
@@ -234,7 +234,7 @@ func (s *Server) start(ctx context.Context, conn net.Conn, dialed string) {
 		}
 		return
 	}
-	s.peers[p] = struct{}{}
+	s.peers.add(p)
 	port := s.listenPort
 	s.mu.Unlock()
 	p.send(&wire.MsgVersion{Protocol: wire.ProtocolVersion, Genesis: s.genesis, NodeID: s.nodeID, ListenPort: port, Tip: s.tipInfo()})
@@ -248,7 +248,7 @@ func (s *Server) start(ctx context.Context, conn net.Conn, dialed string) {
 func (s *Server) drop(p *peer) {
 	p.close()
 	s.mu.Lock()
-	delete(s.peers, p)
+	s.peers.remove(p)
 	if s.syncPeer == p {
 		s.syncPeer = nil
 	}
@@ -269,7 +269,7 @@ func (s *Server) writeLoop(p *peer) {
 		case <-p.done:
 			return
 		case m := <-p.out:
-			p.limits.expect(m, time.Now())
+			p.limits.expect(m, s.now())
 			p.conn.SetWriteDeadline(time.Now().Add(writeTimeout))
 			w.n = 0
 			if err := wire.WriteMessage(w, s.magic, m); err != nil {
@@ -300,7 +300,7 @@ func (s *Server) readLoop(ctx context.Context, p *peer) {
 		}
 		s.traffic.add(received, m.Command(), r.n)
 		p.mu.Lock()
-		p.lastSeen = time.Now()
+		p.lastSeen = s.now()
 		p.mu.Unlock()
 		if err := s.handle(ctx, p, m); err != nil {
 			s.log.Debug("peer dropped", "addr", p.addr, "err", err)

@@ -69,7 +69,7 @@ func TestOutboundDialsBounded(t *testing.T) {
 // time the wait before the next try grows; once the wait is at its longest,
 // a failure tells nothing new.
 func TestDialFailureWaitGrows(t *testing.T) {
-	s := &Server{addrs: map[string]*addrState{"peer:1": {connected: true}}}
+	s := &Server{now: time.Now, addrs: map[string]*addrState{"peer:1": {connected: true}}}
 	var grew []bool
 	for range 9 {
 		_, g := s.dialDone("peer:1", false)

@@ -1,7 +1,9 @@
 package p2p
 
 import (
+	"cmp"
 	"context"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -36,7 +38,8 @@ const (
 
 // download is the state of the block download; mu guards what follows it.
 type download struct {
-	wake chan struct{} // the connector has a run to look at
+	now  func() time.Time // the server's clock
+	wake chan struct{}    // the connector has a run to look at
 
 	mu         sync.Mutex
 	stall      time.Duration      // blockStall; tests change it
@@ -72,8 +75,9 @@ type fetcher struct {
 	stalled  time.Time // when it last let blocks stall
 }
 
-func newDownload() *download {
+func newDownload(now func() time.Time) *download {
 	return &download{
+		now:     now,
 		stall:   blockStall,
 		wake:    make(chan struct{}, 1),
 		avgSize: 256 << 10, // until blocks show their size: a window of 128
@@ -177,7 +181,7 @@ func (d *download) deliver(p *peer, b *chain.Block) (taken, room bool) {
 	if sl == nil {
 		return false, false
 	}
-	now := time.Now()
+	now := d.now()
 	d.fetcher(p).since = now
 	if sl.block != nil {
 		return true, false // asked again of a second peer, and both sent it
@@ -226,7 +230,7 @@ func (d *download) release(sl *slot) {
 // giveUp releases the blocks asked of p and not received, to be asked of
 // another peer; only, when only is not nil.
 func (d *download) giveUp(p *peer, only map[chain.Hash]bool) {
-	d.fetcher(p).stalled = time.Now()
+	d.fetcher(p).stalled = d.now()
 	for _, sl := range d.slots {
 		if sl.peer == p && sl.block == nil && (only == nil || only[sl.hash]) {
 			d.release(sl)
@@ -290,7 +294,7 @@ func (d *download) connected(run []*slot, n int) {
 	d.headers.Forget(d.next)
 	d.readySince = time.Time{}
 	if d.ready > d.next {
-		d.readySince = time.Now()
+		d.readySince = d.now()
 	}
 }
 
@@ -330,7 +334,7 @@ func (s *Server) connectLoop(ctx context.Context) {
 	tick := time.NewTicker(stallCheck)
 	defer tick.Stop()
 	for {
-		run, wait := d.take(time.Now())
+		run, wait := d.take(d.now())
 		if run != nil {
 			if !s.connectRun(ctx, run) {
 				// The store failed: try again after a tick, not in a spin.
@@ -369,12 +373,15 @@ func (s *Server) checkStalls() {
 	if d.headers == nil {
 		return
 	}
-	now := time.Now()
+	now := d.now()
 	var blocking *peer
 	if sl := d.slots[d.hash(d.next)]; sl != nil && sl.peer != nil && now.Sub(sl.at) > d.stall {
 		blocking = sl.peer
 	}
-	for p, f := range d.peers {
+	// In the order the peers connected, not a map's: the blocks given up
+	// are asked again in that order, and a simulated run must repeat.
+	for _, p := range slices.SortedFunc(maps.Keys(d.peers), func(a, b *peer) int { return cmp.Compare(a.seq, b.seq) }) {
+		f := d.peers[p]
 		gone := p.closing()
 		if f.inFlight > 0 && (gone || p == blocking || now.Sub(f.since) > d.stall) {
 			s.log.Info("peer stalled the block download", "addr", p.addr, "blocks", f.inFlight, "gone", gone)
@@ -397,7 +404,7 @@ func (s *Server) fill() {
 	if d.headers == nil || len(peers) == 0 {
 		return
 	}
-	now := time.Now()
+	now := d.now()
 	has := make(map[*peer]uint64, len(peers))
 	for _, p := range peers {
 		has[p] = d.fetcher(p).sent
@@ -488,10 +495,11 @@ func (s *Server) fetchPeers() []*peer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []*peer
-	for p := range s.peers {
+	for p := range s.peers.all() {
 		if p.ready() && !p.closing() {
 			out = append(out, p)
 		}
 	}
+	s.shuffle.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
 	return slices.Clip(out)
 }

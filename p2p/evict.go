@@ -49,7 +49,7 @@ func (s *Server) screen(host string) bool {
 func (s *Server) pendingVictim() *peer {
 	byHost := make(map[string][]*peer)
 	n := 0
-	for p := range s.peers {
+	for p := range s.peers.all() {
 		if p.inbound && !p.ready() && !p.closing() {
 			host, _, _ := net.SplitHostPort(p.addr)
 			byHost[host] = append(byHost[host], p)
@@ -72,7 +72,7 @@ func (s *Server) pendingVictim() *peer {
 // s.mu is held.
 func (s *Server) countReady(inbound bool) int {
 	n := 0
-	for p := range s.peers {
+	for p := range s.peers.all() {
 		if p.inbound == inbound && p.ready() && !p.closing() {
 			n++
 		}
@@ -114,7 +114,7 @@ type evictCandidate struct {
 func (s *Server) evictee() *peer {
 	var ps []*peer
 	var cs []evictCandidate
-	for p := range s.peers {
+	for p := range s.peers.all() {
 		if !p.inbound || !p.ready() || p.closing() {
 			continue
 		}
@@ -225,7 +225,7 @@ func (s *Server) blockFrom(ctx context.Context, p *peer, b *chain.Block) {
 	s.onBlock(ctx, p, b)
 	if fresh && s.chain.Have(h) {
 		p.mu.Lock()
-		p.lastBlock = time.Now()
+		p.lastBlock = s.now()
 		p.mu.Unlock()
 	}
 }

@@ -169,7 +169,7 @@ func TestBlockFromNotesNewBlocks(t *testing.T) {
 	lastBlock := func() time.Time {
 		a.mu.Lock()
 		defer a.mu.Unlock()
-		for p := range a.peers {
+		for p := range a.peers.all() {
 			p.mu.Lock()
 			defer p.mu.Unlock()
 			return p.lastBlock

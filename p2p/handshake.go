@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-	"time"
 
 	"github.com/hashforge/hashforge/p2p/wire"
 )
@@ -37,7 +36,7 @@ func (s *Server) onVersion(p *peer, m *wire.MsgVersion) error {
 		return errors.New("connected to self")
 	}
 	s.mu.Lock()
-	for q := range s.peers {
+	for q := range s.peers.all() {
 		if id, _, ok := q.identity(); ok && q != p && id == m.NodeID {
 			s.mu.Unlock()
 			return errors.New("already connected to this node")
@@ -84,12 +83,12 @@ func (s *Server) onReady(p *peer) {
 	s.log.Info("peer connected", "addr", p.addr, "inbound", p.inbound, "listen", listen, "height", p.tipInfo().Height)
 	if listen != "" {
 		if s.learn(listen, false) {
-			if na, ok := toNetAddr(listen); ok {
+			if na, ok := toNetAddr(listen, s.now()); ok {
 				s.broadcast(&wire.MsgAddr{Addrs: []wire.NetAddr{na}}, p)
 			}
 		}
 		if s.book != nil && !p.inbound {
-			if err := s.book.PutPeer(listen, time.Now()); err != nil {
+			if err := s.book.PutPeer(listen, s.now()); err != nil {
 				s.log.Warn("save peer", "err", err)
 			}
 		}

@@ -34,7 +34,7 @@ func TestOtherNetworkDisconnected(t *testing.T) {
 		d.mu.Lock()
 		defer a.mu.Unlock()
 		defer d.mu.Unlock()
-		return len(a.peers) == 0 && len(d.peers) == 0
+		return len(a.peers.list) == 0 && len(d.peers.list) == 0
 	})
 	if a.readyPeers() != 0 || d.readyPeers() != 0 {
 		t.Errorf("a regtest and a devnet node completed a handshake")

@@ -1,7 +1,9 @@
 package p2p
 
 import (
+	"iter"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -13,8 +15,33 @@ import (
 // far behind is dropped rather than buffered without limit.
 const outQueue = 512
 
+// peerSet is the connected peers in the order they connected, which is the
+// order every walk over them takes: a map's would differ from run to run,
+// and a simulated network must repeat exactly.
+type peerSet struct {
+	list []*peer
+	seq  uint64 // the last peer's number
+}
+
+// add adds p, numbering it after every peer before it.
+func (ps *peerSet) add(p *peer) {
+	ps.seq++
+	p.seq = ps.seq
+	ps.list = append(ps.list, p)
+}
+
+func (ps *peerSet) remove(p *peer) {
+	if i := slices.Index(ps.list, p); i >= 0 {
+		ps.list = slices.Delete(ps.list, i, i+1)
+	}
+}
+
+// all walks the peers; a walk must not add or remove one.
+func (ps *peerSet) all() iter.Seq[*peer] { return slices.Values(ps.list) }
+
 // peer is one connection, inbound or outbound.
 type peer struct {
+	seq      uint64 // the order it connected in: walks over peers take it
 	conn     net.Conn
 	addr     string // remote address as connected
 	dialed   string // the address we dialled; "" for inbound peers
@@ -40,16 +67,19 @@ type peer struct {
 	limits limiter // the peer's message budgets; its own lock
 }
 
-func newPeer(conn net.Conn, dialed string) *peer {
+// newPeer returns a peer on conn, which is nil for a peer whose messages
+// a driver other than the TCP server carries (Attach); addr is its remote
+// address, dialed the address we dialled ("" inbound).
+func newPeer(conn net.Conn, addr, dialed string, now time.Time) *peer {
 	return &peer{
 		conn:     conn,
-		addr:     conn.RemoteAddr().String(),
+		addr:     addr,
 		dialed:   dialed,
 		inbound:  dialed == "",
-		opened:   time.Now(),
+		opened:   now,
 		out:      make(chan wire.Message, outQueue),
 		done:     make(chan struct{}),
-		lastSeen: time.Now(),
+		lastSeen: now,
 		known:    newHashRing[struct{}](maxKnownInv),
 	}
 }
@@ -94,7 +124,9 @@ func (p *peer) seen(ids ...chain.Hash) []chain.Hash {
 func (p *peer) close() {
 	p.closeOne.Do(func() {
 		close(p.done)
-		p.conn.Close()
+		if p.conn != nil {
+			p.conn.Close()
+		}
 	})
 }
 

@@ -1,10 +1,6 @@
 package p2p
 
 import (
-	"crypto/rand"
-	"encoding/binary"
-	"time"
-
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/p2p/wire"
 )
@@ -17,16 +13,14 @@ func (s *Server) pingAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tip := s.tipInfo()
-	for p := range s.peers {
+	for p := range s.peers.all() {
 		if !p.ready() {
 			continue
 		}
-		var n [8]byte
-		rand.Read(n[:])
+		nonce := s.random64()
 		p.mu.Lock()
-		p.pingNonce = binary.LittleEndian.Uint64(n[:])
-		p.pingSent = time.Now()
-		nonce := p.pingNonce
+		p.pingNonce = nonce
+		p.pingSent = s.now()
 		p.mu.Unlock()
 		p.send(&wire.MsgPing{Nonce: nonce, Tip: tip})
 	}
@@ -43,7 +37,7 @@ func (s *Server) onPing(p *peer, m *wire.MsgPing) {
 func (s *Server) onPong(p *peer, m *wire.MsgPong) {
 	p.mu.Lock()
 	if m.Nonce == p.pingNonce && !p.pingSent.IsZero() {
-		p.rtt = time.Since(p.pingSent)
+		p.rtt = s.now().Sub(p.pingSent)
 	}
 	p.mu.Unlock()
 	p.setTip(m.Tip)
@@ -66,7 +60,7 @@ func (s *Server) Agreement() (agree, total int) { return s.AgreementAt(s.chain.T
 func (s *Server) AgreementAt(tip chain.Hash) (agree, total int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for p := range s.peers {
+	for p := range s.peers.all() {
 		if !p.ready() {
 			continue
 		}

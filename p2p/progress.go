@@ -28,7 +28,7 @@ type progress struct {
 func (s *Server) Sync() SyncStatus {
 	st := SyncStatus{Height: s.chain.Tip().Height}
 	s.mu.Lock()
-	for p := range s.peers {
+	for p := range s.peers.all() {
 		if p.ready() {
 			st.BestKnown = max(st.BestKnown, p.tipInfo().Height)
 		}
@@ -44,7 +44,7 @@ func (s *Server) Sync() SyncStatus {
 
 // measureProgress updates the block rate and logs progress while behind.
 func (s *Server) measureProgress() {
-	now := time.Now()
+	now := s.now()
 	height := s.chain.Tip().Height
 	s.progress.mu.Lock()
 	if !s.progress.lastAt.IsZero() && height >= s.progress.lastHeight {

@@ -13,7 +13,9 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -56,6 +58,14 @@ type Config struct {
 	ConsensusInterval time.Duration // how often every peer's tip is compared with ours
 	HandshakeTimeout  time.Duration
 	BanDuration       time.Duration // how long misbehaviour discourages, and a manual ban's default
+
+	// Clock is where the peer layer reads the time for its decisions
+	// (timeouts, stalls, budgets, bans); nil is the system clock. Random
+	// gives the node ID, ping nonces and the order peers are asked for
+	// blocks in; nil is crypto/rand. A simulator gives every node its
+	// virtual clock and a seeded source, so that a run repeats exactly.
+	Clock  func() time.Time
+	Random io.Reader
 }
 
 // DefaultConfig returns the limits and timers of design.md.
@@ -79,14 +89,18 @@ type Server struct {
 	pool    Mempool
 	book    Book
 	log     *slog.Logger
+	now     func() time.Time // cfg.Clock
 	magic   [4]byte
 	genesis chain.Hash
 	nodeID  uint64
+
+	randMu  sync.Mutex   // cfg.Random, which may not be safe for concurrent use
+	shuffle *mrand.Rand  // under mu: the order peers are asked for blocks in
 	dialing atomic.Int64 // dials connecting now
 
 	mu         sync.Mutex
 	listenPort uint16
-	peers      map[*peer]struct{}
+	peers      peerSet
 	addrs      map[string]*addrState
 	bans       banBook
 	syncPeer   *peer
@@ -106,20 +120,35 @@ type Server struct {
 // New returns a peer layer for ch that relays the transactions of pool;
 // book may be nil.
 func New(cfg Config, ch Chain, pool Mempool, book Book, log *slog.Logger) *Server {
-	var id [8]byte
-	rand.Read(id[:])
-	return &Server{
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Random == nil {
+		cfg.Random = rand.Reader
+	}
+	s := &Server{
 		cfg: cfg, chain: ch, pool: pool, book: book, log: log,
+		now:     cfg.Clock,
 		magic:   ch.Params().Magic,
 		genesis: ch.Params().GenesisHash(),
-		nodeID:  binary.LittleEndian.Uint64(id[:]),
-		peers:   make(map[*peer]struct{}),
 		addrs:   make(map[string]*addrState),
 		bans:    newBanBook(),
-		txs:     newTxState(),
-		dl:      newDownload(),
+		dl:      newDownload(cfg.Clock),
 		traffic: newTrafficStats(),
 	}
+	s.nodeID = s.random64()
+	s.txs = newTxState(s.random64())
+	s.shuffle = mrand.New(mrand.NewPCG(s.random64(), s.random64()))
+	return s
+}
+
+// random64 draws 64 bits from cfg.Random: node IDs and ping nonces.
+func (s *Server) random64() uint64 {
+	var b [8]byte
+	s.randMu.Lock()
+	io.ReadFull(s.cfg.Random, b[:])
+	s.randMu.Unlock()
+	return binary.LittleEndian.Uint64(b[:])
 }
 
 // Listen binds the listening socket, so a port in use fails start-up
@@ -162,7 +191,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) {
 	s.loop(ctx)
 
 	s.mu.Lock()
-	for p := range s.peers {
+	for p := range s.peers.all() {
 		p.close()
 	}
 	s.mu.Unlock()
@@ -212,7 +241,7 @@ func (s *Server) handle(ctx context.Context, p *peer, m wire.Message) error {
 	if !p.ready() {
 		return fmt.Errorf("%s before the handshake", m.Command())
 	}
-	if !p.limits.allow(m.Command(), time.Now()) {
+	if !p.limits.allow(m.Command(), s.now()) {
 		s.misbehave(p, floodScore, fmt.Errorf("%w: %s over %g a second", errFlood, m.Command(), budgets[m.Command()].perSec))
 		return nil
 	}
@@ -251,7 +280,7 @@ func (s *Server) handle(ctx context.Context, p *peer, m wire.Message) error {
 func (s *Server) broadcast(m wire.Message, except *peer) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for p := range s.peers {
+	for p := range s.peers.all() {
 		if p != except && p.ready() {
 			p.send(m)
 		}
@@ -263,7 +292,7 @@ func (s *Server) Peers() []PeerInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []PeerInfo
-	for p := range s.peers {
+	for p := range s.peers.all() {
 		if p.ready() {
 			out = append(out, p.info())
 		}

@@ -35,13 +35,13 @@ func (s *Server) maybeSync(p *peer) {
 	// for the next batch. A getheaders lost to a full queue shows as a
 	// ping interval of silence.
 	if s.syncPeer != nil {
-		quiet := time.Since(s.syncSince)
+		quiet := s.now().Sub(s.syncSince)
 		if s.syncPeer != p && quiet < syncStall || s.syncPeer == p && (s.syncAsked || downloading) && quiet < s.cfg.PingInterval {
 			s.mu.Unlock()
 			return
 		}
 	}
-	s.syncPeer, s.syncSince, s.syncAsked = p, time.Now(), true
+	s.syncPeer, s.syncSince, s.syncAsked = p, s.now(), true
 	s.mu.Unlock()
 	// Past the headers checked so far: a new sync peer on the same branch
 	// goes on where the last one stopped.
@@ -79,7 +79,7 @@ func (s *Server) onHeaders(p *peer, m *wire.MsgHeaders) {
 	full := err == nil && len(m.Headers) == chain.MaxHeaders
 	s.mu.Lock()
 	if s.syncPeer == p {
-		s.syncSince = time.Now()
+		s.syncSince = s.now()
 		s.syncAsked = full // a full batch asks for the next below
 	}
 	s.mu.Unlock()
@@ -153,7 +153,7 @@ func (s *Server) syncProgress() {
 	caughtUp := !s.peerAhead(p)
 	s.mu.Lock()
 	if s.syncPeer == p {
-		s.syncSince = time.Now()
+		s.syncSince = s.now()
 		if caughtUp {
 			s.syncPeer = nil
 		}

@@ -1,7 +1,11 @@
 package p2p
 
 import (
+	"bytes"
+	"cmp"
 	"errors"
+	"maps"
+	mrand "math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -70,13 +74,15 @@ type txState struct {
 	// over several peers, so a sender's next nonce can overtake the one
 	// before it; it is admitted when that one is.
 	orphans map[orphanKey]*chain.Tx
+	evict   *mrand.Rand // picks the orphan that makes room
 }
 
-func newTxState() txState {
+func newTxState(seed uint64) txState {
 	return txState{
 		rejected:  newHashRing[chain.Hash](maxRejected),
 		requested: newHashRing[time.Time](maxRequested),
 		orphans:   make(map[orphanKey]*chain.Tx),
+		evict:     mrand.New(mrand.NewPCG(seed, seed>>32|seed<<32)),
 	}
 }
 
@@ -88,7 +94,7 @@ func (s *Server) wantTx(id, tip chain.Hash) bool {
 	if s.pool.Has(id) {
 		return false
 	}
-	now := time.Now()
+	now := s.now()
 	s.txs.mu.Lock()
 	defer s.txs.mu.Unlock()
 	if at, ok := s.txs.rejected.get(id); ok && at == tip {
@@ -138,10 +144,13 @@ func (s *Server) keepOrphan(tx *chain.Tx) {
 	s.txs.mu.Lock()
 	defer s.txs.mu.Unlock()
 	if len(s.txs.orphans) >= maxOrphans {
-		for k := range s.txs.orphans {
-			delete(s.txs.orphans, k)
-			break
-		}
+		// A random one, that a flood cannot aim at others' orphans;
+		// drawn from the keys in order, not a map's, so that a
+		// simulated run repeats exactly.
+		keys := slices.SortedFunc(maps.Keys(s.txs.orphans), func(a, b orphanKey) int {
+			return cmp.Or(bytes.Compare(a.from[:], b.from[:]), cmp.Compare(a.nonce, b.nonce))
+		})
+		delete(s.txs.orphans, keys[s.txs.evict.IntN(len(keys))])
 	}
 	s.txs.orphans[orphanKey{tx.Sender(), tx.Nonce}] = tx
 }
@@ -183,7 +192,7 @@ func (s *Server) announceTxs(txs []*chain.Tx) {
 	ids := txIDs(txs)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for p := range s.peers {
+	for p := range s.peers.all() {
 		if p.ready() {
 			for _, inv := range txInvs(p.seen(ids...)) {
 				p.send(inv)

@@ -325,7 +325,7 @@ func TestTxRefusalConsequences(t *testing.T) {
 			s := New(testConfig(), ch, stubPool{tt.err}, nil, testLog())
 			conn, other := net.Pipe()
 			defer other.Close()
-			p := newPeer(conn, "")
+			p := newPeer(conn, conn.RemoteAddr().String(), "", time.Now())
 			tx := transfer(3, 1, nil)
 			s.onTx(p, tx)
 
