@@ -2,7 +2,6 @@ package mempool
 
 import (
 	"container/heap"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -100,8 +99,14 @@ func (p *Pool) Account(a chain.Address) (acc chain.Account, pending int, err err
 }
 
 // ErrStaleParent reports a template asked for a parent that is no longer the
-// chain's tip.
-var ErrStaleParent = errors.New("mempool: the parent is no longer the tip")
+// chain's tip. Its StaleParent method is how the miner, which sees the pool
+// through an interface of its own, tells it from a failure.
+var ErrStaleParent error = staleParentError{}
+
+type staleParentError struct{}
+
+func (staleParentError) Error() string     { return "mempool: the parent is no longer the tip" }
+func (staleParentError) StaleParent() bool { return true }
 
 // Template returns the best-paying transactions that fit in maxBytes for a
 // block on parent, in an order valid to apply, with their fees.

@@ -28,16 +28,29 @@ type Chain interface {
 
 // TxSource offers the transactions of a block template: the best-paying
 // valid set for a block on parent within maxBytes, and their fees. When
-// parent is no longer the tip its error matches ErrStaleParent.
+// parent is no longer the tip, its error (or one it wraps) has a method
+// StaleParent() bool that answers true, as ErrStaleParent does: the miner
+// builds on the new tip instead of mining an empty block on the old one.
+// A method, not a sentinel, so that a source (the mempool) and the miner
+// need not import each other.
 type TxSource interface {
 	Template(parent chain.Hash, maxBytes int) ([]*chain.Tx, uint64, error)
 }
 
-// ErrStaleParent is a TxSource's answer for a parent that a newer block
-// replaced: the miner builds on the new tip instead of mining an empty block
-// on the old one. The miner declares it so that it needs no TxSource's
-// package; whoever wires a source in tells its own error in these terms.
-var ErrStaleParent = errors.New("miner: the parent is no longer the tip")
+// ErrStaleParent is a stale parent's error for sources of the miner's own
+// making.
+var ErrStaleParent error = staleParentError{}
+
+type staleParentError struct{}
+
+func (staleParentError) Error() string     { return "miner: the parent is no longer the tip" }
+func (staleParentError) StaleParent() bool { return true }
+
+// staleParent reports whether a TxSource's err says its parent is stale.
+func staleParent(err error) bool {
+	var e interface{ StaleParent() bool }
+	return errors.As(err, &e) && e.StaleParent()
+}
 
 // refreshInterval is how often work is rebuilt with a newer timestamp and
 // the pool's latest transactions, so a slow block does not carry a stale time
@@ -237,7 +250,7 @@ func (m *Miner) loop(ctx context.Context) {
 			continue
 		}
 		block, err := m.templates.build(next, m.cfg.Address, extraNonce)
-		if errors.Is(err, ErrStaleParent) {
+		if staleParent(err) {
 			continue // a block arrived since NextBlock: build on it
 		}
 		if err != nil {

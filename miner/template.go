@@ -2,7 +2,6 @@ package miner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -81,7 +80,7 @@ func (t *Templates) build(next chain.NextBlock, payTo chain.Address, extraNonce 
 		var fees uint64
 		if txs, fees, err = t.selection(next.Parent, room, next.Now); err == nil {
 			cb.Amount += fees
-		} else if errors.Is(err, ErrStaleParent) {
+		} else if staleParent(err) {
 			return nil, err
 		}
 	}
@@ -111,7 +110,7 @@ func (t *Templates) BlockTemplate(ctx context.Context, payTo chain.Address) (*ch
 		}
 		var b *chain.Block
 		b, err = t.build(t.chain.NextBlock(), payTo, 0)
-		if errors.Is(err, ErrStaleParent) {
+		if staleParent(err) {
 			continue // a block arrived since NextBlock: build on it
 		}
 		if err != nil {

@@ -154,7 +154,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		wg.Go(func() { poolClient.Run(ctx) })
 	}
 	var m *miner.Miner
-	templates := miner.NewTemplates(ch, poolSource{pool}, log)
+	templates := miner.NewTemplates(ch, pool, log)
 	if len(devices) > 0 {
 		if m, err = newMiner(cfg, devices, ch, pool, poolClient, signer.Address(), log); err != nil {
 			return err
@@ -277,17 +277,5 @@ func newMiner(cfg Config, devices []hasher.Device, ch *chain.Chain, pool *mempoo
 	} else {
 		log.Info("miner", "mining", cfg.Mine, "address", addr.String(), "block_interval", cfg.BlockInterval, "cpu_threads", threads)
 	}
-	return miner.New(ch, poolSource{pool}, sched, mc, log), nil
-}
-
-// poolSource is the mempool as the miner's TxSource: the miner knows its own
-// stale-parent error, not the pool's.
-type poolSource struct{ pool *mempool.Pool }
-
-func (s poolSource) Template(parent chain.Hash, maxBytes int) ([]*chain.Tx, uint64, error) {
-	txs, fees, err := s.pool.Template(parent, maxBytes)
-	if errors.Is(err, mempool.ErrStaleParent) {
-		err = fmt.Errorf("%w: %w", miner.ErrStaleParent, err)
-	}
-	return txs, fees, err
+	return miner.New(ch, pool, sched, mc, log), nil
 }

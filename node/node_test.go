@@ -273,11 +273,11 @@ func checkCookie(t *testing.T, cookie, url string) {
 	}
 }
 
-// The miner knows a stale parent by its own error: the pool's must reach it
-// as that.
-func TestPoolSourceStaleParent(t *testing.T) {
+// The mempool is the miner's TxSource: its answer for a parent that is no
+// longer the tip must read as stale to the miner (a StaleParent method).
+func TestPoolIsTxSource(t *testing.T) {
 	ch, _ := chaintest.NewChain(t)
-	src := poolSource{mempool.New(ch, mempool.DefaultConfig(), quiet)}
+	var src miner.TxSource = mempool.New(ch, mempool.DefaultConfig(), quiet)
 	tests := []struct {
 		name   string
 		parent chain.Hash
@@ -289,7 +289,8 @@ func TestPoolSourceStaleParent(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, _, err := src.Template(tt.parent, -1)
-			if stale := errors.Is(err, miner.ErrStaleParent); stale != tt.stale || (err != nil) != tt.stale {
+			var e interface{ StaleParent() bool }
+			if stale := errors.As(err, &e) && e.StaleParent(); stale != tt.stale || (err != nil) != tt.stale {
 				t.Errorf("Template: %v; want stale %t", err, tt.stale)
 			}
 		})

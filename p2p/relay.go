@@ -3,6 +3,7 @@ package p2p
 import (
 	"context"
 
+	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/p2p/wire"
 )
 
@@ -26,14 +27,24 @@ func (s *Server) relay(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case tx := <-txs:
-			batch := waiting(txs, tx)
-			s.announceTxs(batch)
-			for _, tx := range batch {
-				s.adoptOrphan(tx)
-			}
+			s.announceAdmitted(waiting(txs, tx))
 		case t := <-tips:
-			s.broadcast(wire.NewMsgInv([]wire.InvItem{{Type: wire.InvBlock, Hash: t.Hash}}), nil)
+			s.announceTip(t)
 		}
+	}
+}
+
+// announceTip tells every peer of our new tip.
+func (s *Server) announceTip(t chain.Tip) {
+	s.broadcast(wire.NewMsgInv([]wire.InvItem{{Type: wire.InvBlock, Hash: t.Hash}}), nil)
+}
+
+// announceAdmitted announces transactions the pool admitted, and offers it
+// the orphans each makes valid.
+func (s *Server) announceAdmitted(batch []*chain.Tx) {
+	s.announceTxs(batch)
+	for _, tx := range batch {
+		s.adoptOrphan(tx)
 	}
 }
 

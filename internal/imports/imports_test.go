@@ -39,7 +39,7 @@ var rules = []rule{
 	{pkgs: "hasher/...", allow: []string{"hasher/...", "kernels"},
 		why: "the hasher sees only headers and targets: it and its backends import nothing of the project but kernels"},
 	{pkgs: "miner", deny: []string{"mempool"},
-		why: "the miner sees the pool through TxSource, declared in miner with its own errors"},
+		why: "the miner sees the pool through TxSource, declared in miner; a stale parent is told by a method of the error, not a sentinel of either package"},
 	{pkgs: "api", deny: []string{"wallet"},
 		why: "the API signs through its Signer: the node's key stays with the node"},
 	{pkgs: "stratum", allow: []string{"chain", "internal/fanout"},
