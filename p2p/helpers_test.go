@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -471,6 +472,8 @@ type proxy struct {
 	mu   sync.Mutex
 	sent map[string]int // toward the node
 	back map[string]int // from the node
+	// The commands in the order they went through, each way.
+	sentOrder, backOrder []string
 }
 
 func startProxy(t testing.TB, to string) *proxy { return startFilterProxy(t, to, nil) }
@@ -498,8 +501,8 @@ func startFilterProxy(t testing.TB, to string, filter func(wire.Message) wire.Me
 				continue
 			}
 			t.Cleanup(func() { c.Close(); up.Close() })
-			go px.pipe(c, up, px.sent, nil)
-			go px.pipe(up, c, px.back, filter)
+			go px.pipe(c, up, px.sent, &px.sentOrder, nil)
+			go px.pipe(up, c, px.back, &px.backOrder, filter)
 		}
 	}()
 	return px
@@ -508,7 +511,7 @@ func startFilterProxy(t testing.TB, to string, filter func(wire.Message) wire.Me
 // pipe passes messages from one end to the other through filter, if any,
 // counting them in counts as they arrive, until either end closes; then it
 // closes the other.
-func (px *proxy) pipe(from, to net.Conn, counts map[string]int, filter func(wire.Message) wire.Message) {
+func (px *proxy) pipe(from, to net.Conn, counts map[string]int, order *[]string, filter func(wire.Message) wire.Message) {
 	defer to.Close()
 	for {
 		m, err := wire.ReadMessage(from, chain.Regtest.Magic)
@@ -517,6 +520,7 @@ func (px *proxy) pipe(from, to net.Conn, counts map[string]int, filter func(wire
 		}
 		px.mu.Lock()
 		counts[m.Command()]++
+		*order = append(*order, m.Command())
 		px.mu.Unlock()
 		if filter != nil {
 			if m = filter(m); m == nil {
@@ -527,6 +531,13 @@ func (px *proxy) pipe(from, to net.Conn, counts map[string]int, filter func(wire
 			return
 		}
 	}
+}
+
+// orders returns the commands sent toward the node and back, in order.
+func (px *proxy) orders() (sent, back []string) {
+	px.mu.Lock()
+	defer px.mu.Unlock()
+	return slices.Clone(px.sentOrder), slices.Clone(px.backOrder)
 }
 
 // count is how many messages of command went through toward the node.

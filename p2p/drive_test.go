@@ -1,0 +1,119 @@
+package p2p
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/mempool"
+)
+
+// A node five blocks ahead and a new node that joins it sync once over TCP,
+// through a proxy that records the commands each way, and once driven by
+// the calls a simulator makes (Attach, Deliver, Sent, NewTip, Download):
+// each way carries the same commands in the same order. The two drivers
+// share every decision; only the carrying differs.
+func TestDriversAgree(t *testing.T) {
+	ahead := newChain(t)
+	mine(t, ahead, 5)
+
+	// Over TCP, with no timers that send.
+	a := startNode(t, copyChain(t, ahead), nil, quietConfig())
+	px := startProxy(t, a.addr)
+	cfg := quietConfig()
+	cfg.Connect = []string{px.addr}
+	b := startNode(t, newChain(t), nil, cfg)
+	waitTip(t, 10*time.Second, b, a)
+	tcpToA, tcpToB := settled(t, px)
+
+	// Driven, one call at a time.
+	ctx := context.Background()
+	da, db := driven(t, copyChain(t, ahead)), driven(t, newChain(t))
+	la := da.Attach("192.0.2.2:18999", false) // b dialled a
+	lb := db.Attach("192.0.2.1:18999", true)
+	var toA, toB []string
+	for moved := true; moved; {
+		moved = false
+		for _, leg := range []struct {
+			from     *drivenNode
+			out, in  *Link
+			to       *drivenNode
+			commands *[]string
+		}{{db, lb, la, da, &toA}, {da, la, lb, db, &toB}} {
+			for _, m := range leg.out.Sent() {
+				moved = true
+				*leg.commands = append(*leg.commands, m.Command())
+				if !leg.in.Deliver(ctx, m) {
+					t.Fatalf("%s dropped", m.Command())
+				}
+				leg.to.after(ctx)
+			}
+		}
+	}
+	if db.ch.Tip().Hash != ahead.Tip().Hash {
+		t.Fatalf("driven: the new node's tip is %d, want %d", db.ch.Tip().Height, ahead.Tip().Height)
+	}
+	if !slices.Equal(toA, tcpToA) || !slices.Equal(toB, tcpToB) {
+		t.Errorf("commands differ\nto the node ahead, TCP:    %q\n                  driven: %q\nto the new node, TCP:    %q\n                 driven: %q",
+			tcpToA, toA, tcpToB, toB)
+	}
+	t.Logf("to the node ahead: %q; to the new node: %q", toA, toB)
+}
+
+// settled waits until the proxy has carried nothing for a while and
+// returns what it carried each way.
+func settled(t *testing.T, px *proxy) (sent, back []string) {
+	t.Helper()
+	last := -1
+	for range 50 {
+		s, b := px.orders()
+		if len(s)+len(b) == last {
+			return s, b
+		}
+		last = len(s) + len(b)
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("the proxy never went quiet")
+	return nil, nil
+}
+
+// drivenNode is a Server with no socket, its tips and admissions told to
+// it as a simulator tells them.
+type drivenNode struct {
+	*Server
+	ch   *chain.Chain
+	tips <-chan chain.Tip
+	txs  <-chan *chain.Tx
+}
+
+func driven(t *testing.T, ch *chain.Chain) *drivenNode {
+	cfg := quietConfig()
+	cfg.Listen = ""
+	pool := mempool.New(ch, mempool.DefaultConfig(), testLog())
+	s := New(cfg, ch, pool, nil, testLog())
+	s.SetListenPort(18999)
+	n := &drivenNode{Server: s, ch: ch}
+	var cancelTips, cancelTxs func()
+	n.tips, cancelTips = ch.Subscribe()
+	n.txs, cancelTxs = pool.Subscribe()
+	t.Cleanup(func() { cancelTips(); cancelTxs() })
+	return n
+}
+
+// after does what the TCP driver's goroutines do after a message: connect
+// downloaded blocks and ask for more, announce a new tip and admissions.
+func (n *drivenNode) after(ctx context.Context) {
+	n.Download(ctx)
+	for {
+		select {
+		case tip := <-n.tips:
+			n.NewTip(tip)
+		case tx := <-n.txs:
+			n.Admitted([]*chain.Tx{tx})
+		default:
+			return
+		}
+	}
+}
