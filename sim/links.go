@@ -282,22 +282,24 @@ func (nw *network) arrival(from, to, size int, now time.Duration) time.Duration 
 	return at
 }
 
-// topology makes each node dial k random peers (edges undirected, so a
-// node ends with k or more), adds the given edges, and then joins the
+// topology makes each node dial k random peers it is not linked to yet
+// (edges undirected, so a node ends with k plus those that dialled it), adds the given edges, and then joins the
 // components into one connected graph, each to the one before it by an
 // edge between random members. Peer lists are sorted.
 func topology(n, k int, given [][2]int, rng *rand.Rand) ([][]int, int, error) {
 	peers := make([][]int, n)
 	has := make(map[uint64]bool)
 	edges := 0
-	add := func(a, b int) {
-		if a == b || has[uint64(min(a, b))<<32|uint64(max(a, b))] {
-			return
+	add := func(a, b int) bool {
+		k := uint64(min(a, b))<<32 | uint64(max(a, b))
+		if a == b || has[k] {
+			return false
 		}
-		has[uint64(min(a, b))<<32|uint64(max(a, b))] = true
+		has[k] = true
 		peers[a] = append(peers[a], b)
 		peers[b] = append(peers[b], a)
 		edges++
+		return true
 	}
 	for _, e := range given {
 		if e[0] < 0 || e[0] >= n || e[1] < 0 || e[1] >= n || e[0] == e[1] {
@@ -307,9 +309,13 @@ func topology(n, k int, given [][2]int, rng *rand.Rand) ([][]int, int, error) {
 	}
 	if given == nil {
 		for i := range n {
+			// Dial k peers not linked yet (fewer when most nodes already
+			// are: the tries are bounded).
 			want := min(k, n-1)
-			for tries := 0; len(peers[i]) < want && tries < 64*want; tries++ {
-				add(i, rng.IntN(n))
+			for dialled, tries := 0, 0; dialled < want && tries < 64*want; tries++ {
+				if add(i, rng.IntN(n)) {
+					dialled++
+				}
 			}
 		}
 	}
