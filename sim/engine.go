@@ -9,7 +9,6 @@ import (
 	"hash"
 	"math/rand/v2"
 	"runtime"
-	"slices"
 	"strconv"
 	"time"
 )
@@ -235,105 +234,10 @@ func New(cfg Config, newNode func(i int) Node) (*Sim, error) {
 	return s, nil
 }
 
-func hashShares(cfg Config, rng *rand.Rand) ([]float64, error) {
-	n := cfg.Nodes
-	w := cfg.HashPower
-	if w == nil {
-		w = make([]float64, n)
-		for i := range w {
-			switch cfg.HashDist {
-			case "", "equal":
-				w[i] = 1
-			case "exponential":
-				w[i] = rng.ExpFloat64()
-			default:
-				return nil, fmt.Errorf("sim: HashDist %q: want equal or exponential", cfg.HashDist)
-			}
-		}
-	}
-	if len(w) != n {
-		return nil, fmt.Errorf("sim: HashPower has %d shares for %d nodes", len(w), n)
-	}
-	cum := make([]float64, n)
-	var total float64
-	for i, x := range w {
-		if x < 0 {
-			return nil, fmt.Errorf("sim: node %d has a negative hash share", i)
-		}
-		total += x
-		cum[i] = total
-	}
-	if total <= 0 {
-		return nil, errors.New("sim: no node has hash power")
-	}
-	return cum, nil
-}
-
-func (s *Sim) setFaults(faults []Fault) error {
-	n := s.cfg.Nodes
-	s.net.faults = faults
-	s.net.side = make([][]int32, len(faults))
-	check := func(i, node int) error {
-		if node < 0 || node >= n {
-			return fmt.Errorf("sim: fault %d names node %d of %d", i, node, n)
-		}
-		return nil
-	}
-	for i, f := range faults {
-		if f.At < 0 || (f.Until != 0 && f.Until < f.At) {
-			return fmt.Errorf("sim: fault %d: At %v, Until %v", i, f.At, f.Until)
-		}
-		switch f.Kind {
-		case Partition:
-			side := make([]int32, n)
-			for g, group := range f.Groups {
-				for _, node := range group {
-					if err := check(i, node); err != nil {
-						return err
-					}
-					side[node] = int32(g + 1)
-				}
-			}
-			s.net.side[i] = side
-		case Crash, DelaySpike, LossBurst:
-			if f.Kind == LossBurst && (f.Loss < 0 || f.Loss > 1) {
-				return fmt.Errorf("sim: fault %d: Loss %v is not a probability", i, f.Loss)
-			}
-			if len(f.Nodes) == 0 {
-				if f.Kind == Crash {
-					return fmt.Errorf("sim: fault %d: a crash of no node", i)
-				}
-				continue
-			}
-			side := make([]int32, n)
-			for _, node := range f.Nodes {
-				if err := check(i, node); err != nil {
-					return err
-				}
-				side[node] = 1
-			}
-			s.net.side[i] = side
-		default:
-			return fmt.Errorf("sim: fault %d: unknown kind %v", i, f.Kind)
-		}
-	}
-	return nil
-}
-
 func (s *Sim) push(e event) {
 	e.seq = s.seq
 	s.seq++
 	s.q.push(e)
-}
-
-// scheduleMine draws the next block's time, an exponential wait at the
-// network's rate.
-func (s *Sim) scheduleMine() {
-	if s.cfg.Blocks > 0 && s.mined >= s.cfg.Blocks {
-		return
-	}
-	wait := time.Duration(s.mineRng.ExpFloat64() * float64(s.cfg.Interval))
-	s.push(event{at: s.now + wait, kind: evMine, from: -1, to: -1})
 }
 
 // Now is the run's virtual time.
@@ -384,73 +288,6 @@ func (s *Sim) Step() bool {
 		s.sampleMemory()
 	}
 	return true
-}
-
-func (s *Sim) mine() {
-	x := s.mineRng.Float64() * s.cum[len(s.cum)-1]
-	i, _ := slices.BinarySearchFunc(s.cum, x, func(c, x float64) int {
-		if c <= x {
-			return -1
-		}
-		return 1
-	})
-	i = min(i, len(s.cum)-1)
-	if !s.up[i] {
-		s.log("mine-skip", -1, i, 0, "")
-	} else {
-		s.mined++
-		s.log("mine", -1, i, 0, strconv.Itoa(s.mined))
-		s.obs.mineCalled(s.now)
-		s.nodes[i].Mine(s.envs[i])
-		if s.cfg.Progress != nil {
-			s.cfg.Progress(s.mined, s.cfg.Blocks)
-		}
-		if s.cfg.Blocks > 0 && s.mined >= s.cfg.Blocks {
-			if end := s.now + s.cfg.Settle; s.stop < 0 || end < s.stop {
-				s.stop = end
-			}
-		}
-	}
-	s.scheduleMine()
-}
-
-func (s *Sim) fault(i int, begin bool) {
-	f := s.cfg.Faults[i]
-	detail := f.Kind.String() + " " + strconv.Itoa(i)
-	switch {
-	case f.Kind == Crash && begin:
-		s.log("crash", -1, -1, 0, detail)
-		for _, node := range f.Nodes {
-			if !s.up[node] {
-				continue
-			}
-			s.up[node] = false
-			s.inc[node]++
-			s.obs.down(node, s.now)
-			if c, ok := s.nodes[node].(Crasher); ok {
-				c.Crash()
-			}
-		}
-	case f.Kind == Crash:
-		s.log("restart", -1, -1, 0, detail)
-		for _, node := range f.Nodes {
-			if s.up[node] {
-				continue
-			}
-			s.up[node] = true
-			s.obs.upAgain(node)
-			s.nodes[node].Start(s.envs[node])
-		}
-	case begin:
-		s.log("fault", -1, -1, 0, detail)
-		s.net.active = append(s.net.active, i)
-	default:
-		s.log("fault-end", -1, -1, 0, detail)
-		s.net.active = slices.DeleteFunc(s.net.active, func(j int) bool { return j == i })
-		if f.Kind == Partition {
-			s.obs.healed(s.now)
-		}
-	}
 }
 
 func (s *Sim) stats(kind string) *MessageStats {
@@ -542,6 +379,28 @@ func (s *Sim) Run(ctx context.Context) (*Report, error) {
 	s.sampleMemory()
 	return s.report(), err
 }
+
+// RunUntil processes the events due at or before t and sets the clock to
+// t (or to the run's end, if that comes first), as a controller that
+// steps the clock needs; it says whether the run goes on. Wall time spent
+// here (or in Step) is not counted in events per second.
+func (s *Sim) RunUntil(t time.Time) bool {
+	target := t.Sub(epoch)
+	for !s.done && s.q.len() > 0 && s.q.peek().at <= target {
+		s.Step()
+	}
+	if !s.done && target > s.now {
+		if s.stop >= 0 && target > s.stop {
+			target, s.done = s.stop, true
+		}
+		s.now = target
+	}
+	return !s.done
+}
+
+// Report reports the run so far; Config.Check looks at the nodes as they
+// are now.
+func (s *Sim) Report() *Report { return s.report() }
 
 // Run sets up a run of cfg and drives it to its end.
 func Run(ctx context.Context, cfg Config, newNode func(i int) Node) (*Report, error) {

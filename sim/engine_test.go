@@ -465,3 +465,27 @@ func TestContextEndsRun(t *testing.T) {
 		t.Errorf("Run on an ended context: %v, %v", r, err)
 	}
 }
+
+func TestRunUntil(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Nodes, cfg.Edges = 2, [][2]int{{0, 1}}
+	cfg.Latency = Uniform{Delay: 10 * time.Millisecond}
+	cfg.Duration, cfg.Interval = 2*time.Second, time.Hour
+	nodes, mk := ticks(2, 100*time.Millisecond)
+	s, err := New(cfg, mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.RunUntil(Epoch().Add(time.Second)) || !s.Now().Equal(Epoch().Add(time.Second)) {
+		t.Fatalf("after RunUntil(1 s): now %v, done %v", s.Now(), s.Done())
+	}
+	if got := len(nodes[1].got); got != 9 { // ticks sent at 0.1 … 0.9 s
+		t.Errorf("%d ticks by 1 s, want 9", got)
+	}
+	if s.RunUntil(Epoch().Add(time.Hour)) || !s.Now().Equal(Epoch().Add(2*time.Second)) {
+		t.Errorf("past the end: now %v, done %v", s.Now(), s.Done())
+	}
+	if r := s.Report(); r.Events == 0 || r.VirtualS != 2 {
+		t.Errorf("report: %d events, %v s", r.Events, r.VirtualS)
+	}
+}
