@@ -8,7 +8,9 @@
 // the nodes' own, made by the node's real code behind the small Node
 // interface; the engine only calls a node (Start, Receive, Wake, Mine) at a
 // virtual instant and carries out what the node asks of its Env (Send,
-// After, Observe). A reader can see this from the imports: package sim
+// After, Observe). A node that implements Crasher hears of its crash; on
+// restart the engine calls Start again, and what survives (the store) and
+// what is lost (the memory) is the node's business. A reader can see this from the imports: package sim
 // imports nothing of the project.
 //
 // # Time and order
@@ -23,6 +25,9 @@
 // whose hex digest the Report carries.
 //
 // Virtual time starts at Epoch (2027-01-01 UTC), whatever the wall clock.
+// The few floating-point draws (Pareto latency, exponential waits) are
+// plain Go arithmetic: byte-identical on one platform; another
+// architecture's fused multiply-add could in principle differ.
 //
 // # Randomness
 //

@@ -31,12 +31,15 @@ type Uniform struct {
 	BitsPerSecond float64 // 0: unlimited
 }
 
+// Name describes the model for the report.
 func (u Uniform) Name() string {
 	return fmt.Sprintf("uniform(%v+[0,%v), %g bit/s)", u.Delay, u.Jitter, u.BitsPerSecond)
 }
 
+// Place puts every node in region 0.
 func (u Uniform) Place(n int, _ *rand.Rand) []int { return make([]int, n) }
 
+// Latency is Delay plus a uniform draw from [0, Jitter).
 func (u Uniform) Latency(_, _ int, rng *rand.Rand) time.Duration {
 	if u.Jitter <= 0 {
 		return u.Delay
@@ -44,6 +47,7 @@ func (u Uniform) Latency(_, _ int, rng *rand.Rand) time.Duration {
 	return u.Delay + time.Duration(rng.Int64N(int64(u.Jitter)))
 }
 
+// Bandwidth is BitsPerSecond for every link.
 func (u Uniform) Bandwidth(_, _ int) float64 { return u.BitsPerSecond }
 
 // Regions is a region matrix in the manner of SimBlock's: nodes are placed
@@ -94,6 +98,7 @@ func SimBlockRegions() *Regions {
 	}
 }
 
+// Name describes the model for the report.
 func (r *Regions) Name() string { return fmt.Sprintf("regions(%d)", len(r.Names)) }
 
 // Place gives each region its share of the n nodes (largest remainders
@@ -139,6 +144,8 @@ func (r *Regions) Place(n int, rng *rand.Rand) []int {
 	return place
 }
 
+// Latency draws SimBlock's Pareto latency around Mean[a][b] (a mean of 5 ms
+// or less is taken as it is).
 func (r *Regions) Latency(a, b int, rng *rand.Rand) time.Duration {
 	mean := float64(r.Mean[a][b]) / float64(time.Millisecond)
 	if mean <= 5 {
@@ -149,6 +156,7 @@ func (r *Regions) Latency(a, b int, rng *rand.Rand) time.Duration {
 	return time.Duration(scale / math.Pow(u, 1/shape) * float64(time.Millisecond))
 }
 
+// Bandwidth is the lesser of a's upload and b's download.
 func (r *Regions) Bandwidth(a, b int) float64 { return min(r.Upload[a], r.Download[b]) }
 
 // FaultKind names a fault of the schedule.
