@@ -36,12 +36,17 @@ func (m memAccounts) apply(cs []AccountChange) {
 // returns the verified tip, or an error listing every problem it found: a
 // block that cannot be replayed stops the replay there, and what the
 // blocks above it and the account state hold goes unchecked. progress, if
-// not nil, is called after each block.
-func Verify(ctx context.Context, p *Params, s VerifyStore, progress func(height uint64)) (Tip, error) {
+// not nil, is called after each block. Of the options, WithClock counts:
+// a block's time is checked against that clock.
+func Verify(ctx context.Context, p *Params, s VerifyStore, progress func(height uint64), opts ...Option) (Tip, error) {
 	var problems []error
 	state := make(memAccounts)
 	var parent *blockNode
-	now := time.Now()
+	clock := Chain{now: time.Now}
+	for _, o := range opts {
+		o(&clock)
+	}
+	now := clock.now()
 	stopped := false
 	for height := uint64(0); ; height++ {
 		if err := ctx.Err(); err != nil {

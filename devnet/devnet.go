@@ -19,6 +19,7 @@ import (
 	"github.com/hashforge/hashforge/apiclient"
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/internal/atomicfile"
+	"github.com/hashforge/hashforge/internal/tty"
 )
 
 // Errors of requests to a running network; the manager answers each with
@@ -290,7 +291,7 @@ func (nw *network) poll(ctx context.Context, nodes []*node) []nodeState {
 // show prints the table every second until ctx ends: redrawn in place on a
 // terminal, appended otherwise, each table ending with a blank line.
 func (nw *network) show(ctx context.Context, stdout io.Writer) {
-	tty := isTerminal(stdout)
+	redraw := tty.Is(stdout)
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -299,11 +300,11 @@ func (nw *network) show(ctx context.Context, stdout io.Writer) {
 			return
 		}
 		var buf bytes.Buffer
-		if tty {
+		if redraw {
 			buf.WriteString("\x1b[H\x1b[2J") // home, clear screen
 		}
 		nw.cfg.render(&buf, states, time.Now())
-		if tty {
+		if redraw {
 			fmt.Fprintf(&buf, "\nlogs: %s · Prometheus targets: %s · Ctrl-C stops every node\n",
 				filepath.Join(nw.cfg.Dir, "node<i>", "node.log"), nw.cfg.targetsPath())
 		} else {

@@ -3,10 +3,8 @@ package devnet
 import (
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -76,13 +74,4 @@ func (c *Config) render(w io.Writer, states []nodeState, now time.Time) {
 	}
 }
 
-// isTerminal reports whether w is a terminal (a character device), where the
-// table is redrawn in place instead of appended.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0 && !strings.HasPrefix(os.Getenv("TERM"), "dumb")
-}
+

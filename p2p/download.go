@@ -397,8 +397,11 @@ func (s *Server) checkStalls() {
 // the next heights of the branch, a chunk at a time, round the peers that
 // have the headers, while they have room and the window allows.
 func (s *Server) fill() {
-	peers := s.fetchPeers()
 	d := s.dl
+	if !d.pending() {
+		return // no branch to fetch: the peers need not be listed
+	}
+	peers := s.fetchPeers()
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.headers == nil || len(peers) == 0 {

@@ -18,8 +18,9 @@ import (
 // transactions. Both drivers end in the same handlers (handle and what it
 // calls), so what a simulated network does is what nodes on TCP do.
 
-// attachedQueue bounds what one call may queue for an attached peer.
-const attachedQueue = 8192
+// attachedQueue bounds what one call may queue for an attached peer: the
+// answers to one getdata (500 objects and a notfound) and more.
+const attachedQueue = 1024
 
 // Link is a peer whose messages the caller carries instead of a socket.
 type Link struct {
@@ -130,10 +131,16 @@ func (s *Server) NewTip(t chain.Tip) { s.announceTip(t) }
 // TCP driver does with each batch the mempool reports.
 func (s *Server) Admitted(txs []*chain.Tx) { s.announceAdmitted(txs) }
 
+// Offer keeps a transaction that came from outside the peers (a wallet
+// sending through this node) and that the mempool refused for a nonce gap
+// with the orphans, until the transaction before it is admitted.
+func (s *Server) Offer(tx *chain.Tx) { s.keepOrphan(tx) }
+
 // Download connects the blocks a sync has downloaded and asks peers for
-// more, as the TCP driver's download loop does, and returns when to call
-// it again though nothing arrives: a stall to check, a partial run to wait
-// for. Call it after each delivery too.
+// more, as the TCP driver's download loop does. While a download is under
+// way it returns when to call it again though nothing arrives (a stall to
+// check, a partial run to wait for); with none, 0. Call it after each
+// delivery too.
 func (s *Server) Download(ctx context.Context) time.Duration {
 	d := s.dl
 	for {
@@ -141,7 +148,10 @@ func (s *Server) Download(ctx context.Context) time.Duration {
 		if run == nil {
 			s.checkStalls()
 			s.fill()
-			if wait > 0 {
+			switch {
+			case !d.pending():
+				return 0
+			case wait > 0:
 				return min(wait, stallCheck)
 			}
 			return stallCheck

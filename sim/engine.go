@@ -83,9 +83,12 @@ type Config struct {
 	Duration time.Duration
 	Settle   time.Duration
 	Interval time.Duration // mean time between blocks, network-wide
-	Seed     uint64
-	Latency  LatencyModel // SimBlockRegions() when nil
-	Loss     float64      // probability that a message is lost
+	// TxInterval is the mean time between transactions, network-wide,
+	// handed to nodes that are Transactors; 0: none.
+	TxInterval time.Duration
+	Seed       uint64
+	Latency    LatencyModel // SimBlockRegions() when nil
+	Loss       float64      // probability that a message is lost
 	// HashPower is each node's share (any scale); when nil, HashDist says:
 	// "equal" (or "") or "exponential" (shares drawn exponentially).
 	HashPower []float64
@@ -115,10 +118,11 @@ func DefaultConfig() Config {
 
 // Random streams of a run, each its own PCG sequence from the seed.
 const (
-	streamSetup  uint64 = iota + 1 // topology, regions, hash shares
-	streamLinks                    // latency jitter, loss
-	streamMining                   // block times and finders
-	streamNodes                    // + node index: each node's Rand
+	streamSetup  uint64    = iota + 1 // topology, regions, hash shares
+	streamLinks                       // latency jitter, loss
+	streamMining                      // block times and finders
+	streamNodes                       // + node index: each node's Rand
+	streamTxs    = 1 << 40            // transaction times and nodes (past every node's stream)
 )
 
 func newRand(seed, stream uint64) *rand.Rand {
@@ -153,6 +157,8 @@ type Sim struct {
 	mineRng *rand.Rand
 	cum     []float64 // cumulative hash shares
 	mined   int
+	txRng   *rand.Rand
+	txs     int // transactions handed out
 
 	obs  *collector
 	msgs map[string]*MessageStats
@@ -197,6 +203,7 @@ func New(cfg Config, newNode func(i int) Node) (*Sim, error) {
 		stop:    -1,
 		digest:  sha256.New(),
 		mineRng: newRand(cfg.Seed, streamMining),
+		txRng:   newRand(cfg.Seed, streamTxs),
 		obs:     newCollector(n),
 		msgs:    make(map[string]*MessageStats),
 		net: &network{
@@ -231,6 +238,7 @@ func New(cfg Config, newNode func(i int) Node) (*Sim, error) {
 		s.stop = cfg.Duration
 	}
 	s.scheduleMine()
+	s.scheduleTx()
 	return s, nil
 }
 
@@ -283,6 +291,8 @@ func (s *Sim) Step() bool {
 		s.mine()
 	case evFault:
 		s.fault(int(e.arg), e.inc == 1)
+	case evTx:
+		s.transact()
 	}
 	if s.events&(1<<16-1) == 0 {
 		s.sampleMemory()

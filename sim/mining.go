@@ -47,6 +47,36 @@ func hashShares(cfg Config, rng *rand.Rand) ([]float64, error) {
 	return cum, nil
 }
 
+// Transactor is a node that takes transactions: the engine's schedule (one
+// transaction per Config.TxInterval on average, network-wide, while blocks
+// are being found) hands the n-th transaction of the run, counted from 0,
+// to a node drawn at random, which makes it and offers it to its mempool,
+// as a wallet sending through that node would.
+type Transactor interface {
+	Transact(env Env, n int)
+}
+
+// scheduleTx draws the next transaction's time.
+func (s *Sim) scheduleTx() {
+	if s.cfg.TxInterval <= 0 || s.cfg.Blocks > 0 && s.mined >= s.cfg.Blocks {
+		return
+	}
+	wait := time.Duration(s.txRng.ExpFloat64() * float64(s.cfg.TxInterval))
+	s.push(event{at: s.now + wait, kind: evTx, from: -1, to: -1})
+}
+
+func (s *Sim) transact() {
+	i := s.txRng.IntN(len(s.nodes))
+	if t, ok := s.nodes[i].(Transactor); ok && s.up[i] {
+		s.log("tx", -1, i, 0, strconv.Itoa(s.txs))
+		t.Transact(s.envs[i], s.txs)
+		s.txs++
+	} else {
+		s.log("tx-skip", -1, i, 0, "")
+	}
+	s.scheduleTx()
+}
+
 // scheduleMine draws the next block's time, an exponential wait at the
 // network's rate.
 func (s *Sim) scheduleMine() {

@@ -11,6 +11,7 @@ const (
 	evWake                  // a timer of node `to` fires
 	evMine                  // the mining schedule finds the next block
 	evFault                 // fault `arg` begins (inc 1) or ends (inc 0)
+	evTx                    // the transaction schedule hands a node the next transaction
 )
 
 // event is one entry of the queue. Events are ordered by (at, seq): seq

@@ -8,6 +8,7 @@
 //	miner reindex --datadir DIR        rebuild a damaged store from its blocks
 //	miner devnet -n N [--mine]         run N local nodes joined together
 //	miner wallet COMMAND ...           keys, balances and transfers
+//	miner sim -n N --blocks B          simulate N nodes on a virtual clock
 package main
 
 import (
@@ -49,6 +50,7 @@ var commands = map[string]command{
 	"reindex": {"rebuild a damaged chain store from the blocks it still holds", runReindex},
 	"devnet":  {"run N local nodes joined together, with a live status table", runDevnet},
 	"wallet":  {"keep keys, read balances and send coins through a node", runWallet},
+	"sim":     {"simulate a network of many nodes on a virtual clock, deterministically", runSim},
 }
 
 func main() {

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashforge/hashforge/internal/tty"
+	"github.com/hashforge/hashforge/sim"
+)
+
+func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("miner sim", stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: miner sim [-n N] [--blocks B] [--seed S] [--out DIR] [flags]\n\n"+
+			"Simulate a network of N nodes on a virtual clock: each node runs the node's own\n"+
+			"chain, mempool, block templates and peer protocol, over links with latency,\n"+
+			"bandwidth and loss; blocks are found as a Poisson process at --interval. The\n"+
+			"same seed gives the same run, byte for byte. Writes DIR/report.json and plots.\n\nFlags:\n%s", fs.FlagUsages())
+	}
+	d := sim.DefaultConfig()
+	cfg := d
+	fs.IntVarP(&cfg.Nodes, "nodes", "n", d.Nodes, "nodes in the network")
+	fs.IntVar(&cfg.PeersPerNode, "peers", d.PeersPerNode, "peers each node dials")
+	fs.IntVar(&cfg.Blocks, "blocks", d.Blocks, "blocks to find before the run settles and ends")
+	fs.Uint64Var(&cfg.Seed, "seed", d.Seed, "seed of every random choice of the run")
+	fs.DurationVar(&cfg.Interval, "interval", d.Interval, "mean time between blocks, network-wide")
+	fs.DurationVar(&cfg.Settle, "settle", 0, "time after the last block for it to spread (default: --interval)")
+	fs.Float64Var(&cfg.Loss, "loss", 0, "probability that a message is lost")
+	fs.StringVar(&cfg.HashDist, "hash", "equal", "hash power of the nodes: equal or exponential")
+	latency := fs.String("latency", "regions", "link latency: regions (SimBlock's six regions) or uniform:DELAY[:JITTER] (e.g. uniform:100ms:20ms)")
+	partitions := fs.StringArray("partition", nil, "split the network in two halves from AT to UNTIL, e.g. 2h-3h (repeatable)")
+	crashes := fs.StringArray("crash", nil, "crash a share of the nodes from AT to UNTIL, e.g. 5h-6h:10% (repeatable)")
+	out := fs.String("out", "sim-out", "folder for report.json and the plots")
+	if err := parseArgs(fs, args, 0); err != nil {
+		return err
+	}
+	var err error
+	if cfg.Latency, err = parseLatency(*latency); err != nil {
+		return usagef("--latency %q: %v", *latency, err)
+	}
+	for _, p := range *partitions {
+		f, err := parseFault(p, false, cfg.Nodes)
+		if err != nil {
+			return usagef("--partition %q: %v", p, err)
+		}
+		cfg.Faults = append(cfg.Faults, f)
+	}
+	for _, c := range *crashes {
+		f, err := parseFault(c, true, cfg.Nodes)
+		if err != nil {
+			return usagef("--crash %q: %v", c, err)
+		}
+		cfg.Faults = append(cfg.Faults, f)
+	}
+	cfg.Check = sim.CheckNodes
+	if tty.Is(stderr) {
+		cfg.Progress = func(mined, total int) { progressBar(stderr, mined, total) }
+	}
+	s, err := sim.New(cfg, func(i int) sim.Node { return sim.NewChainNode(i) })
+	if err != nil {
+		return usagef("%v", err)
+	}
+	r, err := s.Run(ctx)
+	if cfg.Progress != nil {
+		fmt.Fprintln(stderr)
+	}
+	if err != nil {
+		return err
+	}
+	if err := r.WriteReport(*out); err != nil {
+		return err
+	}
+	fmt.Fprint(stdout, r.Summary())
+	fmt.Fprintf(stdout, "report: %s\n", strings.TrimSuffix(*out, "/")+"/report.json")
+	for _, v := range r.Invariants {
+		if v != "ok" {
+			return fmt.Errorf("an invariant failed: see the report")
+		}
+	}
+	return nil
+}
+
+// progressBar redraws one line: the blocks found of the run's total.
+func progressBar(w io.Writer, done, total int) {
+	const width = 40
+	n := width * done / max(total, 1)
+	fmt.Fprintf(w, "\r[%s%s] %d/%d blocks", strings.Repeat("#", n), strings.Repeat(" ", width-n), done, total)
+}
+
+// parseLatency reads --latency.
+func parseLatency(s string) (sim.LatencyModel, error) {
+	if s == "regions" {
+		return sim.SimBlockRegions(), nil
+	}
+	rest, ok := strings.CutPrefix(s, "uniform:")
+	if !ok {
+		return nil, fmt.Errorf("want regions or uniform:DELAY[:JITTER]")
+	}
+	delay, jitter, _ := strings.Cut(rest, ":")
+	u := &sim.Uniform{}
+	var err error
+	if u.Delay, err = time.ParseDuration(delay); err != nil || u.Delay < 0 {
+		return nil, fmt.Errorf("delay %q: want a duration such as 100ms", delay)
+	}
+	if jitter != "" {
+		if u.Jitter, err = time.ParseDuration(jitter); err != nil || u.Jitter < 0 {
+			return nil, fmt.Errorf("jitter %q: want a duration such as 20ms", jitter)
+		}
+	}
+	return u, nil
+}
+
+// parseFault reads AT-UNTIL (a partition into two halves) or
+// AT-UNTIL:PERCENT% (a crash of that share of the nodes, evenly spread).
+func parseFault(s string, crash bool, nodes int) (sim.Fault, error) {
+	span, share, hasShare := strings.Cut(s, ":")
+	if crash != hasShare {
+		if crash {
+			return sim.Fault{}, fmt.Errorf("want AT-UNTIL:PERCENT%%, e.g. 5h-6h:10%%")
+		}
+		return sim.Fault{}, fmt.Errorf("want AT-UNTIL, e.g. 2h-3h")
+	}
+	from, to, ok := strings.Cut(span, "-")
+	at, err1 := time.ParseDuration(from)
+	until, err2 := time.ParseDuration(to)
+	if !ok || err1 != nil || err2 != nil || at < 0 || until <= at {
+		return sim.Fault{}, fmt.Errorf("want AT-UNTIL with AT before UNTIL, e.g. 2h-3h")
+	}
+	if !crash {
+		half := make([][]int, 2)
+		for i := range nodes {
+			half[i*2/nodes] = append(half[i*2/nodes], i)
+		}
+		return sim.Fault{Kind: sim.Partition, At: at, Until: until, Groups: half}, nil
+	}
+	pct, err := strconv.ParseFloat(strings.TrimSuffix(share, "%"), 64)
+	if err != nil || pct <= 0 || pct > 100 || !strings.HasSuffix(share, "%") {
+		return sim.Fault{}, fmt.Errorf("share %q: want a percentage such as 10%%", share)
+	}
+	f := sim.Fault{Kind: sim.Crash, At: at, Until: until}
+	n := max(1, int(float64(nodes)*pct/100))
+	for k := range n {
+		f.Nodes = append(f.Nodes, k*nodes/n)
+	}
+	return f, nil
+}

@@ -1,0 +1,350 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/hashforge/hashforge/chain"
+	"github.com/hashforge/hashforge/mempool"
+	"github.com/hashforge/hashforge/miner"
+	"github.com/hashforge/hashforge/p2p"
+	"github.com/hashforge/hashforge/p2p/wire"
+	"github.com/hashforge/hashforge/store"
+	"github.com/hashforge/hashforge/wallet"
+)
+
+// ChainNode is a simulated node made of the node's own parts, each on the
+// engine's clock: chain validates blocks and chooses among branches on a
+// store in memory, mempool admits and orders transactions, miner.Templates
+// builds blocks, and the peer layer (p2p) decides every message, sync and
+// ban. The node itself decides nothing: it carries. It hands each message
+// that arrives to its peer layer, puts on the links what the layer queued,
+// tells the layer of its chain's new tips and its mempool's admissions, and
+// fires the layer's timers: what p2p.Server.Run's goroutines do over TCP.
+type ChainNode struct {
+	index  int
+	params *chain.Params
+	store  *store.Memory // kept across a crash; everything else is lost
+	payTo  chain.Address
+	now    time.Time // the engine's, at the call in progress
+	log    *slog.Logger
+
+	chain *chain.Chain
+	pool  *mempool.Pool
+	tmpl  *miner.Templates
+	peers *p2p.Server
+	links map[int]*p2p.Link
+	order []int // the linked nodes, sorted: the order links are drained in
+	tips  <-chan chain.Tip
+	txs   <-chan *chain.Tx
+	stop  []func()
+	tip   chain.Tip
+	// downloadAt is when the download timer set last fires; zero: none set.
+	downloadAt time.Time
+}
+
+// The timers a node sets with Env.After.
+type timer int
+
+const (
+	timerPing timer = iota
+	timerRound
+	timerDownload
+)
+
+// listenPort is the port every simulated node listens on, in its version
+// messages and its address.
+const listenPort = 18999
+
+// nodeAddr is node i's address as its peers know it: one host a node.
+func nodeAddr(i int) string {
+	return fmt.Sprintf("10.%d.%d.%d:%d", i>>16&0xff, i>>8&0xff, i&0xff, listenPort)
+}
+
+// NewChainNode returns node i of a regtest network, its coinbase paying an
+// address of its own.
+func NewChainNode(i int) *ChainNode {
+	var payTo chain.Address
+	binary.BigEndian.PutUint32(payTo[:], uint32(i)+1)
+	return &ChainNode{index: i, params: chain.Regtest, store: store.NewMemory(), payTo: payTo, log: slog.New(slog.DiscardHandler)}
+}
+
+func (n *ChainNode) clock() time.Time { return n.now }
+
+// Start builds the node's parts on its store (empty at first, as a crash
+// left it after) and links it to its peers.
+func (n *ChainNode) Start(env Env) {
+	n.now = env.Now()
+	var err error
+	if n.chain, err = chain.New(n.params, n.store, n.log, chain.WithClock(n.clock)); err != nil {
+		panic(fmt.Sprintf("sim: node %d: load its chain: %v", n.index, err)) // a store in memory cannot fail
+	}
+	poolCfg := mempool.DefaultConfig()
+	poolCfg.Clock = n.clock
+	n.pool = mempool.New(n.chain, poolCfg, n.log)
+	n.tmpl = miner.NewTemplates(n.chain, n.pool, n.log)
+	cfg := p2p.DefaultConfig()
+	cfg.MaxInbound = 1 << 10 // the engine's topology, not eviction, decides who is linked
+	cfg.Clock, cfg.Random = n.clock, randReader{env.Rand()}
+	n.peers = p2p.New(cfg, n.chain, n.pool, n.store, n.log)
+	n.peers.SetListenPort(listenPort)
+	var cancelTips, cancelTxs func()
+	n.tips, cancelTips = n.chain.Subscribe()
+	n.txs, cancelTxs = n.pool.Subscribe()
+	n.stop = []func(){cancelTips, cancelTxs}
+	n.tip = n.chain.Tip()
+	n.links = make(map[int]*p2p.Link)
+	n.order = append(n.order[:0], env.Peers()...)
+	for _, j := range n.order {
+		// The lower index dials: each link has one outbound end.
+		n.links[j] = n.peers.Attach(nodeAddr(j), n.index < j)
+	}
+	n.downloadAt = time.Time{}
+	env.After(cfg.PingInterval, timerPing)
+	env.After(cfg.ConsensusInterval, timerRound)
+	n.flush(env)
+}
+
+// Crash drops everything but the store, as a killed process does.
+func (n *ChainNode) Crash() {
+	for _, f := range n.stop {
+		f()
+	}
+	n.chain, n.pool, n.tmpl, n.peers, n.links, n.stop = nil, nil, nil, nil, nil, nil
+}
+
+// Receive hands a message from node `from` to the peer layer.
+func (n *ChainNode) Receive(env Env, from int, msg Message) {
+	n.now = env.Now()
+	ctx := context.Background()
+	m, err := wire.ReadMessage(bytes.NewReader(msg.Payload.([]byte)), n.params.Magic)
+	if err != nil {
+		env.Observe(Observation{Kind: Note, Detail: fmt.Sprintf("node %d: undecodable %s from %d: %v", n.index, msg.Kind, from, err)})
+		return
+	}
+	l := n.links[from]
+	if _, ok := m.(*wire.MsgVersion); ok && (l == nil || l.Ready() || l.Closed()) {
+		// The peer restarted and opens a new connection.
+		if l != nil {
+			l.Close()
+		}
+		l = n.peers.Attach(nodeAddr(from), false)
+		n.links[from] = l
+	}
+	if l == nil || l.Closed() {
+		return // a connection this node dropped
+	}
+	l.Deliver(ctx, m)
+	n.download(env)
+	n.flush(env)
+}
+
+// Wake fires one of the peer layer's timers.
+func (n *ChainNode) Wake(env Env, token any) {
+	n.now = env.Now()
+	switch token {
+	case timerPing:
+		n.peers.Ping()
+		env.After(p2p.DefaultConfig().PingInterval, timerPing)
+	case timerRound:
+		n.peers.ConsensusRound()
+		env.After(p2p.DefaultConfig().ConsensusInterval, timerRound)
+	case timerDownload:
+		if !env.Now().Before(n.downloadAt) {
+			n.downloadAt = time.Time{}
+		}
+		n.download(env)
+	}
+	n.flush(env)
+}
+
+// faucet signs the run's transactions: the regtest genesis funds it, and
+// the n-th transaction of the run is its nonce n, so that whichever node
+// takes it, the sequence is one sender's.
+var faucet = wallet.NewSigner(chain.FaucetKey(), chain.Regtest)
+
+// txFee pays the least fee rate on a transfer without a memo.
+const txFee = 1000
+
+// Transact makes the run's n-th transaction, a transfer from the faucet,
+// and offers it to the node's mempool, as a wallet sending through this
+// node would; the peer layer relays it like any other.
+func (n *ChainNode) Transact(env Env, seq int) {
+	n.now = env.Now()
+	var to chain.Address
+	binary.BigEndian.PutUint64(to[12:], uint64(seq)+1)
+	tx := faucet.Transfer(to, chain.Coin, txFee, uint64(seq), nil)
+	env.Observe(Observation{Kind: TxSubmitted, Tx: tx.Hash().String()})
+	if err := n.pool.Add(tx); err != nil {
+		// Mostly a nonce gap: the transaction before it has not reached
+		// this node yet. It waits as an orphan would, until it has.
+		n.peers.Offer(tx)
+	}
+	n.flush(env)
+}
+
+// download runs the peer layer's block download and sets its timer for
+// when it asks, unless one set already fires sooner.
+func (n *ChainNode) download(env Env) {
+	wait := n.peers.Download(context.Background())
+	if wait == 0 {
+		return
+	}
+	if at := env.Now().Add(wait); n.downloadAt.IsZero() || at.Before(n.downloadAt) {
+		n.downloadAt = at
+		env.After(wait, timerDownload)
+	}
+}
+
+// Mine finds a block now: the miner's template on the tip, its nonce
+// ground at the network's (regtest's) difficulty, handed to the chain as
+// any mined block is.
+func (n *ChainNode) Mine(env Env) {
+	n.now = env.Now()
+	ctx := context.Background()
+	b, err := n.tmpl.BlockTemplate(ctx, n.payTo)
+	if err != nil {
+		env.Observe(Observation{Kind: Note, Detail: fmt.Sprintf("node %d: no template: %v", n.index, err)})
+		return
+	}
+	target := chain.CompactToBig(b.Header.Bits)
+	for chain.HashToBig(b.Hash()).Cmp(target) > 0 {
+		b.Header.Nonce++
+	}
+	if err := n.chain.ProcessBlock(ctx, b); err != nil {
+		env.Observe(Observation{Kind: Note, Detail: fmt.Sprintf("node %d: mined block refused: %v", n.index, err)})
+		return
+	}
+	env.Observe(Observation{Kind: BlockMined, Block: b.Hash().String(), Parent: b.Header.PrevBlock.String()})
+	n.flush(env)
+}
+
+// flush does what the TCP driver's goroutines do after a message: tell the
+// peer layer of new tips and admissions, then put on each link, in the
+// order of the linked nodes, what the layer queued for it.
+func (n *ChainNode) flush(env Env) {
+	for {
+		select {
+		case t := <-n.tips:
+			n.newTip(env, t)
+			n.peers.NewTip(t)
+			continue
+		case tx := <-n.txs:
+			n.peers.Admitted([]*chain.Tx{tx})
+			continue
+		default:
+		}
+		break
+	}
+	for _, j := range n.order {
+		l := n.links[j]
+		if l.Closed() {
+			l.Close()
+		}
+		for _, m := range l.Sent() {
+			var b bytes.Buffer
+			wire.WriteMessage(&b, n.params.Magic, m)
+			env.Send(j, Message{Payload: b.Bytes(), Size: b.Len(), Kind: m.Command()})
+		}
+	}
+}
+
+// newTip reports a tip change: every block new on the main chain as seen
+// now, and the depth of a reorganisation.
+func (n *ChainNode) newTip(env Env, t chain.Tip) {
+	old := n.tip
+	n.tip = t
+	if t.Hash == old.Hash {
+		return
+	}
+	// Walk both tips back to their fork: the blocks between it and the
+	// new tip are new to the main chain.
+	parent := func(h chain.Hash) chain.Hash {
+		b, err := n.chain.Block(h)
+		if err != nil {
+			panic(fmt.Sprintf("sim: node %d: block %s of its main chain: %v", n.index, h, err))
+		}
+		return b.Header.PrevBlock
+	}
+	a, ah, b, bh := old.Hash, old.Height, t.Hash, t.Height
+	var fresh []chain.Hash
+	for bh > ah {
+		fresh, b, bh = append(fresh, b), parent(b), bh-1
+	}
+	depth := 0
+	for ah > bh {
+		a, ah, depth = parent(a), ah-1, depth+1
+	}
+	for a != b {
+		fresh = append(fresh, b)
+		a, b, depth = parent(a), parent(b), depth+1
+	}
+	if depth > 0 {
+		env.Observe(Observation{Kind: Reorg, Depth: depth})
+	}
+	for _, h := range fresh {
+		env.Observe(Observation{Kind: BlockSeen, Block: h.String()})
+		b, err := n.chain.Block(h)
+		if err != nil {
+			panic(fmt.Sprintf("sim: node %d: block %s of its main chain: %v", n.index, h, err))
+		}
+		for _, tx := range b.Txs[1:] {
+			env.Observe(Observation{Kind: TxConfirmed, Tx: tx.Hash().String()})
+		}
+	}
+	env.Observe(Observation{Kind: TipChanged, Block: t.Hash.String()})
+}
+
+// randReader reads a node's seeded source as bytes: the peer layer's node
+// ID, ping nonces and shuffles.
+type randReader struct{ r *rand.Rand }
+
+func (r randReader) Read(b []byte) (int, error) {
+	for i := range b {
+		b[i] = byte(r.r.Uint32())
+	}
+	return len(b), nil
+}
+
+// CheckNodes checks the invariants of a run of ChainNodes: every node that
+// is up is on the tip with the most work; each one's store holds its main
+// chain and its account state is what replaying that chain gives (chain's
+// own check, on every node of a small network and a sample of a large one);
+// and no node banned a peer, as none misbehaves.
+func CheckNodes(nodes []Node, up []bool) map[string]error {
+	var best *ChainNode
+	for i, nd := range nodes {
+		n := nd.(*ChainNode)
+		if up[i] && (best == nil || n.chain.Tip().Work.Cmp(best.chain.Tip().Work) > 0) {
+			best = n
+		}
+	}
+	out := map[string]error{"on the most-work tip": nil, "store and state replay": nil, "no bans": nil}
+	if best == nil {
+		return out
+	}
+	step := max(1, len(nodes)/20)
+	for i, nd := range nodes {
+		n := nd.(*ChainNode)
+		if !up[i] {
+			continue
+		}
+		if tip := n.chain.Tip(); tip.Hash != best.chain.Tip().Hash && out["on the most-work tip"] == nil {
+			out["on the most-work tip"] = fmt.Errorf("node %d is at %d %s, node %d at %d %s", i, tip.Height, tip.Hash, best.index, best.chain.Tip().Height, best.chain.Tip().Hash)
+		}
+		if i%step == 0 && out["store and state replay"] == nil {
+			if _, err := chain.Verify(context.Background(), n.params, n.store, nil, chain.WithClock(n.clock)); err != nil {
+				out["store and state replay"] = fmt.Errorf("node %d: %w", i, err)
+			}
+		}
+		if b := n.peers.Bans(); b > 0 && out["no bans"] == nil {
+			out["no bans"] = fmt.Errorf("node %d discouraged %d peers", i, b)
+		}
+	}
+	return out
+}
