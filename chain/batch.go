@@ -66,7 +66,7 @@ func (c *Chain) connectRun(blocks []*Block) (int, error) {
 			break
 		}
 		raw := b.Bytes()
-		if checkBlockSanity(b, len(raw), c.params, now) != nil {
+		if checkBlockSanity(b, len(raw), c.params, now, c.sigs) != nil {
 			break
 		}
 		raws = append(raws, raw)

@@ -74,6 +74,7 @@ type Chain struct {
 	best      *blockNode   // most-work block not known invalid: where the main chain heads
 	connected time.Time    // when the tip was last connected, for the log's interval
 	now       func() time.Time
+	sigs      *SigCache
 
 	subMu sync.Mutex
 	subs  map[chan Tip]struct{}
@@ -88,6 +89,10 @@ type Option func(*Chain)
 // clock: how far ahead of it a block's time may be, and the templates'
 // least and most time. A simulator gives its nodes its virtual clock.
 func WithClock(now func() time.Time) Option { return func(c *Chain) { c.now = now } }
+
+// WithSigCache has the chain skip the signature checks sigs knows passed
+// (the mempool's, when they share it) and record those it makes.
+func WithSigCache(sigs *SigCache) Option { return func(c *Chain) { c.sigs = sigs } }
 
 // New loads the chain from s, writing the genesis block into an empty store,
 // and finishes any reorganisation a crash interrupted.
@@ -276,7 +281,7 @@ func (c *Chain) ProcessBlock(ctx context.Context, b *Block) error {
 	// histogram measures the blocks that were checked.
 	defer func() { c.stats.observeValidation(time.Since(start)) }()
 	raw := b.Bytes()
-	if err := checkBlockSanity(b, len(raw), c.params, c.now()); err != nil {
+	if err := checkBlockSanity(b, len(raw), c.params, c.now(), c.sigs); err != nil {
 		return err
 	}
 

@@ -167,8 +167,9 @@ func (tx *Tx) Sign(key ed25519.PrivateKey, magic [4]byte) {
 
 // CheckSanity applies the rules that need nothing but the transaction and the
 // network's magic: amounts within the money supply, the memo limit and the
-// signature. A failure is a *RuleError.
-func (tx *Tx) CheckSanity(magic [4]byte) error {
+// signature, which sigs (nil: none) may know verified already, and learns
+// when it does. A failure is a *RuleError.
+func (tx *Tx) CheckSanity(magic [4]byte, sigs *SigCache) error {
 	if tx.Amount > MaxMoney {
 		return ruleErrorf(ErrBadAmount, "amount %d exceeds the money supply", tx.Amount)
 	}
@@ -181,9 +182,14 @@ func (tx *Tx) CheckSanity(magic [4]byte) error {
 	if len(tx.Memo) > MaxMemo {
 		return ruleErrorf(ErrMemoTooLong, "memo of %d bytes exceeds %d", len(tx.Memo), MaxMemo)
 	}
-	if !ed25519.Verify(tx.From[:], tx.sigMessage(magic), tx.Signature[:]) {
-		return ruleErrorf(ErrBadSignature, "transaction %s: signature does not verify", tx.Hash())
+	id := tx.Hash()
+	if sigs.has(id) {
+		return nil
 	}
+	if !ed25519.Verify(tx.From[:], tx.sigMessage(magic), tx.Signature[:]) {
+		return ruleErrorf(ErrBadSignature, "transaction %s: signature does not verify", id)
+	}
+	sigs.add(id)
 	return nil
 }
 

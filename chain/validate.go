@@ -7,7 +7,7 @@ import (
 // checkBlockSanity applies the rules that need nothing but the block, the
 // network and the clock: size, proof of work, transaction form and signatures,
 // and the merkle commitment. size is the block's encoded length.
-func checkBlockSanity(b *Block, size int, p *Params, now time.Time) error {
+func checkBlockSanity(b *Block, size int, p *Params, now time.Time, sigs *SigCache) error {
 	if size > MaxBlockSize {
 		return ruleErrorf(ErrBlockTooBig, "block of %d bytes exceeds %d", size, MaxBlockSize)
 	}
@@ -23,7 +23,7 @@ func checkBlockSanity(b *Block, size int, p *Params, now time.Time) error {
 		if i > 0 && tx.IsCoinbase() {
 			return ruleErrorf(ErrMultipleCoinbase, "transaction %d is a second coinbase", i)
 		}
-		if err := tx.CheckSanity(p.Magic); err != nil {
+		if err := tx.CheckSanity(p.Magic, sigs); err != nil {
 			return err
 		}
 		ids[i] = tx.Hash()

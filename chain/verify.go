@@ -141,7 +141,7 @@ func verifyBlock(p *Params, s VerifyStore, state memAccounts, parent *blockNode,
 		if b.Header.PrevBlock != parent.hash {
 			return nil, nil, fmt.Errorf("parent %s, main chain has %s", b.Header.PrevBlock, parent.hash)
 		}
-		if err := checkBlockSanity(b, len(b.Bytes()), p, now); err != nil {
+		if err := checkBlockSanity(b, len(b.Bytes()), p, now, nil); err != nil {
 			return nil, nil, err
 		}
 		if err := checkBlockContext(b, parent, p); err != nil {

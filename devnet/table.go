@@ -73,5 +73,3 @@ func (c *Config) render(w io.Writer, states []nodeState, now time.Time) {
 		fmt.Fprintln(w, note)
 	}
 }
-
-

@@ -39,6 +39,10 @@ type Config struct {
 	// Clock is where the pool reads the time, for expiry; nil is the
 	// system clock. A simulator gives its nodes its virtual clock.
 	Clock func() time.Time
+	// SigCache, shared with the chain (chain.WithSigCache), records the
+	// signatures the pool checked so that blocks need not check them
+	// again; nil checks every time.
+	SigCache *chain.SigCache
 }
 
 // DefaultConfig is the policy of a node started without mempool flags.
@@ -174,7 +178,7 @@ func (p *Pool) add(tx *chain.Tx, added time.Time) error {
 		return reject(ErrFeeTooLow, "fee %d is below the minimum of %d for %d bytes (%d per byte)", tx.Fee, want, e.size, p.cfg.MinFeeRate)
 	}
 	// The signature check is the expensive part: it runs before any lock.
-	if err := tx.CheckSanity(p.magic); err != nil {
+	if err := tx.CheckSanity(p.magic, p.cfg.SigCache); err != nil {
 		return &RejectError{Code: ErrorCode(chain.Code(err)), Msg: err.Error()}
 	}
 	var err error

@@ -82,6 +82,11 @@ type Config struct {
 	MempoolSaveInterval time.Duration
 }
 
+// sigCacheSize is how many verified transfers the node remembers: more
+// than a full mempool's worth of small ones is not needed, as a transfer is
+// checked again only when its block arrives after it left the cache.
+const sigCacheSize = 200_000
+
 // KeyFile holds the node's own ed25519 key inside its datadir: the seed as hex.
 const KeyFile = "node.key"
 
@@ -114,7 +119,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return store.Advise(err, cfg.Params.Name, cfg.DataDir)
 	}
 	defer st.Close()
-	ch, err := chain.New(cfg.Params, st, log)
+	// The chain skips the signature checks the mempool made: a block's
+	// transfers were mostly admitted to the pool first.
+	sigs := chain.NewSigCache(sigCacheSize)
+	ch, err := chain.New(cfg.Params, st, log, chain.WithSigCache(sigs))
 	if err != nil {
 		return err
 	}
@@ -133,6 +141,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	signer := wallet.NewSigner(key, cfg.Params)
+	cfg.Mempool.SigCache = sigs
 	pool := mempool.New(ch, cfg.Mempool, log)
 	poolFile := filepath.Join(cfg.DataDir, mempool.FileName)
 	pool.Load(poolFile)

@@ -17,6 +17,12 @@ import (
 const (
 	maxKnownAddr = 1000 // addresses remembered at most: an addr flood cannot grow memory
 	maxAddrRelay = 10   // longest addr message that is passed on
+	// addrRelayPeers is how many peers a new address is passed on to, as
+	// Bitcoin does: enough that an announcement reaches every node in a
+	// few hops, where passing it to every peer costs each address a
+	// message on every link of the network (4.8 million addr messages for
+	// a thousand nodes starting together, in the simulator).
+	addrRelayPeers = 2
 )
 
 // addrState is what the server knows of a peer address.
@@ -124,11 +130,29 @@ func (s *Server) onAddr(p *peer, m *wire.MsgAddr) {
 			fresh = append(fresh, a)
 		}
 	}
-	// New addresses travel on, once: known ones stop here, so gossip
-	// ends. Only announcements travel (a few addresses, as onReady sends);
-	// a long list answers a getaddr and is for the asker alone.
+	// New addresses travel on, once, to a few peers: known ones stop
+	// here, so gossip ends. Only announcements travel (a few addresses, as
+	// onReady sends); a long list answers a getaddr and is for the asker
+	// alone.
 	if len(fresh) > 0 && len(m.Addrs) <= maxAddrRelay {
-		s.broadcast(&wire.MsgAddr{Addrs: fresh}, p)
+		s.relayAddrs(&wire.MsgAddr{Addrs: fresh}, p)
+	}
+}
+
+// relayAddrs sends m to addrRelayPeers ready peers but from, drawn at
+// random.
+func (s *Server) relayAddrs(m *wire.MsgAddr, from *peer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var to []*peer
+	for p := range s.peers.all() {
+		if p != from && p.ready() {
+			to = append(to, p)
+		}
+	}
+	s.shuffle.Shuffle(len(to), func(i, j int) { to[i], to[j] = to[j], to[i] })
+	for _, p := range to[:min(len(to), addrRelayPeers)] {
+		p.send(m)
 	}
 }
 

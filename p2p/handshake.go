@@ -84,7 +84,7 @@ func (s *Server) onReady(p *peer) {
 	if listen != "" {
 		if s.learn(listen, false) {
 			if na, ok := toNetAddr(listen, s.now()); ok {
-				s.broadcast(&wire.MsgAddr{Addrs: []wire.NetAddr{na}}, p)
+				s.relayAddrs(&wire.MsgAddr{Addrs: []wire.NetAddr{na}}, p)
 			}
 		}
 		if s.book != nil && !p.inbound {

@@ -22,8 +22,14 @@ const floodScore = banThreshold / 10
 var errFlood = errors.New("message flood")
 
 // budget is how fast a peer may send one command: burst messages at once,
-// then perSec.
-type budget struct{ perSec, burst float64 }
+// then perSec. A gossip command's messages over budget are dropped without
+// a score: an honest peer relays them on others' behalf, and how many there
+// are follows the network (a thousand nodes starting at once), not the
+// peer's intent; the peer costs us nothing more than its budget still.
+type budget struct {
+	perSec, burst float64
+	gossip        bool
+}
 
 // budgets are ten times or more what our nodes send with the shortest
 // timers the tests use (a ping every 200 ms, a consensus round every
@@ -34,17 +40,17 @@ type budget struct{ perSec, burst float64 }
 // Blocks are not limited: each needs proof of work, and an invalid one
 // discourages its sender at once.
 var budgets = map[string]budget{
-	"ping":       {10, 20},
-	"pong":       {1, 10},
-	"getaddr":    {1, 10},
-	"addr":       {1, 100}, // an announcement per node joining the network; each costs up to 1000 addresses learnt
-	"inv":        {100, 1000},
-	"getdata":    {500, 2000}, // a sync at 30,000 blocks/s sends 30,000/chunkBlocks, about 234 a second
-	"notfound":   {1, 10},
-	"getheaders": {50, 100}, // a sync asks for the next chain.MaxHeaders at once, 15 a second at 30,000 blocks/s; an orphan block asks too
-	"headers":    {1, 10},
-	"tx":         {10, 100},
-	"mempool":    {1, 10},
+	"ping":       {perSec: 10, burst: 20},
+	"pong":       {perSec: 1, burst: 10},
+	"getaddr":    {perSec: 1, burst: 10},
+	"addr":       {perSec: 1, burst: 100, gossip: true}, // an announcement per node joining the network; each costs up to 1000 addresses learnt
+	"inv":        {perSec: 100, burst: 1000},
+	"getdata":    {perSec: 500, burst: 2000}, // a sync at 30,000 blocks/s sends 30,000/chunkBlocks, about 234 a second
+	"notfound":   {perSec: 1, burst: 10},
+	"getheaders": {perSec: 50, burst: 100}, // a sync asks for the next chain.MaxHeaders at once, 15 a second at 30,000 blocks/s; an orphan block asks too
+	"headers":    {perSec: 1, burst: 10},
+	"tx":         {perSec: 10, burst: 100},
+	"mempool":    {perSec: 1, burst: 10},
 }
 
 // maxGrant bounds the answers a peer may have in hand beyond its budget,

@@ -51,7 +51,7 @@ func newFakeNode(t *testing.T, p *chain.Params) (*fakeNode, *apiclient.Client) {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()})
 			return
 		}
-		if err := tx.CheckSanity(p.Magic); err != nil {
+		if err := tx.CheckSanity(p.Magic, nil); err != nil {
 			var re *chain.RuleError
 			errors.As(err, &re)
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": re.Msg, "code": string(re.Code)})

@@ -30,12 +30,12 @@ func TestTransfer(t *testing.T) {
 				t.Errorf("transfer %+v: want one from the faucet to %s of %d, fee %d, nonce %d, memo %q",
 					tx, to, tt.amount, tt.fee, tt.nonce, tt.memo)
 			}
-			if err := tx.CheckSanity(tt.p.Magic); err != nil {
+			if err := tx.CheckSanity(tt.p.Magic, nil); err != nil {
 				t.Errorf("on %s: %v", tt.p.Name, err)
 			}
 			// The signature covers the network: a transfer replayed on
 			// another network must fail there.
-			if err := tx.CheckSanity(tt.other.Magic); chain.Code(err) != chain.ErrBadSignature {
+			if err := tx.CheckSanity(tt.other.Magic, nil); chain.Code(err) != chain.ErrBadSignature {
 				t.Errorf("on %s: %v, want %s", tt.other.Name, err, chain.ErrBadSignature)
 			}
 			// What the client posts decodes to the transaction signed.
