@@ -30,6 +30,7 @@ type ChainNode struct {
 	index  int
 	params *chain.Params
 	store  *store.Memory // kept across a crash; everything else is lost
+	life   uint32        // counts the node's starts: a connection's end is one life's
 	payTo  chain.Address
 	now    time.Time // the engine's, at the call in progress
 	log    *slog.Logger
@@ -39,7 +40,8 @@ type ChainNode struct {
 	tmpl  *miner.Templates
 	peers *p2p.Server
 	links map[int]*p2p.Link
-	order []int // the linked nodes, sorted: the order links are drained in
+	lives map[int]uint32 // the life of each linked node its link is with; 0: not known yet
+	order []int          // the linked nodes, sorted: the order links are drained in
 	tips  <-chan chain.Tip
 	txs   <-chan *chain.Tx
 	stop  []func()
@@ -62,6 +64,15 @@ const (
 // one of them checked, and a run checks each transfer once instead of
 // twice a node. It changes no decision, only the time a run takes.
 var sigCache = chain.NewSigCache(1 << 20)
+
+// frame is what travels a link: an encoded wire message, and the lives of
+// the connection's two ends. A link of the simulator is no TCP connection,
+// which a crash resets: the lives tell a message of a connection from
+// before a restart, which the receiver drops as the reset would have.
+type frame struct {
+	from, to uint32 // the sender's life, the life of the receiver it sends to (0: not known yet)
+	b        []byte
+}
 
 // listenPort is the port every simulated node listens on, in its version
 // messages and its address.
@@ -86,6 +97,7 @@ func (n *ChainNode) clock() time.Time { return n.now }
 // left it after) and links it to its peers.
 func (n *ChainNode) Start(env Env) {
 	n.now = env.Now()
+	n.life++
 	var err error
 	if n.chain, err = chain.New(n.params, n.store, n.log, chain.WithClock(n.clock), chain.WithSigCache(sigCache)); err != nil {
 		panic(fmt.Sprintf("sim: node %d: load its chain: %v", n.index, err)) // a store in memory cannot fail
@@ -105,6 +117,7 @@ func (n *ChainNode) Start(env Env) {
 	n.stop = []func(){cancelTips, cancelTxs}
 	n.tip = n.chain.Tip()
 	n.links = make(map[int]*p2p.Link)
+	n.lives = make(map[int]uint32)
 	n.order = append(n.order[:0], env.Peers()...)
 	for _, j := range n.order {
 		// The lower index dials: each link has one outbound end.
@@ -121,27 +134,32 @@ func (n *ChainNode) Crash() {
 	for _, f := range n.stop {
 		f()
 	}
-	n.chain, n.pool, n.tmpl, n.peers, n.links, n.stop = nil, nil, nil, nil, nil, nil
+	n.chain, n.pool, n.tmpl, n.peers, n.links, n.lives, n.stop = nil, nil, nil, nil, nil, nil, nil
 }
 
 // Receive hands a message from node `from` to the peer layer.
 func (n *ChainNode) Receive(env Env, from int, msg Message) {
 	n.now = env.Now()
 	ctx := context.Background()
-	m, err := wire.ReadMessage(bytes.NewReader(msg.Payload.([]byte)), n.params.Magic)
+	f := msg.Payload.(frame)
+	known := n.lives[from]
+	switch {
+	case f.to != 0 && f.to != n.life, f.from < known:
+		return // sent to or from a life before a restart: the connection is gone
+	case known != 0 && f.from > known:
+		// The peer restarted: its messages are a new connection's.
+		if l := n.links[from]; l != nil {
+			l.Close()
+		}
+		n.links[from] = n.peers.Attach(nodeAddr(from), false)
+	}
+	n.lives[from] = f.from
+	m, err := wire.ReadMessage(bytes.NewReader(f.b), n.params.Magic)
 	if err != nil {
 		env.Observe(Observation{Kind: Note, Detail: fmt.Sprintf("node %d: undecodable %s from %d: %v", n.index, msg.Kind, from, err)})
 		return
 	}
 	l := n.links[from]
-	if _, ok := m.(*wire.MsgVersion); ok && (l == nil || l.Ready() || l.Closed()) {
-		// The peer restarted and opens a new connection.
-		if l != nil {
-			l.Close()
-		}
-		l = n.peers.Attach(nodeAddr(from), false)
-		n.links[from] = l
-	}
 	if l == nil || l.Closed() {
 		return // a connection this node dropped
 	}
@@ -255,7 +273,7 @@ func (n *ChainNode) flush(env Env) {
 		for _, m := range l.Sent() {
 			var b bytes.Buffer
 			wire.WriteMessage(&b, n.params.Magic, m)
-			env.Send(j, Message{Payload: b.Bytes(), Size: b.Len(), Kind: m.Command()})
+			env.Send(j, Message{Payload: frame{from: n.life, to: n.lives[j], b: b.Bytes()}, Size: b.Len(), Kind: m.Command()})
 		}
 	}
 }

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 )
@@ -81,3 +82,80 @@ var (
 	benchBlocks   = 20
 	benchInterval = 10 * time.Second
 )
+
+// Thirty nodes through two partitions and a crash wave: once the network
+// heals and the crashed nodes are back (their stores kept, their memory
+// lost), every node is on the most-work tip, its store replays, and no
+// node banned a peer.
+func TestChainNodesFaults(t *testing.T) {
+	cfg := smallNet(5)
+	cfg.Nodes, cfg.PeersPerNode, cfg.Blocks = 30, 4, 40
+	var left, right []int
+	for i := range cfg.Nodes {
+		if i < cfg.Nodes/2 {
+			left = append(left, i)
+		} else {
+			right = append(right, i)
+		}
+	}
+	halves := [][]int{left, right}
+	cfg.Faults = []Fault{
+		{Kind: Partition, At: 100 * time.Second, Until: 250 * time.Second, Groups: halves},
+		{Kind: Crash, At: 300 * time.Second, Until: 420 * time.Second, Nodes: []int{1, 7, 13, 19, 25}},
+		{Kind: Partition, At: 500 * time.Second, Until: 600 * time.Second, Groups: halves},
+	}
+	cfg.Settle = 3 * time.Minute
+	r := runChainNodes(t, cfg)
+	for name, v := range r.Invariants {
+		if v != "ok" {
+			t.Errorf("invariant %s: %s", name, v)
+		}
+	}
+	if r.NodesOnFinalTip != cfg.Nodes || len(r.ConvergenceMS) != 2 {
+		t.Errorf("%d of %d nodes on the final tip, %d heals measured: want all, and both heals", r.NodesOnFinalTip, cfg.Nodes, len(r.ConvergenceMS))
+	}
+	t.Logf("%s", r.Summary())
+}
+
+// deafNode is a ChainNode that never takes a block from a peer: the
+// invariants must say so.
+type deafNode struct{ *ChainNode }
+
+func (d deafNode) Receive(env Env, from int, msg Message) {
+	if msg.Kind != "block" {
+		d.ChainNode.Receive(env, from, msg)
+	}
+}
+
+// A node that breaks the protocol on purpose (it drops every block it is
+// sent) fails the invariant "on the most-work tip", and the report says so.
+func TestChainNodesBrokenInvariant(t *testing.T) {
+	cfg := smallNet(6)
+	cfg.HashPower = make([]float64, cfg.Nodes)
+	for i := range cfg.HashPower {
+		cfg.HashPower[i] = 1
+	}
+	cfg.HashPower[0] = 0 // the deaf node finds nothing of its own
+	cfg.Check = func(nodes []Node, up []bool) map[string]error {
+		plain := make([]Node, len(nodes))
+		for i, n := range nodes {
+			if d, ok := n.(deafNode); ok {
+				n = d.ChainNode
+			}
+			plain[i] = n
+		}
+		return CheckNodes(plain, up)
+	}
+	r, err := Run(context.Background(), cfg, func(i int) Node {
+		if i == 0 {
+			return deafNode{NewChainNode(i)}
+		}
+		return NewChainNode(i)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := r.Invariants["on the most-work tip"]; !strings.HasPrefix(v, "failed") || !strings.Contains(v, "node 0 ") {
+		t.Errorf("invariant on the most-work tip: %q, want it failed naming node 0", v)
+	}
+}
