@@ -9,7 +9,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unk
 # Where `make monitor`'s Prometheus serves its UI and API.
 MONITOR_ADDR ?= 127.0.0.1:9090
 
-.PHONY: all build run test bench fuzz deps kernels asm monitor clean
+.PHONY: all build run test bench sim-bench fuzz deps kernels asm monitor clean
 
 all: build
 
@@ -64,6 +64,15 @@ bench: deps build
 	./$(BIN) bench --cpu-impl all -t 1 --duration 10s
 	./$(BIN) bench -t 2 --duration 10s
 	scripts/bench-node 2 30
+
+# The simulator at the scale of issue 16: 1,000 nodes of 8 peers, SIM_BLOCKS
+# blocks of ten transfers, two partitions and a crash wave; wall time and
+# peak memory from GNU time. Long: see bench/RESULTS.md for what it took.
+SIM_BLOCKS ?= 1000
+sim-bench: build
+	/usr/bin/time -v ./$(BIN) sim -n 1000 --blocks $(SIM_BLOCKS) --interval 10s --tx-interval 1s \
+		--partition 20m-30m --partition 60m-70m --crash 40m-50m:10% --out sim-out 2>&1 | \
+		grep -vE '^\s+(Average|Exit|File|Major|Minor|Page|Signals|Socket|Swaps|Voluntary|Involuntary|Percent|System|User)'
 
 # Runs every fuzz target for FUZZTIME each.
 fuzz: deps
