@@ -2,6 +2,8 @@ package sim
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -158,4 +160,36 @@ func TestChainNodesBrokenInvariant(t *testing.T) {
 	if v := r.Invariants["on the most-work tip"]; !strings.HasPrefix(v, "failed") || !strings.Contains(v, "node 0 ") {
 		t.Errorf("invariant on the most-work tip: %q, want it failed naming node 0", v)
 	}
+}
+
+// A sweep runs once per interval, all else the same, and writes its table
+// as JSON and a plot.
+func TestSweep(t *testing.T) {
+	cfg := smallNet(2)
+	cfg.Nodes, cfg.Blocks, cfg.Check = 8, 10, nil
+	rows, err := Sweep(context.Background(), cfg, []time.Duration{2 * time.Second, 20 * time.Second}, func(i int) Node { return NewChainNode(i) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].IntervalS != 2 || rows[1].IntervalS != 20 || rows[0].Digest == rows[1].Digest {
+		t.Fatalf("rows %+v: want one run at 2 s and one at 20 s", rows)
+	}
+	for _, r := range rows {
+		if r.Blocks < 10 || r.MeanPropagationMS <= 0 || r.TheoryStaleRate <= 0 || r.TheoryStaleRate >= 1 {
+			t.Errorf("row %+v: want 10 blocks or more, a propagation time and a theory rate in (0, 1)", r)
+		}
+	}
+	if rows[0].TheoryStaleRate <= rows[1].TheoryStaleRate {
+		t.Errorf("theory: %g at 2 s, %g at 20 s; want more stale blocks at the shorter interval", rows[0].TheoryStaleRate, rows[1].TheoryStaleRate)
+	}
+	dir := t.TempDir()
+	if err := WriteSweep(dir, rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"sweep.json", "stale_sweep.svg"} {
+		if b, err := os.ReadFile(filepath.Join(dir, f)); err != nil || len(b) == 0 {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	t.Logf("\n%s", SweepTable(rows))
 }

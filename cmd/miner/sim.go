@@ -36,6 +36,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	partitions := fs.StringArray("partition", nil, "split the network in two halves from AT to UNTIL, e.g. 2h-3h (repeatable)")
 	crashes := fs.StringArray("crash", nil, "crash a share of the nodes from AT to UNTIL, e.g. 5h-6h:10% (repeatable)")
 	out := fs.String("out", "sim-out", "folder for report.json and the plots")
+	sweep := fs.String("sweep", "", "run once per block interval, e.g. 2s,5s,10s,30s, all else the same: DIR/sweep.json and a stale-rate plot instead of one report")
 	if err := parseArgs(fs, args, 0); err != nil {
 		return err
 	}
@@ -61,7 +62,25 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if tty.Is(stderr) {
 		cfg.Progress = func(mined, total int) { progressBar(stderr, mined, total) }
 	}
-	s, err := sim.New(cfg, func(i int) sim.Node { return sim.NewChainNode(i) })
+	newNode := func(i int) sim.Node { return sim.NewChainNode(i) }
+	if *sweep != "" {
+		var intervals []time.Duration
+		for _, f := range strings.Split(*sweep, ",") {
+			d, err := time.ParseDuration(strings.TrimSpace(f))
+			if err != nil || d <= 0 {
+				return usagef("--sweep %q: want block intervals such as 2s,5s,10s", *sweep)
+			}
+			intervals = append(intervals, d)
+		}
+		cfg.Progress = nil
+		rows, err := sim.Sweep(ctx, cfg, intervals, newNode)
+		if err != nil {
+			return err
+		}
+		fmt.Fprint(stdout, sim.SweepTable(rows))
+		return sim.WriteSweep(*out, rows)
+	}
+	s, err := sim.New(cfg, newNode)
 	if err != nil {
 		return usagef("%v", err)
 	}
