@@ -22,13 +22,18 @@ const floodScore = banThreshold / 10
 var errFlood = errors.New("message flood")
 
 // budget is how fast a peer may send one command: burst messages at once,
-// then perSec. A gossip command's messages over budget are dropped without
-// a score: an honest peer relays them on others' behalf, and how many there
-// are follows the network (a thousand nodes starting at once), not the
-// peer's intent; the peer costs us nothing more than its budget still.
-type budget struct {
-	perSec, burst float64
-	gossip        bool
+// then perSec.
+type budget struct{ perSec, burst float64 }
+
+// relayed reports whether m is gossip as an honest peer relays it on
+// others' behalf: an address announcement (maxAddrRelay addresses at most).
+// How many of those come follows the network (a thousand nodes starting at
+// once), not the peer's intent, so over budget they are dropped without a
+// score; the peer costs us no more than its budget still. Long unasked
+// address lists over budget score as any flood does.
+func relayed(m wire.Message) bool {
+	a, ok := m.(*wire.MsgAddr)
+	return ok && len(a.Addrs) <= maxAddrRelay
 }
 
 // budgets are ten times or more what our nodes send with the shortest
@@ -43,7 +48,7 @@ var budgets = map[string]budget{
 	"ping":       {perSec: 10, burst: 20},
 	"pong":       {perSec: 1, burst: 10},
 	"getaddr":    {perSec: 1, burst: 10},
-	"addr":       {perSec: 1, burst: 100, gossip: true}, // an announcement per node joining the network; each costs up to 1000 addresses learnt
+	"addr":       {perSec: 1, burst: 100}, // an announcement per node joining the network; each costs up to 1000 addresses learnt
 	"inv":        {perSec: 100, burst: 1000},
 	"getdata":    {perSec: 500, burst: 2000}, // a sync at 30,000 blocks/s sends 30,000/chunkBlocks, about 234 a second
 	"notfound":   {perSec: 1, burst: 10},

@@ -61,8 +61,9 @@ func take(l *limiter, cmd string, now time.Time, n int) int {
 
 // A flood of any limited command disconnects and discourages the peer
 // within its budget's burst and a few messages more; a burst within the
-// budget is served. A gossip command's flood (addr) is dropped over the
-// budget and costs the peer nothing: honest peers relay it for others.
+// budget is served. A flood of address announcements (the relays of
+// honest peers) is dropped over the budget and costs the peer nothing; a
+// flood of long address lists is punished like any other.
 func TestFloodDisconnects(t *testing.T) {
 	t.Parallel()
 	unknown := []wire.InvItem{{Type: wire.InvBlock, Hash: chain.Hash{1}}}
@@ -70,7 +71,8 @@ func TestFloodDisconnects(t *testing.T) {
 		&wire.MsgPing{},
 		&wire.MsgPong{},
 		&wire.MsgGetAddr{},
-		&wire.MsgAddr{},
+		&wire.MsgAddr{}, // an announcement: dropped over budget, unpunished
+		&wire.MsgAddr{Addrs: make([]wire.NetAddr, maxAddrRelay+1)}, // a list nobody asked for
 		wire.NewMsgInv(nil),
 		wire.NewMsgGetData(unknown),
 		wire.NewMsgNotFound(unknown),
@@ -91,10 +93,10 @@ func TestFloodDisconnects(t *testing.T) {
 			frames := bytes.Repeat(frameOf(t, m), int(b.burst+2*b.perSec)+2*banThreshold/floodScore)
 			r.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
 			r.conn.Write(frames)
-			if b.gossip {
+			if relayed(m) {
 				r.roundTrip() // served past the flood
 				if a.Bans() != 0 {
-					t.Errorf("after a flood of gossip: Bans() = %d, want none", a.Bans())
+					t.Errorf("after a flood of announcements: Bans() = %d, want none", a.Bans())
 				}
 				return
 			}

@@ -242,8 +242,8 @@ func (s *Server) handle(ctx context.Context, p *peer, m wire.Message) error {
 		return fmt.Errorf("%s before the handshake", m.Command())
 	}
 	if !p.limits.allow(m.Command(), s.now()) {
-		if b := budgets[m.Command()]; !b.gossip {
-			s.misbehave(p, floodScore, fmt.Errorf("%w: %s over %g a second", errFlood, m.Command(), b.perSec))
+		if !relayed(m) {
+			s.misbehave(p, floodScore, fmt.Errorf("%w: %s over %g a second", errFlood, m.Command(), budgets[m.Command()].perSec))
 		}
 		return nil
 	}
