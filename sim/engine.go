@@ -86,9 +86,13 @@ type Config struct {
 	// TxInterval is the mean time between transactions, network-wide,
 	// handed to nodes that are Transactors; 0: none.
 	TxInterval time.Duration
-	Seed       uint64
-	Latency    LatencyModel // SimBlockRegions() when nil
-	Loss       float64      // probability that a message is lost
+	// Manual runs no schedule: blocks and transactions come when a
+	// controller asks (Call), and the clock moves when it steps it
+	// (RunUntil); the run ends when the controller stops stepping.
+	Manual  bool
+	Seed    uint64
+	Latency LatencyModel // SimBlockRegions() when nil
+	Loss    float64      // probability that a message is lost
 	// HashPower is each node's share (any scale); when nil, HashDist says:
 	// "equal" (or "") or "exponential" (shares drawn exponentially).
 	HashPower []float64
@@ -173,10 +177,10 @@ func New(cfg Config, newNode func(i int) Node) (*Sim, error) {
 	if cfg.Nodes <= 0 {
 		return nil, errors.New("sim: Nodes must be positive")
 	}
-	if cfg.Blocks <= 0 && cfg.Duration <= 0 {
+	if cfg.Blocks <= 0 && cfg.Duration <= 0 && !cfg.Manual {
 		return nil, errors.New("sim: set Blocks or Duration, or the run never ends")
 	}
-	if cfg.Interval <= 0 {
+	if cfg.Interval <= 0 && !cfg.Manual {
 		return nil, errors.New("sim: Interval must be positive")
 	}
 	if cfg.Loss < 0 || cfg.Loss > 1 {
@@ -237,9 +241,19 @@ func New(cfg Config, newNode func(i int) Node) (*Sim, error) {
 	if cfg.Duration > 0 {
 		s.stop = cfg.Duration
 	}
-	s.scheduleMine()
-	s.scheduleTx()
+	if !cfg.Manual {
+		s.scheduleMine()
+		s.scheduleTx()
+	}
 	return s, nil
+}
+
+// Call runs fn on node i now, on the engine's goroutine as every node call
+// is: how a controller has a node mine or take a transaction in a Manual
+// run. It logs the call into the digest.
+func (s *Sim) Call(i int, what string, fn func(n Node, env Env)) {
+	s.log("call", -1, i, 0, what)
+	fn(s.nodes[i], s.envs[i])
 }
 
 func (s *Sim) push(e event) {

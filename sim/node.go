@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -199,17 +200,25 @@ const txFee = 1000
 // and offers it to the node's mempool, as a wallet sending through this
 // node would; the peer layer relays it like any other.
 func (n *ChainNode) Transact(env Env, seq int) {
-	n.now = env.Now()
 	var to chain.Address
 	binary.BigEndian.PutUint64(to[12:], uint64(seq)+1)
-	tx := faucet.Transfer(to, chain.Coin, txFee, uint64(seq), nil)
+	n.Submit(env, faucet.Transfer(to, chain.Coin, txFee, uint64(seq), nil))
+}
+
+// Submit offers tx to the node's mempool, as a wallet sending through this
+// node does, and returns the pool's refusal, if any. A transfer refused for
+// a nonce gap waits with the orphans until the one before it arrives; the
+// peer layer relays it like any other once admitted.
+func (n *ChainNode) Submit(env Env, tx *chain.Tx) error {
+	n.now = env.Now()
 	env.Observe(Observation{Kind: TxSubmitted, Tx: tx.Hash().String()})
-	if err := n.pool.Add(tx); err != nil {
-		// Mostly a nonce gap: the transaction before it has not reached
-		// this node yet. It waits as an orphan would, until it has.
+	err := n.pool.Add(tx)
+	var refusal *mempool.RejectError
+	if errors.As(err, &refusal) && refusal.NonceGap() {
 		n.peers.Offer(tx)
 	}
 	n.flush(env)
+	return err
 }
 
 // download runs the peer layer's block download and sets its timer for

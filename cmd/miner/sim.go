@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/hashforge/hashforge/internal/httpguard"
 	"github.com/hashforge/hashforge/internal/tty"
 	"github.com/hashforge/hashforge/sim"
 )
@@ -36,9 +40,23 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	partitions := fs.StringArray("partition", nil, "split the network in two halves from AT to UNTIL, e.g. 2h-3h (repeatable)")
 	crashes := fs.StringArray("crash", nil, "crash a share of the nodes from AT to UNTIL, e.g. 5h-6h:10% (repeatable)")
 	out := fs.String("out", "sim-out", "folder for report.json and the plots")
+	httpPort := fs.Uint16("http", 0, "serve the clocked controller of --scenario on this port instead of running (see README)")
+	httpAddr := fs.String("http-addr", "127.0.0.1", "address the controller binds to")
+	scenario := fs.String("scenario", "classic", "the controller's scenario: classic (three nodes; the start pays aki 2, so 7, satoshi 5 coins)")
+	costs := fs.String("costs", "mine=3,block=1,tx=1,receive=1,answer=0", "ticks each action takes under the controller")
 	sweep := fs.String("sweep", "", "run once per block interval, e.g. 2s,5s,10s,30s, all else the same: DIR/sweep.json and a stale-rate plot instead of one report")
 	if err := parseArgs(fs, args, 0); err != nil {
 		return err
+	}
+	if *httpPort != 0 {
+		if *scenario != "classic" {
+			return usagef("--scenario %q: the one scenario is classic", *scenario)
+		}
+		c, err := sim.ParseCosts(*costs)
+		if err != nil {
+			return usagef("--costs: %v", err)
+		}
+		return serveController(ctx, net.JoinHostPort(*httpAddr, strconv.Itoa(int(*httpPort))), c, cfg.Seed, stderr)
 	}
 	var err error
 	if cfg.Latency, err = parseLatency(*latency); err != nil {
@@ -100,6 +118,26 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if v != "ok" {
 			return fmt.Errorf("an invariant failed: see the report")
 		}
+	}
+	return nil
+}
+
+// serveController serves the clocked controller of the classic scenario on
+// addr until ctx ends, guarded against other web pages as the node's API is.
+func serveController(ctx context.Context, addr string, costs sim.Costs, seed uint64, stderr io.Writer) error {
+	c, err := sim.NewController(costs, seed)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: httpguard.Guard(c, httpguard.NewHosts(addr), sim.Deny), ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(stderr, "miner sim: the classic scenario's controller on http://%s (GET /clock, /nodes, /nodes/{i}/blocks, /latest, /txpool, /accounts; POST /clock, /nodes/{i}/mine, /nodes/{i}/tx, /reset)\n", ln.Addr())
+	context.AfterFunc(ctx, func() { srv.Close() })
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
 	}
 	return nil
 }
