@@ -1,23 +1,35 @@
 package p2p
 
-import "github.com/hashforge/hashforge/chain"
+import (
+	"encoding/binary"
 
-// hashRing is a map from hashes that forgets its oldest hash once it holds
-// max: what a peer has seen, or what was refused, only matters while the
-// transaction is being relayed, and a peer must not be able to grow it.
-type hashRing[V any] struct {
+	"github.com/hashforge/hashforge/chain"
+)
+
+// hashRing is a map that forgets its oldest key once it holds max: what a
+// peer has seen, or what was refused, only matters while the transaction is
+// being relayed, and a peer must not be able to grow it. Keys are hashes,
+// or a hash's shortID where many rings hold many of them.
+type hashRing[K comparable, V any] struct {
 	max   int
-	m     map[chain.Hash]V
-	order []chain.Hash // a ring: next is the oldest once it is full
+	m     map[K]V
+	order []K // a ring: next is the oldest once it is full
 	next  int
 }
 
-func newHashRing[V any](max int) *hashRing[V] {
-	return &hashRing[V]{max: max, m: make(map[chain.Hash]V)}
+func newHashRing[K comparable, V any](max int) *hashRing[K, V] {
+	return &hashRing[K, V]{max: max, m: make(map[K]V)}
 }
 
+// shortID is the first 8 bytes of a txid, as the sets of what each peer has
+// seen keep it: a quarter of the memory of a whole hash, over every peer of
+// a node (and every node of a simulation). Two txids sharing one would
+// only make a transfer go unannounced to a peer that saw the other, and
+// finding a second txid with a given one's 64 bits takes 2^64 hashes.
+func shortID(h chain.Hash) uint64 { return binary.LittleEndian.Uint64(h[:8]) }
+
 // put records v for h, reporting whether h was new.
-func (r *hashRing[V]) put(h chain.Hash, v V) bool {
+func (r *hashRing[K, V]) put(h K, v V) bool {
 	if _, ok := r.m[h]; ok {
 		r.m[h] = v
 		return false
@@ -33,7 +45,7 @@ func (r *hashRing[V]) put(h chain.Hash, v V) bool {
 	return true
 }
 
-func (r *hashRing[V]) get(h chain.Hash) (V, bool) {
+func (r *hashRing[K, V]) get(h K) (V, bool) {
 	v, ok := r.m[h]
 	return v, ok
 }

@@ -61,8 +61,8 @@ type peer struct {
 	pingSent   time.Time
 	rtt        time.Duration
 	banScore   int
-	lastBlock  time.Time           // when the peer last sent a block new to us; eviction spares those that do
-	known      *hashRing[struct{}] // txids the peer has seen: announced by either side, or sent
+	lastBlock  time.Time                   // when the peer last sent a block new to us; eviction spares those that do
+	known      *hashRing[uint64, struct{}] // shortIDs of txids the peer has seen: announced by either side, or sent
 
 	limits limiter // the peer's message budgets; its own lock
 }
@@ -80,7 +80,7 @@ func newPeer(conn net.Conn, addr, dialed string, now time.Time) *peer {
 		out:      make(chan wire.Message, outQueue),
 		done:     make(chan struct{}),
 		lastSeen: now,
-		known:    newHashRing[struct{}](maxKnownInv),
+		known:    newHashRing[uint64, struct{}](maxKnownInv),
 	}
 }
 
@@ -114,7 +114,7 @@ func (p *peer) seen(ids ...chain.Hash) []chain.Hash {
 	defer p.mu.Unlock()
 	var fresh []chain.Hash
 	for _, id := range ids {
-		if p.known.put(id, struct{}{}) {
+		if p.known.put(shortID(id), struct{}{}) {
 			fresh = append(fresh, id)
 		}
 	}

@@ -68,8 +68,8 @@ type orphanKey struct {
 // ahead of the transaction it follows.
 type txState struct {
 	mu        sync.Mutex
-	rejected  *hashRing[chain.Hash] // txid → the tip it was refused at
-	requested *hashRing[time.Time]  // txid → when a getdata asked for it
+	rejected  *hashRing[chain.Hash, chain.Hash] // txid → the tip it was refused at
+	requested *hashRing[chain.Hash, time.Time]  // txid → when a getdata asked for it
 	// orphans were refused for a nonce gap. Transactions reach a node
 	// over several peers, so a sender's next nonce can overtake the one
 	// before it; it is admitted when that one is.
@@ -79,8 +79,8 @@ type txState struct {
 
 func newTxState(seed uint64) txState {
 	return txState{
-		rejected:  newHashRing[chain.Hash](maxRejected),
-		requested: newHashRing[time.Time](maxRequested),
+		rejected:  newHashRing[chain.Hash, chain.Hash](maxRejected),
+		requested: newHashRing[chain.Hash, time.Time](maxRequested),
 		orphans:   make(map[orphanKey]*chain.Tx),
 		evict:     mrand.New(mrand.NewPCG(seed, seed>>32|seed<<32)),
 	}
