@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -65,5 +67,33 @@ func TestSimCommand(t *testing.T) {
 	r := runMiner(t, 10*time.Second, "sim", "--crash", "1h-2h")
 	if r.code != exitUsage || !strings.Contains(r.stderr, "--crash") {
 		t.Errorf("bad --crash: exit %d, stderr %q; want 2 naming the flag", r.code, r.stderr)
+	}
+}
+
+// miner sim --http serves the classic scenario's controller: the start's
+// balances, a step, and the Host guard of the node's API.
+func TestSimController(t *testing.T) {
+	port := freePort(t)
+	p := startMiner(t, "sim", "--http", port)
+	base := "http://127.0.0.1:" + port
+	var body []byte
+	waitFor(t, 10*time.Second, "the controller answers", func() (bool, string) {
+		var err error
+		body, err = httpGet(base + "/accounts")
+		return err == nil, fmt.Sprint(err, p.exited())
+	})
+	var balances map[string]float64
+	if err := json.Unmarshal(body, &balances); err != nil || balances["aki"] != 2 || balances["so"] != 7 || balances["satoshi"] != 5 {
+		t.Fatalf("GET /accounts: %s (%v), want aki 2, so 7, satoshi 5", body, err)
+	}
+	resp, err := httpClient.Post(base+"/clock", "application/json", strings.NewReader(`{"step": 2}`))
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /clock: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	req, _ := http.NewRequest("GET", base+"/clock", nil)
+	req.Host = "rebound.example"
+	if resp, err := httpClient.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a foreign Host: %v %v, want 403", resp, err)
 	}
 }
