@@ -1,5 +1,10 @@
-// Package sim is the engine of the deterministic network simulator: many
-// nodes in one process on a virtual clock.
+// Package sim is the deterministic network simulator: many nodes in one
+// process on a virtual clock. Its engine (engine.go, queue.go, links.go,
+// faults.go, mining.go, observe.go, report.go, svg.go, sweep.go) drives
+// nodes it knows only by the Node interface; ChainNode (node.go) is a node
+// made of the node's own chain, mempool, block templates and peer layer;
+// ClassicNode and the Controller (classic.go, controller.go) serve the
+// clocked teaching scenario over HTTP.
 //
 // The engine owns time, links, the event queue, randomness, the mining
 // schedule, observation and the report. It holds no consensus, relay or
@@ -10,8 +15,11 @@
 // virtual instant and carries out what the node asks of its Env (Send,
 // After, Observe). A node that implements Crasher hears of its crash; on
 // restart the engine calls Start again, and what survives (the store) and
-// what is lost (the memory) is the node's business. A reader can see this from the imports: package sim
-// imports nothing of the project.
+// what is lost (the memory) is the node's business. A reader can see this
+// from the imports: the engine's files import nothing of the project, and
+// node.go reaches chain, mempool, miner and p2p through their exported API
+// alone, handing every message to p2p.Link.Deliver and every block to
+// chain.ProcessBlock.
 //
 // # Time and order
 //
@@ -53,7 +61,10 @@
 // # Mining
 //
 // Blocks are found as a Poisson process at one per Config.Interval
-// network-wide; the finder is drawn by hash-power share. The engine then
+// network-wide; the finder is drawn by hash-power share. Transactions, when
+// Config.TxInterval is set, come the same way, each handed to a random node
+// that is a Transactor. A Manual run has neither: a controller calls the
+// nodes (Sim.Call) and steps the clock (RunUntil). The engine then
 // calls Mine on that node, which builds and announces its block as the real
 // miner would; the engine only counts. A crashed node's share of the hash
 // power is offline: a discovery drawn for it is skipped.
