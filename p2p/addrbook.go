@@ -17,11 +17,12 @@ import (
 const (
 	maxKnownAddr = 1000 // addresses remembered at most: an addr flood cannot grow memory
 	maxAddrRelay = 10   // longest addr message that is passed on
-	// addrRelayPeers is how many peers a new address is passed on to, as
-	// Bitcoin does: enough that an announcement reaches every node in a
-	// few hops, where passing it to every peer costs each address a
-	// message on every link of the network (4.8 million addr messages for
-	// a thousand nodes starting together, in the simulator).
+	// addrRelayPeers is how many peers an address learnt from a peer is
+	// passed on to, as Bitcoin does: enough that an announcement reaches
+	// every node in a few hops, where passing it to every peer costs each
+	// address a message on every link of the network (4.8 million addr
+	// messages for a thousand nodes starting together, in the simulator).
+	// The node a peer joined announces it to all its peers (onReady).
 	addrRelayPeers = 2
 )
 

@@ -84,7 +84,9 @@ func (s *Server) onReady(p *peer) {
 	if listen != "" {
 		if s.learn(listen, false) {
 			if na, ok := toNetAddr(listen, s.now()); ok {
-				s.relayAddrs(&wire.MsgAddr{Addrs: []wire.NetAddr{na}}, p)
+				// A node that joined us is announced to every peer; the
+				// peers pass it on to a few of theirs (relayAddrs).
+				s.broadcast(&wire.MsgAddr{Addrs: []wire.NetAddr{na}}, p)
 			}
 		}
 		if s.book != nil && !p.inbound {
