@@ -231,12 +231,19 @@ func (d *download) release(sl *slot) {
 // another peer; only, when only is not nil.
 func (d *download) giveUp(p *peer, only map[chain.Hash]bool) {
 	d.fetcher(p).stalled = d.now()
+	var given []*slot
 	for _, sl := range d.slots {
 		if sl.peer == p && sl.block == nil && (only == nil || only[sl.hash]) {
-			d.release(sl)
-			sl.failed = p
-			d.retry = append(d.retry, sl)
+			given = append(given, sl)
 		}
+	}
+	// Lowest first, not in a map's order: the lowest blocks hold up the
+	// chain's progress, and a simulated run must repeat.
+	slices.SortFunc(given, func(a, b *slot) int { return cmp.Compare(a.height, b.height) })
+	for _, sl := range given {
+		d.release(sl)
+		sl.failed = p
+		d.retry = append(d.retry, sl)
 	}
 }
 

@@ -110,10 +110,15 @@ func (n *drivenNode) after(ctx context.Context) {
 		select {
 		case tip := <-n.tips:
 			n.NewTip(tip)
+			continue
+		default:
+		}
+		select {
 		case tx := <-n.txs:
 			n.Admitted([]*chain.Tx{tx})
+			continue
 		default:
-			return
 		}
+		return
 	}
 }

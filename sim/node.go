@@ -261,18 +261,20 @@ func (n *ChainNode) Mine(env Env) {
 // peer layer of new tips and admissions, then put on each link, in the
 // order of the linked nodes, what the layer queued for it.
 func (n *ChainNode) flush(env Env) {
-	for {
-		select {
-		case t := <-n.tips:
+	// Tips, then admissions, each channel to its end: a select would pick
+	// among ready channels at random, and the order of what the layer
+	// announces would change from run to run.
+	for more := true; more; {
+		more = false
+		for t, ok := next(n.tips); ok; t, ok = next(n.tips) {
 			n.newTip(env, t)
 			n.peers.NewTip(t)
-			continue
-		case tx := <-n.txs:
-			n.peers.Admitted([]*chain.Tx{tx})
-			continue
-		default:
+			more = true
 		}
-		break
+		for tx, ok := next(n.txs); ok; tx, ok = next(n.txs) {
+			n.peers.Admitted([]*chain.Tx{tx})
+			more = true
+		}
 	}
 	for _, j := range n.order {
 		l := n.links[j]
@@ -284,6 +286,17 @@ func (n *ChainNode) flush(env Env) {
 			wire.WriteMessage(&b, n.params.Magic, m)
 			env.Send(j, Message{Payload: frame{from: n.life, to: n.lives[j], b: b.Bytes()}, Size: b.Len(), Kind: m.Command()})
 		}
+	}
+}
+
+// next takes what ch holds without waiting.
+func next[T any](ch <-chan T) (T, bool) {
+	select {
+	case v := <-ch:
+		return v, true
+	default:
+		var zero T
+		return zero, false
 	}
 }
 
