@@ -131,6 +131,9 @@ func New(c Chain, cfg Config, log *slog.Logger) *Pool {
 func (p *Pool) Run(ctx context.Context) {
 	tips, cancel := p.chain.Subscribe()
 	defer cancel()
+	// A tip that came between New and the subscription sends no event:
+	// catch up with it now.
+	p.view(func(*chain.View) error { return nil })
 	expire := time.NewTicker(min(p.cfg.Expiry/10, time.Minute))
 	defer expire.Stop()
 	for {
