@@ -73,8 +73,7 @@ type Chain struct {
 	main      []*blockNode // main[h] is the main-chain block at height h
 	best      *blockNode   // most-work block not known invalid: where the main chain heads
 	connected time.Time    // when the tip was last connected, for the log's interval
-	now       func() time.Time
-	sigs      *SigCache
+	options
 
 	subMu sync.Mutex
 	subs  map[chan Tip]struct{}
@@ -82,32 +81,44 @@ type Chain struct {
 	stats *stats
 }
 
-// Option changes how New builds a chain.
-type Option func(*Chain)
+// options are what Options set: the clock and the signature cache.
+type options struct {
+	now  func() time.Time
+	sigs *SigCache
+}
+
+// newOptions applies opts to the defaults: the system clock, no cache.
+func newOptions(opts []Option) options {
+	o := options{now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
+// Option changes how New builds a chain (or how Verify checks one).
+type Option func(*options)
 
 // WithClock has the chain read the time from now instead of the system
 // clock: how far ahead of it a block's time may be, and the templates'
 // least and most time. A simulator gives its nodes its virtual clock.
-func WithClock(now func() time.Time) Option { return func(c *Chain) { c.now = now } }
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // WithSigCache has the chain skip the signature checks sigs knows passed
 // (the mempool's, when they share it) and record those it makes.
-func WithSigCache(sigs *SigCache) Option { return func(c *Chain) { c.sigs = sigs } }
+func WithSigCache(sigs *SigCache) Option { return func(o *options) { o.sigs = sigs } }
 
 // New loads the chain from s, writing the genesis block into an empty store,
 // and finishes any reorganisation a crash interrupted.
 func New(p *Params, s Store, log *slog.Logger, opts ...Option) (*Chain, error) {
 	c := &Chain{
-		params: p,
-		store:  s,
-		log:    log,
-		index:  make(map[Hash]*blockNode),
-		subs:   make(map[chan Tip]struct{}),
-		stats:  newStats(),
-		now:    time.Now,
-	}
-	for _, o := range opts {
-		o(c)
+		params:  p,
+		store:   s,
+		log:     log,
+		index:   make(map[Hash]*blockNode),
+		subs:    make(map[chan Tip]struct{}),
+		stats:   newStats(),
+		options: newOptions(opts),
 	}
 	c.connected = c.now()
 	var entries []IndexEntry

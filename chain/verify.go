@@ -42,11 +42,7 @@ func Verify(ctx context.Context, p *Params, s VerifyStore, progress func(height 
 	var problems []error
 	state := make(memAccounts)
 	var parent *blockNode
-	clock := Chain{now: time.Now}
-	for _, o := range opts {
-		o(&clock)
-	}
-	now := clock.now()
+	now := newOptions(opts).now()
 	stopped := false
 	for height := uint64(0); ; height++ {
 		if err := ctx.Err(); err != nil {

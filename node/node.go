@@ -163,16 +163,22 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		wg.Go(func() { poolClient.Run(ctx) })
 	}
 	var m *miner.Miner
-	templates := miner.NewTemplates(ch, pool, log)
 	if len(devices) > 0 {
 		if m, err = newMiner(cfg, devices, ch, pool, poolClient, signer.Address(), log); err != nil {
 			return err
 		}
-		templates = m.Templates() // one transaction selection for both
 		wg.Go(func() { m.Run(ctx) })
 	}
 	var stratumSrv *stratum.Server
 	if cfg.StratumAddr != "" {
+		// The miner's templates when there is a miner: one transaction
+		// selection for both.
+		var templates *miner.Templates
+		if m != nil {
+			templates = m.Templates()
+		} else {
+			templates = miner.NewTemplates(ch, pool, log)
+		}
 		if cfg.StratumPaysNode {
 			self := signer.Address()
 			cfg.Stratum.PayTo = cmp.Or(cfg.Address, &self)
