@@ -108,12 +108,7 @@ func (l *Link) Ready() bool { return l.p.ready() }
 func (s *Server) attached(p *peer) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for q := range s.peers.all() {
-		if q == p {
-			return true
-		}
-	}
-	return false
+	return s.peers.has(p)
 }
 
 // Ping pings every peer, as the TCP driver does every PingInterval.

@@ -36,6 +36,8 @@ func (ps *peerSet) remove(p *peer) {
 	}
 }
 
+func (ps *peerSet) has(p *peer) bool { return slices.Contains(ps.list, p) }
+
 // all walks the peers; a walk must not add or remove one.
 func (ps *peerSet) all() iter.Seq[*peer] { return slices.Values(ps.list) }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -54,7 +55,7 @@ func NewController(costs Costs, seed uint64) (*Controller, error) {
 	c.mux.HandleFunc("GET /nodes", c.get(func(r *http.Request) (any, error) { return c.statuses(), nil }))
 	c.mux.HandleFunc("GET /nodes/{i}", c.get(c.node(func(n *ClassicNode) (any, error) { return c.status(n), nil })))
 	c.mux.HandleFunc("GET /nodes/{i}/blocks", c.get(c.node(c.blocks)))
-	c.mux.HandleFunc("GET /nodes/{i}/latest", c.get(c.node(func(n *ClassicNode) (any, error) { return c.block(n, n.chain.Tip().Hash) })))
+	c.mux.HandleFunc("GET /nodes/{i}/latest", c.get(c.node(c.latest)))
 	c.mux.HandleFunc("GET /nodes/{i}/txpool", c.get(c.node(c.txpool)))
 	c.mux.HandleFunc("POST /nodes/{i}/mine", c.post(c.mine))
 	c.mux.HandleFunc("POST /nodes/{i}/tx", c.post(c.transfer))
@@ -183,34 +184,37 @@ func (c *Controller) txView(tx *chain.Tx) TxView {
 	return TxView{Txid: tx.Hash(), From: c.name(tx.Sender()), To: c.name(tx.To), Amount: float64(tx.Amount) / float64(chain.Coin)}
 }
 
-func (c *Controller) block(n *ClassicNode, h chain.Hash) (BlockView, error) {
-	b, err := n.chain.Block(h)
-	if err != nil {
-		return BlockView{}, err
-	}
-	v := BlockView{Height: b.Txs[0].Height, Hash: h, Miner: c.name(b.Txs[0].To), Txs: []TxView{}}
+func (c *Controller) blockView(b *chain.Block) BlockView {
+	v := BlockView{Height: b.Txs[0].Height, Hash: b.Hash(), Miner: c.name(b.Txs[0].To), Txs: []TxView{}}
 	for _, tx := range b.Txs[1:] {
 		v.Txs = append(v.Txs, c.txView(tx))
 	}
-	return v, nil
+	return v
 }
 
+// latest is node n's tip.
+func (c *Controller) latest(n *ClassicNode) (any, error) {
+	b, err := n.chain.Block(n.chain.Tip().Hash)
+	if err != nil {
+		return nil, err
+	}
+	return c.blockView(b), nil
+}
+
+// blocks is node n's main chain, genesis first.
 func (c *Controller) blocks(n *ClassicNode) (any, error) {
 	var out []BlockView
 	for h := n.chain.Tip().Hash; ; {
-		b, err := c.block(n, h)
+		b, err := n.chain.Block(h)
 		if err != nil {
 			return nil, err
 		}
-		out = append([]BlockView{b}, out...)
-		if b.Height == 0 {
+		out = append(out, c.blockView(b))
+		if b.Txs[0].Height == 0 {
+			slices.Reverse(out)
 			return out, nil
 		}
-		blk, err := n.chain.Block(h)
-		if err != nil {
-			return nil, err
-		}
-		h = blk.Header.PrevBlock
+		h = b.Header.PrevBlock
 	}
 }
 

@@ -8,6 +8,16 @@ import (
 
 // The fault schedule as the engine carries it out.
 
+// Halves splits nodes 0 to n-1 into two groups of consecutive indices, for
+// a Partition: the first n/2, rounded up, and the rest.
+func Halves(n int) [][]int {
+	half := make([][]int, 2)
+	for i := range n {
+		half[i*2/n] = append(half[i*2/n], i)
+	}
+	return half
+}
+
 func (s *Sim) setFaults(faults []Fault) error {
 	n := s.cfg.Nodes
 	s.net.faults = faults

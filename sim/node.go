@@ -276,15 +276,22 @@ func (n *ChainNode) flush(env Env) {
 			more = true
 		}
 	}
+	// A broadcast queues one message for every link: it is encoded once.
+	encoded := make(map[wire.Message][]byte)
 	for _, j := range n.order {
 		l := n.links[j]
 		if l.Closed() {
 			l.Close()
 		}
 		for _, m := range l.Sent() {
-			var b bytes.Buffer
-			wire.WriteMessage(&b, n.params.Magic, m)
-			env.Send(j, Message{Payload: frame{from: n.life, to: n.lives[j], b: b.Bytes()}, Size: b.Len(), Kind: m.Command()})
+			b, ok := encoded[m]
+			if !ok {
+				var buf bytes.Buffer
+				wire.WriteMessage(&buf, n.params.Magic, m)
+				b = buf.Bytes()
+				encoded[m] = b
+			}
+			env.Send(j, Message{Payload: frame{from: n.life, to: n.lives[j], b: b}, Size: len(b), Kind: m.Command()})
 		}
 	}
 }
@@ -309,37 +316,37 @@ func (n *ChainNode) newTip(env Env, t chain.Tip) {
 		return
 	}
 	// Walk both tips back to their fork: the blocks between it and the
-	// new tip are new to the main chain.
-	parent := func(h chain.Hash) chain.Hash {
+	// new tip are new to the main chain. Each is read once.
+	block := func(h chain.Hash) *chain.Block {
 		b, err := n.chain.Block(h)
 		if err != nil {
 			panic(fmt.Sprintf("sim: node %d: block %s of its main chain: %v", n.index, h, err))
 		}
-		return b.Header.PrevBlock
+		return b
 	}
 	a, ah, b, bh := old.Hash, old.Height, t.Hash, t.Height
-	var fresh []chain.Hash
-	for bh > ah {
-		fresh, b, bh = append(fresh, b), parent(b), bh-1
+	var fresh []*chain.Block
+	take := func() {
+		blk := block(b)
+		fresh, b = append(fresh, blk), blk.Header.PrevBlock
+	}
+	for ; bh > ah; bh-- {
+		take()
 	}
 	depth := 0
-	for ah > bh {
-		a, ah, depth = parent(a), ah-1, depth+1
+	for ; ah > bh; ah-- {
+		a, depth = block(a).Header.PrevBlock, depth+1
 	}
 	for a != b {
-		fresh = append(fresh, b)
-		a, b, depth = parent(a), parent(b), depth+1
+		take()
+		a, depth = block(a).Header.PrevBlock, depth+1
 	}
 	if depth > 0 {
 		env.Observe(Observation{Kind: Reorg, Depth: depth})
 	}
-	for _, h := range fresh {
-		env.Observe(Observation{Kind: BlockSeen, Block: h.String()})
-		b, err := n.chain.Block(h)
-		if err != nil {
-			panic(fmt.Sprintf("sim: node %d: block %s of its main chain: %v", n.index, h, err))
-		}
-		for _, tx := range b.Txs[1:] {
+	for _, blk := range fresh {
+		env.Observe(Observation{Kind: BlockSeen, Block: blk.Hash().String()})
+		for _, tx := range blk.Txs[1:] {
 			env.Observe(Observation{Kind: TxConfirmed, Tx: tx.Hash().String()})
 		}
 	}

@@ -56,16 +56,8 @@ func TestChainNodes(t *testing.T) {
 func TestChainNodesDeterministic(t *testing.T) {
 	faulty := func(seed uint64) Config {
 		cfg := smallNet(seed)
-		var a, b []int
-		for i := range cfg.Nodes {
-			if i < cfg.Nodes/2 {
-				a = append(a, i)
-			} else {
-				b = append(b, i)
-			}
-		}
 		cfg.Faults = []Fault{
-			{Kind: Partition, At: 60 * time.Second, Until: 120 * time.Second, Groups: [][]int{a, b}},
+			{Kind: Partition, At: 60 * time.Second, Until: 120 * time.Second, Groups: Halves(cfg.Nodes)},
 			{Kind: Crash, At: 140 * time.Second, Until: 180 * time.Second, Nodes: []int{0, cfg.Nodes / 2}},
 		}
 		return cfg
@@ -112,15 +104,7 @@ var (
 func TestChainNodesFaults(t *testing.T) {
 	cfg := smallNet(5)
 	cfg.Nodes, cfg.PeersPerNode, cfg.Blocks = 30, 4, 40
-	var left, right []int
-	for i := range cfg.Nodes {
-		if i < cfg.Nodes/2 {
-			left = append(left, i)
-		} else {
-			right = append(right, i)
-		}
-	}
-	halves := [][]int{left, right}
+	halves := Halves(cfg.Nodes)
 	cfg.Faults = []Fault{
 		{Kind: Partition, At: 100 * time.Second, Until: 250 * time.Second, Groups: halves},
 		{Kind: Crash, At: 300 * time.Second, Until: 420 * time.Second, Nodes: []int{1, 7, 13, 19, 25}},

@@ -189,11 +189,7 @@ func parseFault(s string, crash bool, nodes int) (sim.Fault, error) {
 		return sim.Fault{}, fmt.Errorf("want AT-UNTIL with AT before UNTIL, e.g. 2h-3h")
 	}
 	if !crash {
-		half := make([][]int, 2)
-		for i := range nodes {
-			half[i*2/nodes] = append(half[i*2/nodes], i)
-		}
-		return sim.Fault{Kind: sim.Partition, At: at, Until: until, Groups: half}, nil
+		return sim.Fault{Kind: sim.Partition, At: at, Until: until, Groups: sim.Halves(nodes)}, nil
 	}
 	pct, err := strconv.ParseFloat(strings.TrimSuffix(share, "%"), 64)
 	if err != nil || pct <= 0 || pct > 100 || !strings.HasSuffix(share, "%") {
