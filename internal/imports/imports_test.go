@@ -129,15 +129,15 @@ type pkg struct {
 	Name           string
 	Dir            string
 	GoFiles        []string
+	CgoFiles       []string
 	IgnoredGoFiles []string // left out by build constraints: other systems' files
-	Imports        []string
-	Export         string // with -export: the compiled package's export data
+	Export         string   // with -export: the compiled package's export data
 }
 
 // goList runs go list -json with args and decodes the packages it prints.
 func goList(t *testing.T, args ...string) []pkg {
 	t.Helper()
-	args = append([]string{"list", "-json=ImportPath,Name,Dir,GoFiles,IgnoredGoFiles,Imports,Export"}, args...)
+	args = append([]string{"list", "-json=ImportPath,Name,Dir,GoFiles,CgoFiles,IgnoredGoFiles,Export"}, args...)
 	cmd := exec.Command("go", args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -179,11 +179,16 @@ func matches(pattern, name string) bool {
 // included: a rule holds on every platform, not only the one testing it.
 func importGraph(t *testing.T) map[string][]string {
 	g := map[string][]string{}
+	watchTree(t)
 	for _, p := range goList(t, module+"/...") {
 		name, _ := relative(p.ImportPath)
 		g[name] = []string{}
-		imports := slices.Clone(p.Imports)
-		for _, file := range p.IgnoredGoFiles {
+		// Each file is parsed here rather than taken from go list's
+		// Imports: go test caches a result by the files the test itself
+		// opened, and a file read only by the go list child would let a
+		// cached pass hide a new forbidden import.
+		var imports []string
+		for _, file := range slices.Concat(p.GoFiles, p.CgoFiles, p.IgnoredGoFiles) {
 			if !strings.HasSuffix(file, "_test.go") {
 				imports = append(imports, fileImports(t, filepath.Join(p.Dir, file))...)
 			}
@@ -195,6 +200,28 @@ func importGraph(t *testing.T) map[string][]string {
 		}
 	}
 	return g
+}
+
+// watchTree lists every directory of the module so that go test's cache
+// knows them: a new file or package is then a reason to run again.
+func watchTree(t *testing.T) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		t.Fatalf("go list -m: %v", err)
+	}
+	root := strings.TrimSpace(string(out))
+	err = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		if path != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "bin" || d.Name() == "artifacts") {
+			return filepath.SkipDir
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func fileImports(t *testing.T, path string) []string {
