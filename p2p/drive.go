@@ -118,13 +118,19 @@ func (s *Server) Ping() { s.pingAll() }
 // does every ConsensusInterval.
 func (s *Server) ConsensusRound() { s.consensusRound() }
 
-// NewTip announces our new tip to every peer, as the TCP driver does on
-// each tip the chain reports.
-func (s *Server) NewTip(t chain.Tip) { s.announceTip(t) }
+// NewTip announces our new tip to every peer and retries the orphans, as
+// the TCP driver does on each tip the chain reports.
+func (s *Server) NewTip(t chain.Tip) { s.newTip(t) }
 
 // Admitted announces transactions the mempool admitted, in order, as the
 // TCP driver does with each batch the mempool reports.
 func (s *Server) Admitted(txs []*chain.Tx) { s.announceAdmitted(txs) }
+
+// Trickle announces transactions to the peers whose announcement timers
+// have fired, as the TCP driver does when each fires, and returns when to
+// call it again (0: nothing waits). Call it after each call that may admit
+// transactions too.
+func (s *Server) Trickle() time.Duration { return s.trickle() }
 
 // Offer keeps a transaction that came from outside the peers (a wallet
 // sending through this node) and that the mempool refused for a nonce gap

@@ -2,12 +2,14 @@ package p2p
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/mempool"
+	"github.com/hashforge/hashforge/p2p/wire"
 )
 
 // A node five blocks ahead and a new node that joins it sync once over TCP,
@@ -84,17 +86,20 @@ func settled(t *testing.T, px *proxy) (sent, back []string) {
 type drivenNode struct {
 	*Server
 	ch   *chain.Chain
+	pool *mempool.Pool
 	tips <-chan chain.Tip
 	txs  <-chan *chain.Tx
 }
 
-func driven(t *testing.T, ch *chain.Chain) *drivenNode {
-	cfg := quietConfig()
+func driven(t *testing.T, ch *chain.Chain) *drivenNode { return drivenWith(t, ch, quietConfig()) }
+
+// drivenWith is driven with cfg (its Listen ignored).
+func drivenWith(t *testing.T, ch *chain.Chain, cfg Config) *drivenNode {
 	cfg.Listen = ""
 	pool := mempool.New(ch, mempool.DefaultConfig(), testLog())
 	s := New(cfg, ch, pool, nil, testLog())
 	s.SetListenPort(18999)
-	n := &drivenNode{Server: s, ch: ch}
+	n := &drivenNode{Server: s, ch: ch, pool: pool}
 	var cancelTips, cancelTxs func()
 	n.tips, cancelTips = ch.Subscribe()
 	n.txs, cancelTxs = pool.Subscribe()
@@ -121,4 +126,37 @@ func (n *drivenNode) after(ctx context.Context) {
 		}
 		return
 	}
+}
+
+// link attaches x and y to each other, x dialling y, and exchanges their
+// handshakes.
+func link(t *testing.T, x, y *drivenNode) (lx, ly *Link) {
+	t.Helper()
+	addr := func(n *drivenNode) string { return fmt.Sprintf("192.0.2.%d:18999", n.nodeID%250+1) }
+	lx, ly = x.Attach(addr(y), true), y.Attach(addr(x), false)
+	exchange(context.Background(), x, lx, y, ly)
+	if !lx.Ready() || !ly.Ready() {
+		t.Fatal("no handshake")
+	}
+	return lx, ly
+}
+
+// exchange carries messages both ways between x (its link to y is lx) and
+// y (ly) until neither sends more, and returns those x sent.
+func exchange(ctx context.Context, x *drivenNode, lx *Link, y *drivenNode, ly *Link) (fromX []wire.Message) {
+	for moved := true; moved; {
+		moved = false
+		for _, m := range ly.Sent() {
+			moved = true
+			lx.Deliver(ctx, m)
+			x.after(ctx)
+		}
+		for _, m := range lx.Sent() {
+			moved = true
+			fromX = append(fromX, m)
+			ly.Deliver(ctx, m)
+			y.after(ctx)
+		}
+	}
+	return fromX
 }

@@ -187,6 +187,7 @@ func testConfig() Config {
 	cfg.ConsensusInterval = 500 * time.Millisecond
 	cfg.HandshakeTimeout = time.Second
 	cfg.BanDuration = time.Hour
+	cfg.TxAnnounceInterval = 50 * time.Millisecond
 	return cfg
 }
 

@@ -65,6 +65,7 @@ type peer struct {
 	banScore   int
 	lastBlock  time.Time                   // when the peer last sent a block new to us; eviction spares those that do
 	known      *hashRing[uint64, struct{}] // shortIDs of txids the peer has seen: announced by either side, or sent
+	invTx      []chain.Hash                // txids waiting to be announced to the peer (trickle.go)
 
 	limits limiter // the peer's message budgets; its own lock
 }

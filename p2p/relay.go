@@ -29,14 +29,16 @@ func (s *Server) relay(ctx context.Context) {
 		case tx := <-txs:
 			s.announceAdmitted(waiting(txs, tx))
 		case t := <-tips:
-			s.announceTip(t)
+			s.newTip(t)
 		}
 	}
 }
 
-// announceTip tells every peer of our new tip.
-func (s *Server) announceTip(t chain.Tip) {
+// newTip tells every peer of our new tip, and offers the pool the orphans
+// the tip may have made valid.
+func (s *Server) newTip(t chain.Tip) {
 	s.broadcast(wire.NewMsgInv([]wire.InvItem{{Type: wire.InvBlock, Hash: t.Hash}}), nil)
+	s.retryOrphans()
 }
 
 // announceAdmitted announces transactions the pool admitted, and offers it
@@ -57,7 +59,7 @@ func (s *Server) onInv(p *peer, m *wire.MsgInv) {
 	for _, it := range m.Items {
 		switch it.Type {
 		case wire.InvBlock:
-			if !s.chain.Have(it.Hash) {
+			if s.wantBlock(it.Hash) {
 				want = append(want, it)
 			}
 			// Nodes announce their tips: one announcing ours has it.
@@ -72,6 +74,25 @@ func (s *Server) onInv(p *peer, m *wire.MsgInv) {
 	if len(want) > 0 {
 		p.send(wire.NewMsgGetData(want))
 	}
+}
+
+// wantBlock reports whether to ask for an announced block, and if so
+// records that it is asked for. A new block is announced by most peers
+// within its propagation time: each would send it whole if asked, so it is
+// asked of the first, and of another only once blockStall has passed
+// without it (or a sync fetches it from a peer ahead of us).
+func (s *Server) wantBlock(id chain.Hash) bool {
+	if s.chain.Have(id) {
+		return false
+	}
+	now := s.now()
+	s.txs.mu.Lock()
+	defer s.txs.mu.Unlock()
+	if at, ok := s.txs.blocks.get(id); ok && now.Sub(at) < blockStall {
+		return false
+	}
+	s.txs.blocks.put(id, now)
+	return true
 }
 
 // onGetData answers, in the order asked, with every object we have, then one

@@ -58,6 +58,9 @@ type Config struct {
 	ConsensusInterval time.Duration // how often every peer's tip is compared with ours
 	HandshakeTimeout  time.Duration
 	BanDuration       time.Duration // how long misbehaviour discourages, and a manual ban's default
+	// TxAnnounceInterval is the mean time between two announcements of
+	// transactions to one peer (trickle.go); 0 announces each at once.
+	TxAnnounceInterval time.Duration
 
 	// Clock is where the peer layer reads the time for its decisions
 	// (timeouts, stalls, budgets, bans); nil is the system clock. Random
@@ -79,6 +82,8 @@ func DefaultConfig() Config {
 		ConsensusInterval: 60 * time.Second,
 		HandshakeTimeout:  10 * time.Second,
 		BanDuration:       24 * time.Hour,
+		// Bitcoin Core's to an outbound peer (5 s to an inbound one).
+		TxAnnounceInterval: 2 * time.Second,
 	}
 }
 
@@ -94,9 +99,11 @@ type Server struct {
 	genesis chain.Hash
 	nodeID  uint64
 
-	randMu  sync.Mutex   // cfg.Random, which may not be safe for concurrent use
-	shuffle *mrand.Rand  // under mu: the order peers are asked for blocks in
-	dialing atomic.Int64 // dials connecting now
+	randMu  sync.Mutex     // cfg.Random, which may not be safe for concurrent use
+	shuffle *mrand.Rand    // under mu: the order peers are asked for blocks in, the announcement times
+	invWake chan struct{}  // a peer's queue of announcements filled
+	invAt   announceTimers // under mu: when the announcement timers fire (trickle.go)
+	dialing atomic.Int64   // dials connecting now
 
 	mu         sync.Mutex
 	listenPort uint16
@@ -135,6 +142,7 @@ func New(cfg Config, ch Chain, pool Mempool, book Book, log *slog.Logger) *Serve
 		bans:    newBanBook(),
 		dl:      newDownload(cfg.Clock),
 		traffic: newTrafficStats(),
+		invWake: make(chan struct{}, 1),
 	}
 	s.nodeID = s.random64()
 	s.txs = newTxState(s.random64())
@@ -187,6 +195,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) {
 		context.AfterFunc(ctx, func() { ln.Close() })
 	}
 	s.wg.Go(func() { s.relay(ctx) })
+	s.wg.Go(func() { s.trickleLoop(ctx) })
 	s.wg.Go(func() { s.connectLoop(ctx) })
 	s.loop(ctx)
 

@@ -51,6 +51,9 @@ const (
 	maxRejected  = 20_000 // refused txids remembered, so announcements of them are not fetched
 	maxRequested = 20_000 // txids remembered as asked for
 	maxOrphans   = 1000   // transactions kept waiting for their sender's previous nonce
+	// maxRequestedBlocks bounds the announced blocks remembered as asked
+	// for: a few are new at a time.
+	maxRequestedBlocks = 1000
 	// txRequestTimeout is how long a txid asked of one peer is not asked of
 	// another: long enough for the answer, short enough that a peer that
 	// never answers does not keep the transaction from us for good.
@@ -65,11 +68,13 @@ type orphanKey struct {
 
 // txState is what the server remembers so that each transaction is fetched
 // once: what the pool refused, what has been asked for, and what arrived
-// ahead of the transaction it follows.
+// ahead of the transaction it follows; and the announced blocks asked for,
+// which are fetched once too.
 type txState struct {
 	mu        sync.Mutex
 	rejected  *hashRing[chain.Hash, chain.Hash] // txid → the tip it was refused at
 	requested *hashRing[chain.Hash, time.Time]  // txid → when a getdata asked for it
+	blocks    *hashRing[chain.Hash, time.Time]  // announced block → when a getdata asked for it
 	// orphans were refused for a nonce gap. Transactions reach a node
 	// over several peers, so a sender's next nonce can overtake the one
 	// before it; it is admitted when that one is.
@@ -81,6 +86,7 @@ func newTxState(seed uint64) txState {
 	return txState{
 		rejected:  newHashRing[chain.Hash, chain.Hash](maxRejected),
 		requested: newHashRing[chain.Hash, time.Time](maxRequested),
+		blocks:    newHashRing[chain.Hash, time.Time](maxRequestedBlocks),
 		orphans:   make(map[orphanKey]*chain.Tx),
 		evict:     mrand.New(mrand.NewPCG(seed, seed>>32|seed<<32)),
 	}
@@ -147,12 +153,39 @@ func (s *Server) keepOrphan(tx *chain.Tx) {
 		// A random one, that a flood cannot aim at others' orphans;
 		// drawn from the keys in order, not a map's, so that a
 		// simulated run repeats exactly.
-		keys := slices.SortedFunc(maps.Keys(s.txs.orphans), func(a, b orphanKey) int {
-			return cmp.Or(bytes.Compare(a.from[:], b.from[:]), cmp.Compare(a.nonce, b.nonce))
-		})
+		keys := s.txs.orphanKeys()
 		delete(s.txs.orphans, keys[s.txs.evict.IntN(len(keys))])
 	}
 	s.txs.orphans[orphanKey{tx.Sender(), tx.Nonce}] = tx
+}
+
+// orphanKeys lists the orphans by sender, each sender's in nonce order. The
+// caller holds t.mu.
+func (t *txState) orphanKeys() []orphanKey {
+	return slices.SortedFunc(maps.Keys(t.orphans), func(a, b orphanKey) int {
+		return cmp.Or(bytes.Compare(a.from[:], b.from[:]), cmp.Compare(a.nonce, b.nonce))
+	})
+}
+
+// retryOrphans offers the pool again every orphan, in each sender's nonce
+// order, after a new tip: the transaction an orphan waited for may have
+// come in a block instead of through the pool, and then no admission
+// adopts it. What still leaves a gap waits on; what a block spent, or the
+// new state refuses, is dropped.
+func (s *Server) retryOrphans() {
+	s.txs.mu.Lock()
+	var txs []*chain.Tx
+	for _, k := range s.txs.orphanKeys() {
+		txs = append(txs, s.txs.orphans[k])
+		delete(s.txs.orphans, k)
+	}
+	s.txs.mu.Unlock()
+	for _, tx := range txs {
+		var refusal txRefusal
+		if err := s.pool.Add(tx); errors.As(err, &refusal) && refusal.NonceGap() {
+			s.keepOrphan(tx)
+		}
+	}
 }
 
 // adoptOrphan offers the pool the orphan that follows tx, just admitted.
@@ -186,19 +219,12 @@ func waiting(txs <-chan *chain.Tx, first *chain.Tx) []*chain.Tx {
 	return batch
 }
 
-// announceTxs announces admitted transactions to every ready peer that has
-// not seen them, in one inv per peer (txs holds at most wire.MaxInvItems).
+// announceTxs queues admitted transactions for every ready peer that has
+// not seen them (trickle.go).
 func (s *Server) announceTxs(txs []*chain.Tx) {
-	ids := txIDs(txs)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for p := range s.peers.all() {
-		if p.ready() {
-			for _, inv := range txInvs(p.seen(ids...)) {
-				p.send(inv)
-			}
-		}
-	}
+	s.queueTxs(txIDs(txs))
 }
 
 // answerMempool announces our pending transactions to a peer that asked.

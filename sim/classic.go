@@ -84,7 +84,11 @@ type (
 
 // NewClassicNode returns node i of a classic scenario.
 func NewClassicNode(i int, costs Costs) *ClassicNode {
-	return &ClassicNode{ChainNode: NewChainNode(i), costs: costs, status: StatusIdle}
+	n := NewChainNode(i)
+	// The classic model's NEW_TX goes out at once, at the cost of a tick:
+	// no announcement waits for a timer.
+	n.announce = 0
+	return &ClassicNode{ChainNode: n, costs: costs, status: StatusIdle}
 }
 
 // Status is what the node is busy with at now.

@@ -86,6 +86,12 @@ type Config struct {
 	// TxInterval is the mean time between transactions, network-wide,
 	// handed to nodes that are Transactors; 0: none.
 	TxInterval time.Duration
+	// TxNode is the node every transaction enters the network through, as
+	// a wallet sends through its own node; -1 hands each to a random node.
+	// ChainNode's transactions are one sender's nonces in sequence, which
+	// from random nodes would reach most nodes out of order, each waiting
+	// for the one before it.
+	TxNode int
 	// Manual runs no schedule: blocks and transactions come when a
 	// controller asks (Call), and the clock moves when it steps it
 	// (RunUntil); the run ends when the controller stops stepping.
@@ -185,6 +191,9 @@ func New(cfg Config, newNode func(i int) Node) (*Sim, error) {
 	}
 	if cfg.Loss < 0 || cfg.Loss > 1 {
 		return nil, fmt.Errorf("sim: Loss %v is not a probability", cfg.Loss)
+	}
+	if cfg.TxNode < -1 || cfg.TxNode >= cfg.Nodes {
+		return nil, fmt.Errorf("sim: TxNode %d is not a node of %d", cfg.TxNode, cfg.Nodes)
 	}
 	if cfg.Latency == nil {
 		cfg.Latency = SimBlockRegions()

@@ -66,7 +66,10 @@ func (s *Sim) scheduleTx() {
 }
 
 func (s *Sim) transact() {
-	i := s.txRng.IntN(len(s.nodes))
+	i := s.cfg.TxNode
+	if i < 0 {
+		i = s.txRng.IntN(len(s.nodes))
+	}
 	if t, ok := s.nodes[i].(Transactor); ok && s.up[i] {
 		s.log("tx", -1, i, 0, strconv.Itoa(s.txs))
 		t.Transact(s.envs[i], s.txs)

@@ -47,8 +47,11 @@ type ChainNode struct {
 	txs   <-chan *chain.Tx
 	stop  []func()
 	tip   chain.Tip
-	// downloadAt is when the download timer set last fires; zero: none set.
-	downloadAt time.Time
+	// downloadAt and announceAt are when the download and announcement
+	// timers set last fire; zero: none set.
+	downloadAt, announceAt time.Time
+	// announce is the peer layer's TxAnnounceInterval.
+	announce time.Duration
 }
 
 // The timers a node sets with Env.After.
@@ -58,6 +61,7 @@ const (
 	timerPing timer = iota
 	timerRound
 	timerDownload
+	timerAnnounce
 )
 
 // sigCache is every simulated node's signature cache: whether a transfer's
@@ -89,7 +93,10 @@ func nodeAddr(i int) string {
 func NewChainNode(i int) *ChainNode {
 	var payTo chain.Address
 	binary.BigEndian.PutUint32(payTo[:], uint32(i)+1)
-	return &ChainNode{index: i, params: chain.Regtest, store: store.NewMemory(), payTo: payTo, log: slog.New(slog.DiscardHandler)}
+	return &ChainNode{
+		index: i, params: chain.Regtest, store: store.NewMemory(), payTo: payTo, log: slog.New(slog.DiscardHandler),
+		announce: p2p.DefaultConfig().TxAnnounceInterval,
+	}
 }
 
 func (n *ChainNode) clock() time.Time { return n.now }
@@ -110,6 +117,7 @@ func (n *ChainNode) Start(env Env) {
 	cfg := p2p.DefaultConfig()
 	cfg.MaxInbound = 1 << 10 // the engine's topology, not eviction, decides who is linked
 	cfg.Clock, cfg.Random = n.clock, randReader{env.Rand()}
+	cfg.TxAnnounceInterval = n.announce
 	n.peers = p2p.New(cfg, n.chain, n.pool, n.store, n.log)
 	n.peers.SetListenPort(listenPort)
 	var cancelTips, cancelTxs func()
@@ -124,7 +132,7 @@ func (n *ChainNode) Start(env Env) {
 		// The lower index dials: each link has one outbound end.
 		n.links[j] = n.peers.Attach(nodeAddr(j), n.index < j)
 	}
-	n.downloadAt = time.Time{}
+	n.downloadAt, n.announceAt = time.Time{}, time.Time{}
 	env.After(cfg.PingInterval, timerPing)
 	env.After(cfg.ConsensusInterval, timerRound)
 	n.flush(env)
@@ -184,6 +192,10 @@ func (n *ChainNode) Wake(env Env, token any) {
 			n.downloadAt = time.Time{}
 		}
 		n.download(env)
+	case timerAnnounce:
+		if !env.Now().Before(n.announceAt) {
+			n.announceAt = time.Time{}
+		}
 	}
 	n.flush(env)
 }
@@ -224,13 +236,18 @@ func (n *ChainNode) Submit(env Env, tx *chain.Tx) error {
 // download runs the peer layer's block download and sets its timer for
 // when it asks, unless one set already fires sooner.
 func (n *ChainNode) download(env Env) {
-	wait := n.peers.Download(context.Background())
+	setTimer(env, &n.downloadAt, n.peers.Download(context.Background()), timerDownload)
+}
+
+// setTimer sets the timer that fires at *at to fire after wait (0: no need),
+// unless it is set to fire sooner already.
+func setTimer(env Env, at *time.Time, wait time.Duration, t timer) {
 	if wait == 0 {
 		return
 	}
-	if at := env.Now().Add(wait); n.downloadAt.IsZero() || at.Before(n.downloadAt) {
-		n.downloadAt = at
-		env.After(wait, timerDownload)
+	if when := env.Now().Add(wait); at.IsZero() || when.Before(*at) {
+		*at = when
+		env.After(wait, t)
 	}
 }
 
@@ -276,6 +293,7 @@ func (n *ChainNode) flush(env Env) {
 			more = true
 		}
 	}
+	setTimer(env, &n.announceAt, n.peers.Trickle(), timerAnnounce)
 	// A broadcast queues one message for every link: it is encoded once.
 	encoded := make(map[wire.Message][]byte)
 	for _, j := range n.order {

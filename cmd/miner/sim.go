@@ -32,7 +32,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.IntVar(&cfg.Blocks, "blocks", d.Blocks, "blocks to find before the run settles and ends")
 	fs.Uint64Var(&cfg.Seed, "seed", d.Seed, "seed of every random choice of the run")
 	fs.DurationVar(&cfg.Interval, "interval", d.Interval, "mean time between blocks, network-wide")
-	fs.DurationVar(&cfg.TxInterval, "tx-interval", 0, "mean time between transfers, network-wide, each handed to a random node (0: none)")
+	fs.DurationVar(&cfg.TxInterval, "tx-interval", 0, "mean time between transfers, network-wide, all sent through node 0 as a wallet sends through its node (0: none)")
 	fs.DurationVar(&cfg.Settle, "settle", 0, "time after the last block for it to spread (default: --interval)")
 	fs.Float64Var(&cfg.Loss, "loss", 0, "probability that a message is lost")
 	fs.StringVar(&cfg.HashDist, "hash", "equal", "hash power of the nodes: equal or exponential")
