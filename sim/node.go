@@ -245,16 +245,22 @@ func (n *ChainNode) Mine(env Env) {
 		env.Observe(Observation{Kind: Note, Detail: fmt.Sprintf("node %d: no template: %v", n.index, err)})
 		return
 	}
-	target := chain.CompactToBig(b.Header.Bits)
-	for chain.HashToBig(b.Hash()).Cmp(target) > 0 {
-		b.Header.Nonce++
-	}
+	solve(b)
 	if err := n.chain.ProcessBlock(ctx, b); err != nil {
 		env.Observe(Observation{Kind: Note, Detail: fmt.Sprintf("node %d: mined block refused: %v", n.index, err)})
 		return
 	}
 	env.Observe(Observation{Kind: BlockMined, Block: b.Hash().String(), Parent: b.Header.PrevBlock.String()})
 	n.flush(env)
+}
+
+// solve grinds b's nonce until its hash meets its bits: at regtest's
+// difficulty, a few tries.
+func solve(b *chain.Block) {
+	target := chain.CompactToBig(b.Header.Bits)
+	for chain.HashToBig(b.Hash()).Cmp(target) > 0 {
+		b.Header.Nonce++
+	}
 }
 
 // flush does what the TCP driver's goroutines do after a message: tell the
@@ -286,14 +292,25 @@ func (n *ChainNode) flush(env Env) {
 		for _, m := range l.Sent() {
 			b, ok := encoded[m]
 			if !ok {
-				var buf bytes.Buffer
-				wire.WriteMessage(&buf, n.params.Magic, m)
-				b = buf.Bytes()
+				b = n.encode(m)
 				encoded[m] = b
 			}
-			env.Send(j, Message{Payload: frame{from: n.life, to: n.lives[j], b: b}, Size: len(b), Kind: m.Command()})
+			n.send(env, j, m.Command(), b)
 		}
 	}
+}
+
+// encode is m as it travels a link.
+func (n *ChainNode) encode(m wire.Message) []byte {
+	var buf bytes.Buffer
+	wire.WriteMessage(&buf, n.params.Magic, m)
+	return buf.Bytes()
+}
+
+// send puts b, an encoded cmd, on the link to node j, on this life's
+// connection to j's.
+func (n *ChainNode) send(env Env, j int, cmd string, b []byte) {
+	env.Send(j, Message{Payload: frame{from: n.life, to: n.lives[j], b: b}, Size: len(b), Kind: cmd})
 }
 
 // next takes what ch holds without waiting.
