@@ -49,6 +49,15 @@ type ChainNode struct {
 	tip   chain.Tip
 	// downloadAt is when the download timer set last fires; zero: none set.
 	downloadAt time.Time
+
+	// Misbehaviour (misbehave.go): whether a BadBlocks fault is in force on
+	// the node, whether one ever was, and the invalid blocks it sent. Kept
+	// across a crash: they are the run's record of an attacker.
+	misbehaving, misbehaved bool
+	invalid                 []chain.Hash
+	// arrived is what CheckNodes asks of an honest node (check.go): the
+	// blocks from peers, in this life, that its chain did not take.
+	arrived []arrival
 }
 
 // The timers a node sets with Env.After.
@@ -125,6 +134,7 @@ func (n *ChainNode) Start(env Env) {
 		n.links[j] = n.peers.Attach(nodeAddr(j), n.index < j)
 	}
 	n.downloadAt = time.Time{}
+	n.arrived = nil // the peer layer's discouragements are gone too
 	env.After(cfg.PingInterval, timerPing)
 	env.After(cfg.ConsensusInterval, timerRound)
 	n.flush(env)
@@ -164,8 +174,12 @@ func (n *ChainNode) Receive(env Env, from int, msg Message) {
 	if l == nil || l.Closed() {
 		return // a connection this node dropped
 	}
+	ready := l.Ready() // before its handshake, a peer's block is a slip, not an attack
 	l.Deliver(ctx, m)
 	n.download(env)
+	if blk, ok := m.(*wire.MsgBlock); ok && ready {
+		n.noteArrival(from, blk.Block.Hash())
+	}
 	n.flush(env)
 }
 
@@ -236,13 +250,18 @@ func (n *ChainNode) download(env Env) {
 
 // Mine finds a block now: the miner's template on the tip, its nonce
 // ground at the network's (regtest's) difficulty, handed to the chain as
-// any mined block is.
+// any mined block is. A misbehaving node breaks the template instead
+// (sendInvalid).
 func (n *ChainNode) Mine(env Env) {
 	n.now = env.Now()
 	ctx := context.Background()
 	b, err := n.tmpl.BlockTemplate(ctx, n.payTo)
 	if err != nil {
 		env.Observe(Observation{Kind: Note, Detail: fmt.Sprintf("node %d: no template: %v", n.index, err)})
+		return
+	}
+	if n.misbehaving {
+		n.sendInvalid(env, b)
 		return
 	}
 	solve(b)
@@ -379,42 +398,4 @@ func (r randReader) Read(b []byte) (int, error) {
 		b[i] = byte(r.r.Uint32())
 	}
 	return len(b), nil
-}
-
-// CheckNodes checks the invariants of a run of ChainNodes: every node that
-// is up is on the tip with the most work; each one's store holds its main
-// chain and its account state is what replaying that chain gives (chain's
-// own check, on every node of a small network and a sample of a large one);
-// and no node banned a peer, as none misbehaves.
-func CheckNodes(nodes []Node, up []bool) map[string]error {
-	var best *ChainNode
-	for i, nd := range nodes {
-		n := nd.(*ChainNode)
-		if up[i] && (best == nil || n.chain.Tip().Work.Cmp(best.chain.Tip().Work) > 0) {
-			best = n
-		}
-	}
-	out := map[string]error{"on the most-work tip": nil, "store and state replay": nil, "no bans": nil}
-	if best == nil {
-		return out
-	}
-	step := max(1, len(nodes)/20)
-	for i, nd := range nodes {
-		n := nd.(*ChainNode)
-		if !up[i] {
-			continue
-		}
-		if tip := n.chain.Tip(); tip.Hash != best.chain.Tip().Hash && out["on the most-work tip"] == nil {
-			out["on the most-work tip"] = fmt.Errorf("node %d is at %d %s, node %d at %d %s", i, tip.Height, tip.Hash, best.index, best.chain.Tip().Height, best.chain.Tip().Hash)
-		}
-		if i%step == 0 && out["store and state replay"] == nil {
-			if _, err := chain.Verify(context.Background(), n.params, n.store, nil, chain.WithClock(n.clock)); err != nil {
-				out["store and state replay"] = fmt.Errorf("node %d: %w", i, err)
-			}
-		}
-		if b := n.peers.Bans(); b > 0 && out["no bans"] == nil {
-			out["no bans"] = fmt.Errorf("node %d discouraged %d peers", i, b)
-		}
-	}
-	return out
 }

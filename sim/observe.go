@@ -28,9 +28,13 @@ const (
 	TxConfirmed
 	// Note: free text for the event log (Detail), e.g. a peer banned.
 	Note
+	// InvalidSent: this misbehaving node sent its peers Block, which
+	// breaks the consensus rule Detail names. It is no block of the run's:
+	// the engine only counts it.
+	InvalidSent
 )
 
-var obsNames = [...]string{"", "mined", "seen", "tip", "reorg", "tx", "confirmed", "note"}
+var obsNames = [...]string{"", "mined", "seen", "tip", "reorg", "tx", "confirmed", "note", "invalid"}
 
 func (k ObsKind) String() string {
 	if int(k) < len(obsNames) && k > 0 {
@@ -92,6 +96,7 @@ type collector struct {
 	txDone   map[string]bool
 	txConf   []time.Duration
 	unknown  int // BlockSeen of blocks no node reported found
+	invalid  int // InvalidSent
 	heals    []heal
 }
 
@@ -146,6 +151,8 @@ func (c *collector) add(node int, now time.Duration, o Observation) {
 		c.converge(now)
 	case Reorg:
 		c.reorgs[o.Depth]++
+	case InvalidSent:
+		c.invalid++
 	case TxSubmitted:
 		if _, ok := c.txSub[o.Tx]; !ok {
 			c.txSub[o.Tx] = now

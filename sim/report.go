@@ -46,6 +46,11 @@ type Report struct {
 	ConvergenceMS   []Convergence `json:"convergence_after_heal"`
 	UnknownBlocks   int           `json:"unknown_blocks_seen"`
 
+	// Misbehaving are the nodes a BadBlocks fault named; InvalidBlocks,
+	// the invalid blocks they sent (InvalidSent).
+	Misbehaving   []int `json:"misbehaving_nodes"`
+	InvalidBlocks int   `json:"invalid_blocks_sent"`
+
 	Messages   map[string]*MessageStats `json:"messages"` // by Kind
 	Invariants map[string]string        `json:"invariants"`
 
@@ -147,9 +152,18 @@ func (s *Sim) report() *Report {
 		PeakHeapBytes: s.peakHeap,
 		PeakSysBytes:  s.peakSys,
 		UnknownBlocks: c.unknown,
+		Misbehaving:   []int{},
+		InvalidBlocks: c.invalid,
 		ReorgDepths:   []DepthCount{},
 		ConvergenceMS: []Convergence{},
 	}
+	for _, f := range cfg.Faults {
+		if f.Kind == BadBlocks {
+			r.Misbehaving = append(r.Misbehaving, f.Nodes...)
+		}
+	}
+	slices.Sort(r.Misbehaving)
+	r.Misbehaving = slices.Compact(r.Misbehaving)
 	if s.wall > 0 {
 		r.EventsPerSecond = math.Round(float64(s.events) / s.wall.Seconds())
 	}
@@ -302,6 +316,9 @@ func (r *Report) Summary() string {
 			fmt.Fprintf(&b, " %.0f", c.MS)
 		}
 		b.WriteString("\n")
+	}
+	if len(r.Misbehaving) > 0 {
+		fmt.Fprintf(&b, "misbehaving: %d nodes, %d invalid blocks sent\n", len(r.Misbehaving), r.InvalidBlocks)
 	}
 	names := make([]string, 0, len(r.Invariants))
 	for n := range r.Invariants {
