@@ -107,6 +107,7 @@ func (s *Sim) fault(i int, begin bool) {
 			was := s.bad[node] > 0
 			if begin {
 				s.bad[node]++
+				s.obs.misbehaves(node, s.up[node], s.now)
 			} else {
 				s.bad[node]--
 			}

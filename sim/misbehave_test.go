@@ -15,8 +15,8 @@ var attackers = []int{4, 17}
 
 // badNet is a run of 24 nodes in which the attackers send invalid blocks
 // from 30 s to 400 s, with six times an honest node's hash power, so
-// that each finds a few blocks in that time: under seed 1, blocks of
-// every rule the attacker breaks.
+// that each finds a few blocks in that time (under seed 1, blocks of
+// every rule the attacker breaks); a partition follows.
 func badNet(seed uint64) Config {
 	cfg := smallNet(seed)
 	cfg.Nodes, cfg.PeersPerNode, cfg.Blocks = 24, 4, 30
@@ -27,7 +27,10 @@ func badNet(seed uint64) Config {
 	for _, a := range attackers {
 		cfg.HashPower[a] = 6
 	}
-	cfg.Faults = []Fault{{Kind: BadBlocks, At: 30 * time.Second, Until: 400 * time.Second, Nodes: attackers}}
+	cfg.Faults = []Fault{
+		{Kind: BadBlocks, At: 30 * time.Second, Until: 400 * time.Second, Nodes: attackers},
+		{Kind: Partition, At: 420 * time.Second, Until: 480 * time.Second, Groups: Halves(cfg.Nodes)},
+	}
 	return cfg
 }
 
@@ -72,8 +75,9 @@ func TestMisbehave(t *testing.T) {
 // Two of 24 nodes send invalid blocks of every kind the attacker makes:
 // every invariant holds (the honest nodes end on one tip, and discourage
 // the attackers and no one else), every attacker is discouraged by some
-// honest node, the report names them, and the same seed gives the same
-// run.
+// honest node, the report names them and leaves them out of the final
+// tip's count and of convergence (cut off, they would never converge),
+// and the same seed gives the same run.
 func TestChainNodesBadBlocks(t *testing.T) {
 	s, r := run(t, badNet(1), newChainNode)
 	t.Logf("%s", r.Summary())
@@ -87,6 +91,9 @@ func TestChainNodesBadBlocks(t *testing.T) {
 	}
 	if !slices.Equal(r.Misbehaving, attackers) {
 		t.Errorf("report: misbehaving nodes %v, want %v", r.Misbehaving, attackers)
+	}
+	if honest := r.Nodes - len(attackers); r.NodesOnFinalTip != honest || len(r.ConvergenceMS) != 1 || r.ConvergenceMS[0].MS < 0 {
+		t.Errorf("report: %d nodes on the final tip, convergence %v: want the %d honest ones, converged after the heal", r.NodesOnFinalTip, r.ConvergenceMS, honest)
 	}
 	sent := 0
 	for _, a := range attackers {

@@ -29,7 +29,7 @@ type Report struct {
 	StaleRate       float64 `json:"stale_rate"` // stale / found
 	MeanIntervalS   float64 `json:"mean_block_interval_s"`
 	FinalTip        string  `json:"final_tip"`
-	NodesOnFinalTip int     `json:"nodes_on_final_tip"`
+	NodesOnFinalTip int     `json:"nodes_on_final_tip"` // the misbehaving not counted
 
 	// PropagationMS: over blocks, the time for a block to reach 90 % of
 	// the nodes; PropagationToMS the same to 50 %, 90 % and 100 %.
@@ -88,7 +88,8 @@ type DepthCount struct {
 }
 
 // Convergence is a partition's heal: when (virtual seconds since the
-// start) and how long until every node up shared one tip (-1: never).
+// start) and how long until every node up shared one tip (-1: never), the
+// misbehaving left out.
 type Convergence struct {
 	HealS float64 `json:"heal_s"`
 	MS    float64 `json:"ms"`
@@ -171,7 +172,8 @@ func (s *Sim) report() *Report {
 		r.MeanIntervalS = round((c.mineAt[len(c.mineAt)-1]-c.mineAt[0]).Seconds()/float64(len(c.mineAt)-1), 6)
 	}
 
-	// The final main chain: the tip most nodes up report, ties to the
+	// The final main chain: the tip most nodes up report (the
+	// misbehaving left out: they may be cut off), ties to the
 	// higher block, then the one found first; without tip reports, the
 	// highest block found first.
 	var final *blockRec
