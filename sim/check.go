@@ -121,6 +121,7 @@ func CheckNodes(nodes []Node, up []bool) map[string]error {
 			j, ok := nodeOf(b.Addr)
 			if !ok || j >= len(ns) || !ns[j].misbehaved {
 				fail(invBansOnly, "node %d holds %s %s (%s), no attacker", i, b.Addr, b.Kind, b.Reason)
+				continue
 			}
 			banned = append(banned, j)
 		}
