@@ -12,17 +12,18 @@ import (
 	"time"
 )
 
-// miner sim runs a small network twice with one seed and once with
+// miner sim runs a small network, through a partition, a crash and two
+// nodes sending invalid blocks, twice with one seed and once with
 // another: the same seed prints the same digest and writes the same
-// report.json (but for wall-clock fields), another seed another digest; a
-// bad flag exits 2 before anything runs.
+// report.json (but for wall-clock fields), another seed another digest;
+// every invariant holds; a bad flag exits 2 before anything runs.
 func TestSimCommand(t *testing.T) {
 	digest := regexp.MustCompile(`digest ([0-9a-f]{64})`)
 	run := func(seed string) (string, map[string]any) {
 		t.Helper()
 		out := t.TempDir()
 		r := runMiner(t, 60*time.Second, "sim", "-n", "20", "--peers", "3", "--blocks", "10", "--interval", "10s",
-			"--tx-interval", "2s", "--seed", seed, "--out", out, "--partition", "30s-60s", "--crash", "70s-90s:10%")
+			"--tx-interval", "2s", "--seed", seed, "--out", out, "--partition", "30s-60s", "--crash", "70s-90s:10%", "--bad-blocks", "5s-100s:10%")
 		if r.code != 0 {
 			t.Fatalf("miner sim --seed %s: exit %d\n%s%s", seed, r.code, r.stdout, r.stderr)
 		}
@@ -42,6 +43,9 @@ func TestSimCommand(t *testing.T) {
 			if _, ok := rep[k]; !ok {
 				t.Errorf("report.json has no %q", k)
 			}
+		}
+		if bad, _ := rep["misbehaving_nodes"].([]any); len(bad) != 2 {
+			t.Errorf("report.json: misbehaving_nodes %v, want the 2 of --bad-blocks", rep["misbehaving_nodes"])
 		}
 		for name, v := range rep["invariants"].(map[string]any) {
 			if v != "ok" {
@@ -64,9 +68,11 @@ func TestSimCommand(t *testing.T) {
 	if a == c {
 		t.Errorf("seeds 3 and 4 print the same digest %s", a)
 	}
-	r := runMiner(t, 10*time.Second, "sim", "--crash", "1h-2h")
-	if r.code != exitUsage || !strings.Contains(r.stderr, "--crash") {
-		t.Errorf("bad --crash: exit %d, stderr %q; want 2 naming the flag", r.code, r.stderr)
+	for _, flag := range []string{"--crash", "--bad-blocks"} {
+		r := runMiner(t, 10*time.Second, "sim", flag, "1h-2h")
+		if r.code != exitUsage || !strings.Contains(r.stderr, flag) {
+			t.Errorf("bad %s: exit %d, stderr %q; want 2 naming the flag", flag, r.code, r.stderr)
+		}
 	}
 }
 

@@ -1,7 +1,8 @@
 // Package sim is the deterministic network simulator: many nodes in one
 // process on a virtual clock. Its engine (engine.go, queue.go, links.go,
 // faults.go, mining.go, observe.go, report.go, svg.go, sweep.go) drives
-// nodes it knows only by the Node interface; ChainNode (node.go) is a node
+// nodes it knows only by the Node interface; ChainNode (node.go, its
+// misbehaviour in misbehave.go, its invariants in check.go) is a node
 // made of the node's own chain, mempool, block templates and peer layer;
 // ClassicNode and the Controller (classic.go, controller.go) serve the
 // clocked teaching scenario over HTTP.
@@ -15,11 +16,14 @@
 // virtual instant and carries out what the node asks of its Env (Send,
 // After, Observe). A node that implements Crasher hears of its crash; on
 // restart the engine calls Start again, and what survives (the store) and
-// what is lost (the memory) is the node's business. A reader can see this
-// from the imports: the engine's files import nothing of the project, and
-// node.go reaches chain, mempool, miner and p2p through their exported API
-// alone, handing every message to p2p.Link.Deliver and every block to
-// chain.ProcessBlock.
+// what is lost (the memory) is the node's business. A node that implements
+// Misbehaver hears when a BadBlocks fault makes it misbehave, and what it
+// does wrong is its business too: a ChainNode sends invalid blocks, which
+// the others' own chain and peer layer refuse, discouraging their sender.
+// A reader can see this from the imports: the engine's files import
+// nothing of the project, and ChainNode's reach chain, mempool, miner and
+// p2p through their exported API alone, handing every message to
+// p2p.Link.Deliver and every block to chain.ProcessBlock.
 //
 // # Time and order
 //
@@ -56,7 +60,7 @@
 // link sent one after another; FIFO per directed link (a message never
 // overtakes an earlier one on the same link); a loss probability; and a
 // schedule of faults (partitions, crashes and restarts, delay spikes,
-// extra loss).
+// extra loss, nodes sending invalid blocks).
 //
 // # Mining
 //
@@ -73,7 +77,7 @@
 //
 // Nodes report facts through Env.Observe (block mined with its parent,
 // block first seen, tip changed, reorg depth, transaction submitted and
-// confirmed). From them, and from Config.Check's invariants at the end, the
+// confirmed, invalid block sent). From them, and from Config.Check's invariants at the end, the
 // engine computes the Report: stale rate, propagation percentiles, reorg
 // depths, confirmation times, convergence after partitions heal, events
 // per second and peak memory, written by WriteReport as report.json with

@@ -35,6 +35,15 @@ type Crasher interface {
 	Crash()
 }
 
+// Misbehaver is implemented by a node that can be made to misbehave by a
+// BadBlocks fault: the engine calls Misbehave(true) when the node's first
+// such fault in force begins and Misbehave(false) when its last one ends.
+// The call may come while the node is down; it only says what the node
+// does on the calls that follow.
+type Misbehaver interface {
+	Misbehave(on bool)
+}
+
 // Message is what travels a link: its payload is the node's business; Size
 // (bytes) is the link's; Kind ("block", "inv", ...) names it in the event
 // log and the report.
@@ -153,6 +162,7 @@ type Sim struct {
 	envs  []*nodeEnv
 	up    []bool
 	inc   []uint32 // incarnation of each node: a crash makes its timers stale
+	bad   []int    // BadBlocks faults in force on each node
 	net   *network
 	q     queue
 	seq   uint64
@@ -213,6 +223,7 @@ func New(cfg Config, newNode func(i int) Node) (*Sim, error) {
 		envs:    make([]*nodeEnv, n),
 		up:      make([]bool, n),
 		inc:     make([]uint32, n),
+		bad:     make([]int, n),
 		stop:    -1,
 		digest:  sha256.New(),
 		mineRng: newRand(cfg.Seed, streamMining),

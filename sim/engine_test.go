@@ -56,6 +56,7 @@ func faultyConfig(seed uint64) Config {
 		{Kind: Crash, At: 100 * time.Second, Until: 200 * time.Second, Nodes: []int{11, 12, 13}},
 		{Kind: DelaySpike, At: 250 * time.Second, Until: 300 * time.Second, Delay: 2 * time.Second},
 		{Kind: LossBurst, At: 300 * time.Second, Until: 350 * time.Second, Nodes: []int{20}, Loss: 0.5},
+		{Kind: BadBlocks, At: 120 * time.Second, Until: 220 * time.Second, Nodes: []int{30}},
 	}
 	cfg.Check = func(nodes []Node, up []bool) map[string]error {
 		tips := map[string]int{}

@@ -44,13 +44,13 @@ func (s *Sim) setFaults(faults []Fault) error {
 				}
 			}
 			s.net.side[i] = side
-		case Crash, DelaySpike, LossBurst:
+		case Crash, DelaySpike, LossBurst, BadBlocks:
 			if f.Kind == LossBurst && (f.Loss < 0 || f.Loss > 1) {
 				return fmt.Errorf("sim: fault %d: Loss %v is not a probability", i, f.Loss)
 			}
 			if len(f.Nodes) == 0 {
-				if f.Kind == Crash {
-					return fmt.Errorf("sim: fault %d: a crash of no node", i)
+				if f.Kind == Crash || f.Kind == BadBlocks {
+					return fmt.Errorf("sim: fault %d: a %v fault of no node", i, f.Kind)
 				}
 				continue
 			}
@@ -95,6 +95,25 @@ func (s *Sim) fault(i int, begin bool) {
 			s.up[node] = true
 			s.obs.upAgain(node)
 			s.nodes[node].Start(s.envs[node])
+		}
+	case f.Kind == BadBlocks:
+		// Not a fault of the links: the nodes carry it out.
+		kind := "misbehave"
+		if !begin {
+			kind = "behave"
+		}
+		s.log(kind, -1, -1, 0, detail)
+		for _, node := range f.Nodes {
+			was := s.bad[node] > 0
+			if begin {
+				s.bad[node]++
+				s.obs.misbehaves(node, s.up[node], s.now)
+			} else {
+				s.bad[node]--
+			}
+			if m, ok := s.nodes[node].(Misbehaver); ok && was != (s.bad[node] > 0) {
+				m.Misbehave(!was)
+			}
 		}
 	case begin:
 		s.log("fault", -1, -1, 0, detail)

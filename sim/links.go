@@ -177,6 +177,12 @@ const (
 	// LossBurst drops messages sent on links that touch Nodes (all links
 	// when Nodes is empty) with the further probability Loss.
 	LossBurst
+	// BadBlocks makes Nodes misbehave from At to Until: the engine tells
+	// each one that is a Misbehaver, which decides what it does wrong (a
+	// ChainNode sends its peers invalid blocks instead of mining valid
+	// ones). The links are untouched: what the others make of it is their
+	// own code's business.
+	BadBlocks
 )
 
 func (k FaultKind) String() string {
@@ -189,6 +195,8 @@ func (k FaultKind) String() string {
 		return "spike"
 	case LossBurst:
 		return "loss"
+	case BadBlocks:
+		return "bad-blocks"
 	}
 	return fmt.Sprintf("fault(%d)", uint8(k))
 }
@@ -200,7 +208,7 @@ type Fault struct {
 	At     time.Duration
 	Until  time.Duration
 	Groups [][]int       // Partition
-	Nodes  []int         // Crash; DelaySpike and LossBurst (none: every link)
+	Nodes  []int         // Crash and BadBlocks; DelaySpike and LossBurst (none: every link)
 	Delay  time.Duration // DelaySpike
 	Loss   float64       // LossBurst
 }

@@ -52,6 +52,15 @@ type ChainNode struct {
 	downloadAt, announceAt time.Time
 	// announce is the peer layer's TxAnnounceInterval.
 	announce time.Duration
+
+	// Misbehaviour (misbehave.go): whether a BadBlocks fault is in force on
+	// the node, whether one ever was, and the invalid blocks it sent. Kept
+	// across a crash: they are the run's record of an attacker.
+	misbehaving, misbehaved bool
+	invalid                 []chain.Hash
+	// arrived is what CheckNodes asks of an honest node (check.go): the
+	// blocks from peers, in this life, that its chain did not take.
+	arrived []arrival
 }
 
 // The timers a node sets with Env.After.
@@ -133,6 +142,7 @@ func (n *ChainNode) Start(env Env) {
 		n.links[j] = n.peers.Attach(nodeAddr(j), n.index < j)
 	}
 	n.downloadAt, n.announceAt = time.Time{}, time.Time{}
+	n.arrived = nil // the peer layer's discouragements are gone too
 	env.After(cfg.PingInterval, timerPing)
 	env.After(cfg.ConsensusInterval, timerRound)
 	n.flush(env)
@@ -172,8 +182,12 @@ func (n *ChainNode) Receive(env Env, from int, msg Message) {
 	if l == nil || l.Closed() {
 		return // a connection this node dropped
 	}
+	ready := l.Ready() // before its handshake, a peer's block is a slip, not an attack
 	l.Deliver(ctx, m)
 	n.download(env)
+	if blk, ok := m.(*wire.MsgBlock); ok && ready {
+		n.noteArrival(from, blk.Block.Hash())
+	}
 	n.flush(env)
 }
 
@@ -253,7 +267,8 @@ func setTimer(env Env, at *time.Time, wait time.Duration, t timer) {
 
 // Mine finds a block now: the miner's template on the tip, its nonce
 // ground at the network's (regtest's) difficulty, handed to the chain as
-// any mined block is.
+// any mined block is. A misbehaving node breaks the template instead
+// (sendInvalid).
 func (n *ChainNode) Mine(env Env) {
 	n.now = env.Now()
 	ctx := context.Background()
@@ -262,16 +277,26 @@ func (n *ChainNode) Mine(env Env) {
 		env.Observe(Observation{Kind: Note, Detail: fmt.Sprintf("node %d: no template: %v", n.index, err)})
 		return
 	}
-	target := chain.CompactToBig(b.Header.Bits)
-	for chain.HashToBig(b.Hash()).Cmp(target) > 0 {
-		b.Header.Nonce++
+	if n.misbehaving {
+		n.sendInvalid(env, b)
+		return
 	}
+	solve(b)
 	if err := n.chain.ProcessBlock(ctx, b); err != nil {
 		env.Observe(Observation{Kind: Note, Detail: fmt.Sprintf("node %d: mined block refused: %v", n.index, err)})
 		return
 	}
 	env.Observe(Observation{Kind: BlockMined, Block: b.Hash().String(), Parent: b.Header.PrevBlock.String()})
 	n.flush(env)
+}
+
+// solve grinds b's nonce until its hash meets its bits: at regtest's
+// difficulty, a few tries.
+func solve(b *chain.Block) {
+	target := chain.CompactToBig(b.Header.Bits)
+	for chain.HashToBig(b.Hash()).Cmp(target) > 0 {
+		b.Header.Nonce++
+	}
 }
 
 // flush does what the TCP driver's goroutines do after a message: tell the
@@ -304,14 +329,25 @@ func (n *ChainNode) flush(env Env) {
 		for _, m := range l.Sent() {
 			b, ok := encoded[m]
 			if !ok {
-				var buf bytes.Buffer
-				wire.WriteMessage(&buf, n.params.Magic, m)
-				b = buf.Bytes()
+				b = n.encode(m)
 				encoded[m] = b
 			}
-			env.Send(j, Message{Payload: frame{from: n.life, to: n.lives[j], b: b}, Size: len(b), Kind: m.Command()})
+			n.send(env, j, m.Command(), b)
 		}
 	}
+}
+
+// encode is m as it travels a link.
+func (n *ChainNode) encode(m wire.Message) []byte {
+	var buf bytes.Buffer
+	wire.WriteMessage(&buf, n.params.Magic, m)
+	return buf.Bytes()
+}
+
+// send puts b, an encoded cmd, on the link to node j, on this life's
+// connection to j's.
+func (n *ChainNode) send(env Env, j int, cmd string, b []byte) {
+	env.Send(j, Message{Payload: frame{from: n.life, to: n.lives[j], b: b}, Size: len(b), Kind: cmd})
 }
 
 // next takes what ch holds without waiting.
@@ -380,42 +416,4 @@ func (r randReader) Read(b []byte) (int, error) {
 		b[i] = byte(r.r.Uint32())
 	}
 	return len(b), nil
-}
-
-// CheckNodes checks the invariants of a run of ChainNodes: every node that
-// is up is on the tip with the most work; each one's store holds its main
-// chain and its account state is what replaying that chain gives (chain's
-// own check, on every node of a small network and a sample of a large one);
-// and no node banned a peer, as none misbehaves.
-func CheckNodes(nodes []Node, up []bool) map[string]error {
-	var best *ChainNode
-	for i, nd := range nodes {
-		n := nd.(*ChainNode)
-		if up[i] && (best == nil || n.chain.Tip().Work.Cmp(best.chain.Tip().Work) > 0) {
-			best = n
-		}
-	}
-	out := map[string]error{"on the most-work tip": nil, "store and state replay": nil, "no bans": nil}
-	if best == nil {
-		return out
-	}
-	step := max(1, len(nodes)/20)
-	for i, nd := range nodes {
-		n := nd.(*ChainNode)
-		if !up[i] {
-			continue
-		}
-		if tip := n.chain.Tip(); tip.Hash != best.chain.Tip().Hash && out["on the most-work tip"] == nil {
-			out["on the most-work tip"] = fmt.Errorf("node %d is at %d %s, node %d at %d %s", i, tip.Height, tip.Hash, best.index, best.chain.Tip().Height, best.chain.Tip().Hash)
-		}
-		if i%step == 0 && out["store and state replay"] == nil {
-			if _, err := chain.Verify(context.Background(), n.params, n.store, nil, chain.WithClock(n.clock)); err != nil {
-				out["store and state replay"] = fmt.Errorf("node %d: %w", i, err)
-			}
-		}
-		if b := n.peers.Bans(); b > 0 && out["no bans"] == nil {
-			out["no bans"] = fmt.Errorf("node %d discouraged %d peers", i, b)
-		}
-	}
-	return out
 }

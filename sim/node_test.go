@@ -50,15 +50,17 @@ func TestChainNodes(t *testing.T) {
 	t.Logf("%s", r.Summary())
 }
 
-// The same seed gives the same run, byte for byte, through a partition and
-// a crash (stalled downloads given up and asked again); another seed
-// another. Eight runs: an order taken from a map showed in one run of ten.
+// The same seed gives the same run, byte for byte, through a partition, a
+// crash (stalled downloads given up and asked again) and a node sending
+// invalid blocks; another seed another. Eight runs: an order taken from a
+// map showed in one run of ten.
 func TestChainNodesDeterministic(t *testing.T) {
 	faulty := func(seed uint64) Config {
 		cfg := smallNet(seed)
 		cfg.Faults = []Fault{
 			{Kind: Partition, At: 60 * time.Second, Until: 120 * time.Second, Groups: Halves(cfg.Nodes)},
 			{Kind: Crash, At: 140 * time.Second, Until: 180 * time.Second, Nodes: []int{0, cfg.Nodes / 2}},
+			{Kind: BadBlocks, At: 30 * time.Second, Nodes: []int{cfg.Nodes - 1}},
 		}
 		return cfg
 	}

@@ -28,9 +28,13 @@ const (
 	TxConfirmed
 	// Note: free text for the event log (Detail), e.g. a peer banned.
 	Note
+	// InvalidSent: this misbehaving node sent its peers Block, which
+	// breaks the consensus rule Detail names. It is no block of the run's:
+	// the engine only counts it.
+	InvalidSent
 )
 
-var obsNames = [...]string{"", "mined", "seen", "tip", "reorg", "tx", "confirmed", "note"}
+var obsNames = [...]string{"", "mined", "seen", "tip", "reorg", "tx", "confirmed", "note", "invalid"}
 
 func (k ObsKind) String() string {
 	if int(k) < len(obsNames) && k > 0 {
@@ -84,15 +88,19 @@ type collector struct {
 	blocks   []*blockRec // in the order they were found
 	byID     map[string]*blockRec
 	mineAt   []time.Duration // each Mine call
-	tip      []string        // each node's last TipChanged; "" when down or none
+	tip      []string        // each node's last TipChanged; "" when down, misbehaving or none
 	tipCount map[string]int  // nodes up on each tip
-	upCount  int
+	upCount  int             // nodes up, the misbehaving left out
 	reorgs   map[int]int
 	txSub    map[string]time.Duration
 	txDone   map[string]bool
 	txConf   []time.Duration
 	unknown  int // BlockSeen of blocks no node reported found
+	invalid  int // InvalidSent
 	heals    []heal
+	// bad marks the nodes that misbehaved: their peers cut them off, and
+	// their tips would hold back convergence and the final tip's count.
+	bad []bool
 }
 
 func newCollector(n int) *collector {
@@ -100,6 +108,7 @@ func newCollector(n int) *collector {
 		n:        n,
 		byID:     make(map[string]*blockRec),
 		tip:      make([]string, n),
+		bad:      make([]bool, n),
 		tipCount: make(map[string]int),
 		upCount:  n,
 		reorgs:   make(map[int]int),
@@ -136,6 +145,9 @@ func (c *collector) add(node int, now time.Duration, o Observation) {
 		b.seenBy[node/64] |= 1 << (node % 64)
 		b.delays = append(b.delays, now-b.mined)
 	case TipChanged:
+		if c.bad[node] {
+			return
+		}
 		if old := c.tip[node]; old != "" {
 			c.tipCount[old]--
 		}
@@ -146,6 +158,8 @@ func (c *collector) add(node int, now time.Duration, o Observation) {
 		c.converge(now)
 	case Reorg:
 		c.reorgs[o.Depth]++
+	case InvalidSent:
+		c.invalid++
 	case TxSubmitted:
 		if _, ok := c.txSub[o.Tx]; !ok {
 			c.txSub[o.Tx] = now
@@ -161,15 +175,41 @@ func (c *collector) add(node int, now time.Duration, o Observation) {
 
 // down: a node crashed; its tip no longer counts.
 func (c *collector) down(node int, now time.Duration) {
-	if t := c.tip[node]; t != "" {
-		c.tipCount[t]--
-		c.tip[node] = ""
+	if c.bad[node] {
+		return
 	}
+	c.forget(node)
 	c.upCount--
 	c.converge(now)
 }
 
-func (c *collector) upAgain(node int) { c.upCount++ }
+func (c *collector) upAgain(node int) {
+	if !c.bad[node] {
+		c.upCount++
+	}
+}
+
+// misbehaves: a node, up or not, misbehaves from now on; its tip counts
+// no more.
+func (c *collector) misbehaves(node int, up bool, now time.Duration) {
+	if c.bad[node] {
+		return
+	}
+	c.bad[node] = true
+	c.forget(node)
+	if up {
+		c.upCount--
+	}
+	c.converge(now)
+}
+
+// forget takes node's tip out of the count.
+func (c *collector) forget(node int) {
+	if t := c.tip[node]; t != "" {
+		c.tipCount[t]--
+		c.tip[node] = ""
+	}
+}
 
 func (c *collector) healed(now time.Duration) {
 	c.heals = append(c.heals, heal{at: now})

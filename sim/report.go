@@ -29,7 +29,7 @@ type Report struct {
 	StaleRate       float64 `json:"stale_rate"` // stale / found
 	MeanIntervalS   float64 `json:"mean_block_interval_s"`
 	FinalTip        string  `json:"final_tip"`
-	NodesOnFinalTip int     `json:"nodes_on_final_tip"`
+	NodesOnFinalTip int     `json:"nodes_on_final_tip"` // the misbehaving not counted
 
 	// PropagationMS: over blocks, the time for a block to reach 90 % of
 	// the nodes; PropagationToMS the same to 50 %, 90 % and 100 %.
@@ -45,6 +45,11 @@ type Report struct {
 	TxConfirmationS Percentiles   `json:"tx_confirmation_s"`
 	ConvergenceMS   []Convergence `json:"convergence_after_heal"`
 	UnknownBlocks   int           `json:"unknown_blocks_seen"`
+
+	// Misbehaving are the nodes a BadBlocks fault named; InvalidBlocks,
+	// the invalid blocks they sent (InvalidSent).
+	Misbehaving   []int `json:"misbehaving_nodes"`
+	InvalidBlocks int   `json:"invalid_blocks_sent"`
 
 	Messages   map[string]*MessageStats `json:"messages"` // by Kind
 	Invariants map[string]string        `json:"invariants"`
@@ -83,7 +88,8 @@ type DepthCount struct {
 }
 
 // Convergence is a partition's heal: when (virtual seconds since the
-// start) and how long until every node up shared one tip (-1: never).
+// start) and how long until every node up shared one tip (-1: never), the
+// misbehaving left out.
 type Convergence struct {
 	HealS float64 `json:"heal_s"`
 	MS    float64 `json:"ms"`
@@ -147,9 +153,18 @@ func (s *Sim) report() *Report {
 		PeakHeapBytes: s.peakHeap,
 		PeakSysBytes:  s.peakSys,
 		UnknownBlocks: c.unknown,
+		Misbehaving:   []int{},
+		InvalidBlocks: c.invalid,
 		ReorgDepths:   []DepthCount{},
 		ConvergenceMS: []Convergence{},
 	}
+	for _, f := range cfg.Faults {
+		if f.Kind == BadBlocks {
+			r.Misbehaving = append(r.Misbehaving, f.Nodes...)
+		}
+	}
+	slices.Sort(r.Misbehaving)
+	r.Misbehaving = slices.Compact(r.Misbehaving)
 	if s.wall > 0 {
 		r.EventsPerSecond = math.Round(float64(s.events) / s.wall.Seconds())
 	}
@@ -157,7 +172,8 @@ func (s *Sim) report() *Report {
 		r.MeanIntervalS = round((c.mineAt[len(c.mineAt)-1]-c.mineAt[0]).Seconds()/float64(len(c.mineAt)-1), 6)
 	}
 
-	// The final main chain: the tip most nodes up report, ties to the
+	// The final main chain: the tip most nodes up report (the
+	// misbehaving left out: they may be cut off), ties to the
 	// higher block, then the one found first; without tip reports, the
 	// highest block found first.
 	var final *blockRec
@@ -302,6 +318,9 @@ func (r *Report) Summary() string {
 			fmt.Fprintf(&b, " %.0f", c.MS)
 		}
 		b.WriteString("\n")
+	}
+	if len(r.Misbehaving) > 0 {
+		fmt.Fprintf(&b, "misbehaving: %d nodes, %d invalid blocks sent\n", len(r.Misbehaving), r.InvalidBlocks)
 	}
 	names := make([]string, 0, len(r.Invariants))
 	for n := range r.Invariants {

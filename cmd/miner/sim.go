@@ -23,7 +23,9 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			"Simulate a network of N nodes on a virtual clock: each node runs the node's own\n"+
 			"chain, mempool, block templates and peer protocol, over links with latency,\n"+
 			"bandwidth and loss; blocks are found as a Poisson process at --interval. The\n"+
-			"same seed gives the same run, byte for byte. Writes DIR/report.json and plots.\n\nFlags:\n%s", fs.FlagUsages())
+			"same seed gives the same run, byte for byte. Faults: partitions, crashes, and\n"+
+			"nodes that send invalid blocks, which honest nodes must refuse and discourage.\n"+
+			"Writes DIR/report.json and plots.\n\nFlags:\n%s", fs.FlagUsages())
 	}
 	d := sim.DefaultConfig()
 	cfg := d
@@ -39,6 +41,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	latency := fs.String("latency", "regions", "link latency: regions (SimBlock's six regions) or uniform:DELAY[:JITTER] (e.g. uniform:100ms:20ms)")
 	partitions := fs.StringArray("partition", nil, "split the network in two halves from AT to UNTIL, e.g. 2h-3h (repeatable)")
 	crashes := fs.StringArray("crash", nil, "crash a share of the nodes from AT to UNTIL, e.g. 5h-6h:10% (repeatable)")
+	badBlocks := fs.StringArray("bad-blocks", nil, "from AT to UNTIL, a share of the nodes send their peers invalid blocks where they would mine, e.g. 1h-3h:5% (repeatable)")
 	out := fs.String("out", "sim-out", "folder for report.json and the plots")
 	httpPort := fs.Uint16("http", 0, "serve the clocked controller of --scenario on this port instead of running (see README)")
 	httpAddr := fs.String("http-addr", "127.0.0.1", "address the controller binds to")
@@ -62,19 +65,18 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if cfg.Latency, err = parseLatency(*latency); err != nil {
 		return usagef("--latency %q: %v", *latency, err)
 	}
-	for _, p := range *partitions {
-		f, err := parseFault(p, false, cfg.Nodes)
-		if err != nil {
-			return usagef("--partition %q: %v", p, err)
+	for _, opt := range []struct {
+		name   string
+		kind   sim.FaultKind
+		values []string
+	}{{"--partition", sim.Partition, *partitions}, {"--crash", sim.Crash, *crashes}, {"--bad-blocks", sim.BadBlocks, *badBlocks}} {
+		for _, v := range opt.values {
+			f, err := parseFault(v, opt.kind, cfg.Nodes)
+			if err != nil {
+				return usagef("%s %q: %v", opt.name, v, err)
+			}
+			cfg.Faults = append(cfg.Faults, f)
 		}
-		cfg.Faults = append(cfg.Faults, f)
-	}
-	for _, c := range *crashes {
-		f, err := parseFault(c, true, cfg.Nodes)
-		if err != nil {
-			return usagef("--crash %q: %v", c, err)
-		}
-		cfg.Faults = append(cfg.Faults, f)
 	}
 	cfg.Check = sim.CheckNodes
 	if tty.Is(stderr) {
@@ -172,12 +174,15 @@ func parseLatency(s string) (sim.LatencyModel, error) {
 	return u, nil
 }
 
-// parseFault reads AT-UNTIL (a partition into two halves) or
-// AT-UNTIL:PERCENT% (a crash of that share of the nodes, evenly spread).
-func parseFault(s string, crash bool, nodes int) (sim.Fault, error) {
+// parseFault reads a fault of kind: AT-UNTIL for a Partition into two
+// halves, AT-UNTIL:PERCENT% for a Crash or BadBlocks of that share of the
+// nodes, evenly spread. Misbehaving nodes sit halfway between those a
+// crash of the same share takes, so that the two faults in one run meet
+// different nodes.
+func parseFault(s string, kind sim.FaultKind, nodes int) (sim.Fault, error) {
 	span, share, hasShare := strings.Cut(s, ":")
-	if crash != hasShare {
-		if crash {
+	if wantShare := kind != sim.Partition; wantShare != hasShare {
+		if wantShare {
 			return sim.Fault{}, fmt.Errorf("want AT-UNTIL:PERCENT%%, e.g. 5h-6h:10%%")
 		}
 		return sim.Fault{}, fmt.Errorf("want AT-UNTIL, e.g. 2h-3h")
@@ -188,17 +193,21 @@ func parseFault(s string, crash bool, nodes int) (sim.Fault, error) {
 	if !ok || err1 != nil || err2 != nil || at < 0 || until <= at {
 		return sim.Fault{}, fmt.Errorf("want AT-UNTIL with AT before UNTIL, e.g. 2h-3h")
 	}
-	if !crash {
+	if kind == sim.Partition {
 		return sim.Fault{Kind: sim.Partition, At: at, Until: until, Groups: sim.Halves(nodes)}, nil
 	}
 	pct, err := strconv.ParseFloat(strings.TrimSuffix(share, "%"), 64)
 	if err != nil || pct <= 0 || pct > 100 || !strings.HasSuffix(share, "%") {
 		return sim.Fault{}, fmt.Errorf("share %q: want a percentage such as 10%%", share)
 	}
-	f := sim.Fault{Kind: sim.Crash, At: at, Until: until}
+	f := sim.Fault{Kind: kind, At: at, Until: until}
 	n := max(1, int(float64(nodes)*pct/100))
+	half := 0 // in halves of the spacing
+	if kind == sim.BadBlocks {
+		half = 1
+	}
 	for k := range n {
-		f.Nodes = append(f.Nodes, k*nodes/n)
+		f.Nodes = append(f.Nodes, (2*k+half)*nodes/(2*n))
 	}
 	return f, nil
 }
