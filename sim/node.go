@@ -185,8 +185,15 @@ func (n *ChainNode) Receive(env Env, from int, msg Message) {
 	ready := l.Ready() // before its handshake, a peer's block is a slip, not an attack
 	l.Deliver(ctx, m)
 	n.download(env)
-	if blk, ok := m.(*wire.MsgBlock); ok && ready {
-		n.noteArrival(from, blk.Block.Hash())
+	if blk, ok := m.(*wire.MsgBlock); ok {
+		// A block counts as spread to this node once the node holds it,
+		// on any branch: a block that wins a race only when the next one
+		// comes is not propagated at that later time.
+		if h := blk.Block.Hash(); n.chain.Have(h) {
+			env.Observe(Observation{Kind: BlockSeen, Block: h.String()})
+		} else if ready {
+			n.noteArrival(from, h)
+		}
 	}
 	n.flush(env)
 }
