@@ -2,6 +2,8 @@ package p2p
 
 import (
 	"errors"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -22,8 +24,11 @@ const floodScore = banThreshold / 10
 var errFlood = errors.New("message flood")
 
 // budget is how fast a peer may send one command: burst messages at once,
-// then perSec.
-type budget struct{ perSec, burst float64 }
+// then perSec. slot is the command's place in a peer's buckets.
+type budget struct {
+	perSec, burst float64
+	slot          int
+}
 
 // relayed reports whether m is gossip as an honest peer relays it on
 // others' behalf: an address announcement (maxAddrRelay addresses at most).
@@ -58,6 +63,16 @@ var budgets = map[string]budget{
 	"mempool":    {perSec: 1, burst: 10},
 }
 
+// Every message a peer sends is counted: its bucket is found by a slot in
+// an array rather than a map of its own per peer.
+func init() {
+	for i, cmd := range slices.Sorted(maps.Keys(budgets)) {
+		b := budgets[cmd]
+		b.slot = i
+		budgets[cmd] = b
+	}
+}
+
 // maxGrant bounds the answers a peer may have in hand beyond its budget,
 // so one that is asked much and answers nothing cannot save up a flood.
 const maxGrant = 2 * wire.MaxInvItems
@@ -65,25 +80,24 @@ const maxGrant = 2 * wire.MaxInvItems
 // bucket holds the messages of one command a peer may still send.
 type bucket struct {
 	tokens float64
-	last   time.Time
+	last   time.Time // zero: not used yet
 }
 
 // limiter is one peer's buckets. The reader takes from them, the writer
 // grants answers to what it sends.
 type limiter struct {
 	mu      sync.Mutex
-	buckets map[string]*bucket
+	buckets []bucket // by budget.slot
 }
 
-// bucket returns cmd's bucket refilled up to now; l.mu is held.
-func (l *limiter) bucket(cmd string, b budget, now time.Time) *bucket {
+// bucket returns b's bucket refilled up to now; l.mu is held.
+func (l *limiter) bucket(b budget, now time.Time) *bucket {
 	if l.buckets == nil {
-		l.buckets = make(map[string]*bucket, len(budgets))
+		l.buckets = make([]bucket, len(budgets))
 	}
-	k := l.buckets[cmd]
-	if k == nil {
-		k = &bucket{tokens: b.burst, last: now}
-		l.buckets[cmd] = k
+	k := &l.buckets[b.slot]
+	if k.last.IsZero() {
+		*k = bucket{tokens: b.burst, last: now}
 	}
 	// Granted answers may hold it over the burst; time only refills up to it.
 	if k.tokens < b.burst {
@@ -102,7 +116,7 @@ func (l *limiter) allow(cmd string, now time.Time) bool {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	k := l.bucket(cmd, b, now)
+	k := l.bucket(b, now)
 	if k.tokens < 1 {
 		return false
 	}
@@ -115,7 +129,7 @@ func (l *limiter) grant(cmd string, n int, now time.Time) {
 	b := budgets[cmd]
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	k := l.bucket(cmd, b, now)
+	k := l.bucket(b, now)
 	k.tokens = min(k.tokens+float64(n), max(k.tokens, b.burst+maxGrant))
 }
 
