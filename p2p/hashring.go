@@ -6,10 +6,10 @@ import (
 	"github.com/hashforge/hashforge/chain"
 )
 
-// hashRing is a map that forgets its oldest key once it holds max: what a
-// peer has seen, or what was refused, only matters while the transaction is
-// being relayed, and a peer must not be able to grow it. Keys are hashes,
-// or a hash's shortID where many rings hold many of them.
+// hashRing is a map that forgets its oldest key once it holds max: what was
+// refused or asked for only matters while the transaction is being
+// relayed, and a peer must not be able to grow it. Keys are hashes, or a
+// hash's shortID where a ring holds many of them.
 type hashRing[K comparable, V any] struct {
 	max   int
 	m     map[K]V
@@ -21,11 +21,11 @@ func newHashRing[K comparable, V any](max int) *hashRing[K, V] {
 	return &hashRing[K, V]{max: max, m: make(map[K]V)}
 }
 
-// shortID is the first 8 bytes of a txid, as the sets of what each peer has
-// seen keep it: a quarter of the memory of a whole hash, over every peer of
-// a node (and every node of a simulation). Two txids sharing one would
-// only make a transfer go unannounced to a peer that saw the other, and
-// finding a second txid with a given one's 64 bits takes 2^64 hashes.
+// shortID is the first 8 bytes of a txid, as the filters of what each peer
+// has seen and the ring of what was asked for keep it. Two txids sharing one
+// would only make a transfer go unannounced to a peer that saw the other, or
+// fetched a little later, and finding a second txid with a given one's 64
+// bits takes 2^64 hashes.
 func shortID(h chain.Hash) uint64 { return binary.LittleEndian.Uint64(h[:8]) }
 
 // put records v for h, reporting whether h was new.

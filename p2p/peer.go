@@ -63,9 +63,9 @@ type peer struct {
 	pingSent   time.Time
 	rtt        time.Duration
 	banScore   int
-	lastBlock  time.Time                   // when the peer last sent a block new to us; eviction spares those that do
-	known      *hashRing[uint64, struct{}] // shortIDs of txids the peer has seen: announced by either side, or sent
-	invTx      []chain.Hash                // txids waiting to be announced to the peer (trickle.go)
+	lastBlock  time.Time    // when the peer last sent a block new to us; eviction spares those that do
+	known      *seenFilter  // shortIDs of txids the peer has seen: announced by either side, or sent
+	invTx      []chain.Hash // txids waiting to be announced to the peer (trickle.go)
 
 	limits limiter // the peer's message budgets; its own lock
 }
@@ -83,7 +83,7 @@ func newPeer(conn net.Conn, addr, dialed string, now time.Time) *peer {
 		out:      make(chan wire.Message, outQueue),
 		done:     make(chan struct{}),
 		lastSeen: now,
-		known:    newHashRing[uint64, struct{}](maxKnownInv),
+		known:    newSeenFilter(maxKnownInv),
 	}
 }
 
@@ -117,7 +117,7 @@ func (p *peer) seen(ids ...chain.Hash) []chain.Hash {
 	defer p.mu.Unlock()
 	var fresh []chain.Hash
 	for _, id := range ids {
-		if p.known.put(shortID(id), struct{}{}) {
+		if p.known.put(shortID(id)) {
 			fresh = append(fresh, id)
 		}
 	}

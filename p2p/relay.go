@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"context"
+	"time"
 
 	"github.com/hashforge/hashforge/chain"
 	"github.com/hashforge/hashforge/p2p/wire"
@@ -88,10 +89,10 @@ func (s *Server) wantBlock(id chain.Hash) bool {
 	now := s.now()
 	s.txs.mu.Lock()
 	defer s.txs.mu.Unlock()
-	if at, ok := s.txs.blocks.get(id); ok && now.Sub(at) < blockStall {
+	if at, ok := s.txs.blocks.get(id); ok && now.Sub(time.Unix(0, at)) < blockStall {
 		return false
 	}
-	s.txs.blocks.put(id, now)
+	s.txs.blocks.put(id, now.UnixNano())
 	return true
 }
 

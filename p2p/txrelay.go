@@ -53,7 +53,7 @@ const (
 	maxOrphans   = 1000   // transactions kept waiting for their sender's previous nonce
 	// maxRequestedBlocks bounds the announced blocks remembered as asked
 	// for: a few are new at a time.
-	maxRequestedBlocks = 1000
+	maxRequestedBlocks = 256
 	// txRequestTimeout is how long a txid asked of one peer is not asked of
 	// another: long enough for the answer, short enough that a peer that
 	// never answers does not keep the transaction from us for good.
@@ -73,8 +73,8 @@ type orphanKey struct {
 type txState struct {
 	mu        sync.Mutex
 	rejected  *hashRing[chain.Hash, chain.Hash] // txid → the tip it was refused at
-	requested *hashRing[chain.Hash, time.Time]  // txid → when a getdata asked for it
-	blocks    *hashRing[chain.Hash, time.Time]  // announced block → when a getdata asked for it
+	requested *hashRing[uint64, int64]          // txid's shortID → when a getdata asked for it, Unix ns
+	blocks    *hashRing[chain.Hash, int64]      // announced block → when a getdata asked for it, Unix ns
 	// orphans were refused for a nonce gap. Transactions reach a node
 	// over several peers, so a sender's next nonce can overtake the one
 	// before it; it is admitted when that one is.
@@ -85,8 +85,8 @@ type txState struct {
 func newTxState(seed uint64) txState {
 	return txState{
 		rejected:  newHashRing[chain.Hash, chain.Hash](maxRejected),
-		requested: newHashRing[chain.Hash, time.Time](maxRequested),
-		blocks:    newHashRing[chain.Hash, time.Time](maxRequestedBlocks),
+		requested: newHashRing[uint64, int64](maxRequested),
+		blocks:    newHashRing[chain.Hash, int64](maxRequestedBlocks),
 		orphans:   make(map[orphanKey]*chain.Tx),
 		evict:     mrand.New(mrand.NewPCG(seed, seed>>32|seed<<32)),
 	}
@@ -106,10 +106,10 @@ func (s *Server) wantTx(id, tip chain.Hash) bool {
 	if at, ok := s.txs.rejected.get(id); ok && at == tip {
 		return false
 	}
-	if at, ok := s.txs.requested.get(id); ok && now.Sub(at) < txRequestTimeout {
+	if at, ok := s.txs.requested.get(shortID(id)); ok && now.Sub(time.Unix(0, at)) < txRequestTimeout {
 		return false
 	}
-	s.txs.requested.put(id, now)
+	s.txs.requested.put(shortID(id), now.UnixNano())
 	return true
 }
 
