@@ -8,19 +8,27 @@ import (
 // Pings check that peers are alive and carry each side's tip, which is how
 // a node learns who is ahead and who agrees with it.
 
-// pingAll sends every ready peer a ping with a fresh nonce and our tip.
+// pingAll sends every ready peer a ping with a fresh nonce and our tip,
+// but a peer pinged less than half a ping interval ago: the ping timer and
+// the consensus round fire together every round, and a second ping at once
+// would tell nothing new and replace the first one's nonce, so that its
+// pong could not be timed.
 func (s *Server) pingAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tip := s.tipInfo()
+	now := s.now()
 	for p := range s.peers.all() {
 		if !p.ready() {
 			continue
 		}
-		nonce := s.random64()
 		p.mu.Lock()
-		p.pingNonce = nonce
-		p.pingSent = s.now()
+		if !p.pingSent.IsZero() && now.Sub(p.pingSent) < s.cfg.PingInterval/2 {
+			p.mu.Unlock()
+			continue
+		}
+		nonce := s.random64()
+		p.pingNonce, p.pingSent = nonce, now
 		p.mu.Unlock()
 		p.send(&wire.MsgPing{Nonce: nonce, Tip: tip})
 	}
