@@ -77,6 +77,9 @@ func (l *Link) Deliver(ctx context.Context, m wire.Message) bool {
 
 // Sent takes the messages queued for the link's peer, oldest first.
 func (l *Link) Sent() []wire.Message {
+	if len(l.p.out) == 0 {
+		return nil // most calls: a simulator asks every link after every event
+	}
 	var out []wire.Message
 	for {
 		select {

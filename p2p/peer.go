@@ -5,6 +5,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashforge/hashforge/chain"
@@ -51,6 +52,7 @@ type peer struct {
 	opened   time.Time // eviction takes the youngest ready peer of a group, the oldest in a handshake
 	out      chan wire.Message
 	done     chan struct{}
+	closed   atomic.Bool // set as done closes: closing asks it after every message
 	closeOne sync.Once
 
 	mu         sync.Mutex
@@ -126,6 +128,7 @@ func (p *peer) seen(ids ...chain.Hash) []chain.Hash {
 
 func (p *peer) close() {
 	p.closeOne.Do(func() {
+		p.closed.Store(true)
 		close(p.done)
 		if p.conn != nil {
 			p.conn.Close()
@@ -135,14 +138,7 @@ func (p *peer) close() {
 
 // closing reports whether the connection is closed or closing: its slot is
 // free though the reader has not yet dropped it.
-func (p *peer) closing() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
+func (p *peer) closing() bool { return p.closed.Load() }
 
 func (p *peer) ready() bool {
 	p.mu.Lock()

@@ -229,12 +229,17 @@ var faucet = wallet.NewSigner(chain.FaucetKey(), chain.Regtest)
 // txFee pays the least fee rate on a transfer without a memo.
 const txFee = 1000
 
+// payees is how many accounts the faucet's transfers pay, in turn: a
+// network's state grows with its accounts, not its transfers, and each
+// node keeps all of it.
+const payees = 1000
+
 // Transact makes the run's n-th transaction, a transfer from the faucet,
 // and offers it to the node's mempool, as a wallet sending through this
 // node would; the peer layer relays it like any other.
 func (n *ChainNode) Transact(env Env, seq int) {
 	var to chain.Address
-	binary.BigEndian.PutUint64(to[12:], uint64(seq)+1)
+	binary.BigEndian.PutUint64(to[12:], uint64(seq%payees)+1)
 	n.Submit(env, faucet.Transfer(to, chain.Coin, txFee, uint64(seq), nil))
 }
 
@@ -327,7 +332,7 @@ func (n *ChainNode) flush(env Env) {
 	}
 	setTimer(env, &n.announceAt, n.peers.Trickle(), timerAnnounce)
 	// A broadcast queues one message for every link: it is encoded once.
-	encoded := make(map[wire.Message][]byte)
+	var encoded map[wire.Message][]byte
 	for _, j := range n.order {
 		l := n.links[j]
 		if l.Closed() {
@@ -337,6 +342,9 @@ func (n *ChainNode) flush(env Env) {
 			b, ok := encoded[m]
 			if !ok {
 				b = n.encode(m)
+				if encoded == nil {
+					encoded = make(map[wire.Message][]byte)
+				}
 				encoded[m] = b
 			}
 			n.send(env, j, m.Command(), b)
