@@ -147,6 +147,9 @@ func (s *Server) Offer(tx *chain.Tx) { s.keepOrphan(tx) }
 // delivery too.
 func (s *Server) Download(ctx context.Context) time.Duration {
 	d := s.dl
+	if !d.pending() {
+		return 0 // most calls: nothing of a branch left to fetch or connect
+	}
 	for {
 		run, wait := d.take(d.now())
 		if run == nil {

@@ -367,6 +367,10 @@ func (n *ChainNode) send(env Env, j int, cmd string, b []byte) {
 
 // next takes what ch holds without waiting.
 func next[T any](ch <-chan T) (T, bool) {
+	if len(ch) == 0 {
+		var zero T
+		return zero, false // most calls, at less than a select's cost
+	}
 	select {
 	case v := <-ch:
 		return v, true
