@@ -1,11 +1,13 @@
 package sim
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
@@ -378,4 +380,24 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
+}
+
+// ServeController serves the clocked controller of the classic scenario on
+// addr until ctx ends, guarded against other web pages as the node's API is.
+func ServeController(ctx context.Context, addr string, costs Costs, seed uint64, stderr io.Writer) error {
+	c, err := NewController(costs, seed)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: httpguard.Guard(c, httpguard.NewHosts(addr), Deny), ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(stderr, "miner sim: the classic scenario's controller on http://%s (GET /clock, /nodes, /nodes/{i}/blocks, /latest, /txpool, /accounts; POST /clock, /nodes/{i}/mine, /nodes/{i}/tx, /reset)\n", ln.Addr())
+	context.AfterFunc(ctx, func() { srv.Close() })
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
+	"time"
 )
 
 // The fault schedule as the engine carries it out.
@@ -125,4 +127,42 @@ func (s *Sim) fault(i int, begin bool) {
 			s.obs.healed(s.now)
 		}
 	}
+}
+
+// ParseFault reads a fault of kind as miner sim's flags write it: AT-UNTIL for a Partition into two
+// halves, AT-UNTIL:PERCENT% for a Crash or BadBlocks of that share of the
+// nodes, evenly spread. Misbehaving nodes sit halfway between those a
+// crash of the same share takes, so that the two faults in one run meet
+// different nodes.
+func ParseFault(s string, kind FaultKind, nodes int) (Fault, error) {
+	span, share, hasShare := strings.Cut(s, ":")
+	if wantShare := kind != Partition; wantShare != hasShare {
+		if wantShare {
+			return Fault{}, fmt.Errorf("want AT-UNTIL:PERCENT%%, e.g. 5h-6h:10%%")
+		}
+		return Fault{}, fmt.Errorf("want AT-UNTIL, e.g. 2h-3h")
+	}
+	from, to, ok := strings.Cut(span, "-")
+	at, err1 := time.ParseDuration(from)
+	until, err2 := time.ParseDuration(to)
+	if !ok || err1 != nil || err2 != nil || at < 0 || until <= at {
+		return Fault{}, fmt.Errorf("want AT-UNTIL with AT before UNTIL, e.g. 2h-3h")
+	}
+	if kind == Partition {
+		return Fault{Kind: Partition, At: at, Until: until, Groups: Halves(nodes)}, nil
+	}
+	pct, err := strconv.ParseFloat(strings.TrimSuffix(share, "%"), 64)
+	if err != nil || pct <= 0 || pct > 100 || !strings.HasSuffix(share, "%") {
+		return Fault{}, fmt.Errorf("share %q: want a percentage such as 10%%", share)
+	}
+	f := Fault{Kind: kind, At: at, Until: until}
+	n := max(1, int(float64(nodes)*pct/100))
+	half := 0 // in halves of the spacing
+	if kind == BadBlocks {
+		half = 1
+	}
+	for k := range n {
+		f.Nodes = append(f.Nodes, (2*k+half)*nodes/(2*n))
+	}
+	return f, nil
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -376,4 +377,28 @@ func topology(n, k int, given [][2]int, rng *rand.Rand) ([][]int, int, error) {
 		slices.Sort(peers[i])
 	}
 	return peers, edges, nil
+}
+
+// ParseLatency reads a latency model as miner sim's --latency writes it:
+// regions (SimBlockRegions) or uniform:DELAY[:JITTER].
+func ParseLatency(s string) (LatencyModel, error) {
+	if s == "regions" {
+		return SimBlockRegions(), nil
+	}
+	rest, ok := strings.CutPrefix(s, "uniform:")
+	if !ok {
+		return nil, fmt.Errorf("want regions or uniform:DELAY[:JITTER]")
+	}
+	delay, jitter, _ := strings.Cut(rest, ":")
+	u := &Uniform{}
+	var err error
+	if u.Delay, err = time.ParseDuration(delay); err != nil || u.Delay < 0 {
+		return nil, fmt.Errorf("delay %q: want a duration such as 100ms", delay)
+	}
+	if jitter != "" {
+		if u.Jitter, err = time.ParseDuration(jitter); err != nil || u.Jitter < 0 {
+			return nil, fmt.Errorf("jitter %q: want a duration such as 20ms", jitter)
+		}
+	}
+	return u, nil
 }

@@ -2,18 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/hashforge/hashforge/internal/httpguard"
 	"github.com/hashforge/hashforge/internal/tty"
 	"github.com/hashforge/hashforge/sim"
 )
@@ -61,10 +58,10 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err != nil {
 			return usagef("--costs: %v", err)
 		}
-		return serveController(ctx, net.JoinHostPort(*httpAddr, strconv.Itoa(int(*httpPort))), c, cfg.Seed, stderr)
+		return sim.ServeController(ctx, net.JoinHostPort(*httpAddr, strconv.Itoa(int(*httpPort))), c, cfg.Seed, stderr)
 	}
 	var err error
-	if cfg.Latency, err = parseLatency(*latency); err != nil {
+	if cfg.Latency, err = sim.ParseLatency(*latency); err != nil {
 		return usagef("--latency %q: %v", *latency, err)
 	}
 	for _, opt := range []struct {
@@ -73,7 +70,7 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		values []string
 	}{{"--partition", sim.Partition, *partitions}, {"--crash", sim.Crash, *crashes}, {"--bad-blocks", sim.BadBlocks, *badBlocks}} {
 		for _, v := range opt.values {
-			f, err := parseFault(v, opt.kind, cfg.Nodes)
+			f, err := sim.ParseFault(v, opt.kind, cfg.Nodes)
 			if err != nil {
 				return usagef("%s %q: %v", opt.name, v, err)
 			}
@@ -127,92 +124,11 @@ func runSim(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
-// serveController serves the clocked controller of the classic scenario on
-// addr until ctx ends, guarded against other web pages as the node's API is.
-func serveController(ctx context.Context, addr string, costs sim.Costs, seed uint64, stderr io.Writer) error {
-	c, err := sim.NewController(costs, seed)
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: httpguard.Guard(c, httpguard.NewHosts(addr), sim.Deny), ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(stderr, "miner sim: the classic scenario's controller on http://%s (GET /clock, /nodes, /nodes/{i}/blocks, /latest, /txpool, /accounts; POST /clock, /nodes/{i}/mine, /nodes/{i}/tx, /reset)\n", ln.Addr())
-	context.AfterFunc(ctx, func() { srv.Close() })
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
-}
-
 // progressBar redraws one line: the blocks found of the run's total.
 func progressBar(w io.Writer, done, total int) {
 	const width = 40
 	n := width * done / max(total, 1)
 	fmt.Fprintf(w, "\r[%s%s] %d/%d blocks", strings.Repeat("#", n), strings.Repeat(" ", width-n), done, total)
-}
-
-// parseLatency reads --latency.
-func parseLatency(s string) (sim.LatencyModel, error) {
-	if s == "regions" {
-		return sim.SimBlockRegions(), nil
-	}
-	rest, ok := strings.CutPrefix(s, "uniform:")
-	if !ok {
-		return nil, fmt.Errorf("want regions or uniform:DELAY[:JITTER]")
-	}
-	delay, jitter, _ := strings.Cut(rest, ":")
-	u := &sim.Uniform{}
-	var err error
-	if u.Delay, err = time.ParseDuration(delay); err != nil || u.Delay < 0 {
-		return nil, fmt.Errorf("delay %q: want a duration such as 100ms", delay)
-	}
-	if jitter != "" {
-		if u.Jitter, err = time.ParseDuration(jitter); err != nil || u.Jitter < 0 {
-			return nil, fmt.Errorf("jitter %q: want a duration such as 20ms", jitter)
-		}
-	}
-	return u, nil
-}
-
-// parseFault reads a fault of kind: AT-UNTIL for a Partition into two
-// halves, AT-UNTIL:PERCENT% for a Crash or BadBlocks of that share of the
-// nodes, evenly spread. Misbehaving nodes sit halfway between those a
-// crash of the same share takes, so that the two faults in one run meet
-// different nodes.
-func parseFault(s string, kind sim.FaultKind, nodes int) (sim.Fault, error) {
-	span, share, hasShare := strings.Cut(s, ":")
-	if wantShare := kind != sim.Partition; wantShare != hasShare {
-		if wantShare {
-			return sim.Fault{}, fmt.Errorf("want AT-UNTIL:PERCENT%%, e.g. 5h-6h:10%%")
-		}
-		return sim.Fault{}, fmt.Errorf("want AT-UNTIL, e.g. 2h-3h")
-	}
-	from, to, ok := strings.Cut(span, "-")
-	at, err1 := time.ParseDuration(from)
-	until, err2 := time.ParseDuration(to)
-	if !ok || err1 != nil || err2 != nil || at < 0 || until <= at {
-		return sim.Fault{}, fmt.Errorf("want AT-UNTIL with AT before UNTIL, e.g. 2h-3h")
-	}
-	if kind == sim.Partition {
-		return sim.Fault{Kind: sim.Partition, At: at, Until: until, Groups: sim.Halves(nodes)}, nil
-	}
-	pct, err := strconv.ParseFloat(strings.TrimSuffix(share, "%"), 64)
-	if err != nil || pct <= 0 || pct > 100 || !strings.HasSuffix(share, "%") {
-		return sim.Fault{}, fmt.Errorf("share %q: want a percentage such as 10%%", share)
-	}
-	f := sim.Fault{Kind: kind, At: at, Until: until}
-	n := max(1, int(float64(nodes)*pct/100))
-	half := 0 // in halves of the spacing
-	if kind == sim.BadBlocks {
-		half = 1
-	}
-	for k := range n {
-		f.Nodes = append(f.Nodes, (2*k+half)*nodes/(2*n))
-	}
-	return f, nil
 }
 
 // tuneCollector lets the heap grow to five times what is live before the
