@@ -188,7 +188,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 	}
 
+	cfg.P2P.BanFile = filepath.Join(cfg.DataDir, p2p.BanFileName)
 	peers := p2p.New(cfg.P2P, ch, pool, st, log)
+	if err := peers.LoadBans(); err != nil {
+		return err
+	}
 	ln, err := peers.Listen()
 	if err != nil {
 		return err

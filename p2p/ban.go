@@ -154,6 +154,7 @@ func (s *Server) Ban(host string, d time.Duration) (BanInfo, error) {
 	b := BanInfo{Addr: ip.String(), Kind: KindBanned, Reason: "banned by the operator", Until: s.now().Add(d)}
 	s.mu.Lock()
 	s.bans.banned[b.Addr] = b
+	s.saveBans()
 	for p := range s.peers.all() {
 		if h, _, _ := net.SplitHostPort(p.addr); h == b.Addr {
 			p.close()
@@ -178,6 +179,9 @@ func (s *Server) Unban(addr string) error {
 	_, discouraged := s.bans.discouraged[addr]
 	delete(s.bans.banned, addr)
 	delete(s.bans.discouraged, addr)
+	if banned {
+		s.saveBans()
+	}
 	s.mu.Unlock()
 	if !banned && !discouraged {
 		return fmt.Errorf("%w: %s", ErrNotBanned, strconv.Quote(addr))

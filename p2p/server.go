@@ -58,6 +58,9 @@ type Config struct {
 	ConsensusInterval time.Duration // how often every peer's tip is compared with ours
 	HandshakeTimeout  time.Duration
 	BanDuration       time.Duration // how long misbehaviour discourages, and a manual ban's default
+	// BanFile keeps the operator's bans across restarts (banfile.go); ""
+	// keeps them in memory.
+	BanFile string
 	// TxAnnounceInterval is the mean time between two announcements of
 	// transactions to one peer (trickle.go); 0 announces each at once.
 	TxAnnounceInterval time.Duration
