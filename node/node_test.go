@@ -167,6 +167,11 @@ func TestRunFailsAndClosesDevices(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, "is damaged: the file is empty"},
+		{"bans file damaged", func(t *testing.T, cfg *Config) {
+			if err := os.WriteFile(filepath.Join(cfg.DataDir, p2p.BanFileName), []byte("[{"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, "remove it to start without the bans it held"},
 		{"P2P port in use", func(t *testing.T, cfg *Config) {
 			cfg.P2P.Listen = listen(t).Addr().String()
 		}, "p2p"},
