@@ -39,7 +39,7 @@ func (s *Server) LoadBans() error {
 		return fmt.Errorf("bans file %s: %w (remove it to start without the bans it held)", s.cfg.BanFile, err)
 	}
 	for _, ban := range bans {
-		if ban.Kind != KindBanned || net.ParseIP(ban.Addr) == nil || net.ParseIP(ban.Addr).String() != ban.Addr {
+		if ip := net.ParseIP(ban.Addr); ban.Kind != KindBanned || ip == nil || ip.String() != ban.Addr {
 			return fmt.Errorf("bans file %s: %q is not a banned IP address (remove the file to start without the bans it held)", s.cfg.BanFile, ban.Addr)
 		}
 	}

@@ -33,13 +33,10 @@ type arrival struct {
 }
 
 // noteArrival records a block from node `from` that the chain does not
-// hold. Whenever the record fills, the blocks the chain has taken since
+// hold (Receive has asked it). Whenever the record fills, the blocks the chain has taken since
 // are dropped, and it grows only if most of it remains: it holds little
 // more than the refusals, at a cost per block that stays constant.
 func (n *ChainNode) noteArrival(from int, h chain.Hash) {
-	if n.chain.Have(h) {
-		return
-	}
 	if len(n.arrived) == cap(n.arrived) {
 		n.arrived = slices.DeleteFunc(n.arrived, func(a arrival) bool { return n.chain.Have(a.hash) })
 		if len(n.arrived) > cap(n.arrived)/2 {
@@ -107,7 +104,7 @@ func CheckNodes(nodes []Node, up []bool) map[string]error {
 		}
 		if i%step == 0 && out[invReplay] == nil {
 			if _, err := chain.Verify(context.Background(), n.params, n.store, nil, chain.WithClock(n.clock)); err != nil {
-				out[invReplay] = fmt.Errorf("node %d: %w", i, err)
+				fail(invReplay, "node %d: %w", i, err)
 			}
 		}
 		if n.misbehaved {

@@ -209,14 +209,10 @@ func (n *ChainNode) Wake(env Env, token any) {
 		n.peers.ConsensusRound()
 		env.After(p2p.DefaultConfig().ConsensusInterval, timerRound)
 	case timerDownload:
-		if !env.Now().Before(n.downloadAt) {
-			n.downloadAt = time.Time{}
-		}
+		timerFired(env, &n.downloadAt)
 		n.download(env)
 	case timerAnnounce:
-		if !env.Now().Before(n.announceAt) {
-			n.announceAt = time.Time{}
-		}
+		timerFired(env, &n.announceAt)
 	}
 	n.flush(env)
 }
@@ -263,6 +259,14 @@ func (n *ChainNode) Submit(env Env, tx *chain.Tx) error {
 // when it asks, unless one set already fires sooner.
 func (n *ChainNode) download(env Env) {
 	setTimer(env, &n.downloadAt, n.peers.Download(context.Background()), timerDownload)
+}
+
+// timerFired clears *at once the timer set for it has fired; an earlier
+// timer of the same kind, overtaken by a sooner one, leaves it set.
+func timerFired(env Env, at *time.Time) {
+	if !env.Now().Before(*at) {
+		*at = time.Time{}
+	}
 }
 
 // setTimer sets the timer that fires at *at to fire after wait (0: no need),
